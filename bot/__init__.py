@@ -1,0 +1,1 @@
+"""The aiogram 3 chat-ops bot (team side) and subscriber side."""

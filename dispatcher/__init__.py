@@ -1,0 +1,1 @@
+"""Async dispatcher: scheduler jobs, planner, outbox worker, channels, HTTP endpoints."""

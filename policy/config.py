@@ -1,0 +1,242 @@
+"""The policy file's schema (SPEC §4): parsed from TOML text, validated with errors naming the key."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from policy.timeutil import TimeParseError, parse_duration, parse_hhmm, zone
+
+PRIORITIES = ("service", "scenario", "mass")
+CHANNELS = ("email", "telegram", "sms")
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PolicyError(ValueError):
+    """The policy (or a campaign) file is invalid; the message names the key."""
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a duration string such as '24h'")
+    try:
+        return parse_duration(value)
+    except TimeParseError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def parse_days(text: str) -> frozenset[int]:
+    """`mon-sun`, `mon-fri`, `sat-sun` or a comma list (`mon,wed,fri`) → weekday numbers (Mon=0)."""
+    days: set[int] = set()
+    for part in (p.strip().lower() for p in text.split(",")):
+        if "-" in part:
+            first, _, last = part.partition("-")
+            if first not in DAY_NAMES or last not in DAY_NAMES:
+                raise ValueError(f"bad days {text!r}: use mon-sun, mon-fri, sat-sun or a list like mon,wed")
+            start, end = DAY_NAMES.index(first), DAY_NAMES.index(last)
+            span = range(start, end + 1) if start <= end else [*range(start, 7), *range(0, end + 1)]
+            days.update(span)
+        elif part in DAY_NAMES:
+            days.add(DAY_NAMES.index(part))
+        else:
+            raise ValueError(f"bad days {text!r}: use mon-sun, mon-fri, sat-sun or a list like mon,wed")
+    return frozenset(days)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LocalWindow(_Strict):
+    """A local-time window; `from > to` wraps midnight; the end is exclusive."""
+
+    from_: str = Field(alias="from")
+    to: str
+    days: str = "mon-sun"
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        try:
+            parse_hhmm(value)
+        except TimeParseError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        parse_days(value)
+        return value
+
+    @property
+    def from_min(self) -> int:
+        return parse_hhmm(self.from_)
+
+    @property
+    def to_min(self) -> int:
+        return parse_hhmm(self.to)
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        return parse_days(self.days)
+
+
+class QuietHours(_Strict):
+    from_: str = Field(default="21:00", alias="from")
+    to: str = "08:00"
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        try:
+            parse_hhmm(value)
+        except TimeParseError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @property
+    def from_min(self) -> int:
+        return parse_hhmm(self.from_)
+
+    @property
+    def to_min(self) -> int:
+        return parse_hhmm(self.to)
+
+
+class TagDef(_Strict):
+    description: str
+    ttl: Duration | None = None
+    activity: bool = False
+
+
+class Cap(_Strict):
+    max: int = Field(ge=0)
+    per: Duration
+    channel: Literal["email", "telegram", "sms", "any"] = "any"
+    scope: Literal["mass", "scenario", "nonservice"] = "mass"
+
+
+class Protect(_Strict):
+    mass: list[str] = Field(default_factory=lambda: ["pending_order", "in_activity", "new_in_funnel"])
+
+
+class SilenceRules(_Strict):
+    after_payment: Duration = timedelta(hours=24)
+    after_activity: Duration = timedelta(hours=48)
+    after_offer_declined: Duration = timedelta(hours=72)
+
+
+class RfmRule(_Strict):
+    name: str
+    r: tuple[int, int]
+    f: tuple[int, int]
+    m: tuple[int, int] | None = None
+
+
+DEFAULT_RFM_RULES = [
+    RfmRule(name="champions", r=(4, 5), f=(4, 5)),
+    RfmRule(name="loyal", r=(3, 5), f=(3, 5)),
+    RfmRule(name="new_customers", r=(4, 5), f=(1, 1)),
+    RfmRule(name="potential_loyalists", r=(3, 5), f=(1, 2)),
+    RfmRule(name="cant_lose", r=(1, 1), f=(4, 5)),
+    RfmRule(name="at_risk", r=(1, 2), f=(3, 5)),
+    RfmRule(name="hibernating", r=(2, 2), f=(1, 2)),
+    RfmRule(name="lost", r=(1, 1), f=(1, 3)),
+]
+
+
+class RfmConfig(_Strict):
+    period: Duration = timedelta(days=365)
+    method: Literal["thresholds", "quantiles"] = "thresholds"
+    recency_days: list[int] = Field(default_factory=lambda: [7, 30, 90, 180])
+    frequency: list[float] = Field(default_factory=lambda: [2, 4, 8, 16])
+    monetary: list[float] = Field(default_factory=lambda: [1000, 5000, 20000, 50000])
+    segments: list[RfmRule] = Field(default_factory=lambda: list(DEFAULT_RFM_RULES))
+
+    @field_validator("recency_days", "frequency", "monetary")
+    @classmethod
+    def _four_ascending(cls, value: list[float]) -> list[float]:
+        if len(value) != 4 or list(value) != sorted(value):
+            raise ValueError("expected four ascending cut points")
+        return value
+
+
+class Reminders(_Strict):
+    offsets: list[Duration] = Field(default_factory=lambda: [timedelta(hours=h) for h in (48, 24, 2)])
+    earliest: Duration = timedelta(hours=48)
+    latest: Duration = timedelta(hours=2)
+    max_per_event: int = 3
+
+
+class Policy(_Strict):
+    default_timezone: str = "Europe/Moscow"
+    quiet_hours: QuietHours = QuietHours()
+    tags: dict[str, TagDef] = Field(default_factory=dict)
+    segments: dict[str, str] = Field(default_factory=dict)
+    protect: Protect = Protect()
+    silence: SilenceRules = SilenceRules()
+    windows: dict[str, LocalWindow] = Field(default_factory=dict)
+    caps: list[Cap] = Field(default_factory=list)
+    segment_caps: dict[str, list[Cap]] = Field(default_factory=dict)
+    rfm: RfmConfig = RfmConfig()
+    reminders: Reminders = Reminders()
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            zone(value)
+        except TimeParseError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _names_resolve(self) -> Policy:
+        known = set(self.segments) | {r.name for r in self.rfm.segments} | {"default", "all"}
+        for name in self.protect.mass:
+            if name not in self.segments:
+                raise ValueError(f"protect.mass names unknown segment {name!r}")
+        for name in self.windows:
+            if name not in known:
+                raise ValueError(f"windows.{name}: no segment or RFM segment has that name")
+        for name in self.segment_caps:
+            if name not in known:
+                raise ValueError(f"segment_caps.{name}: no segment or RFM segment has that name")
+        return self
+
+    def default_window(self) -> LocalWindow:
+        return self.windows.get("default") or LocalWindow.model_validate({"from": "10:00", "to": "20:00"})
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """One sentence naming the first bad key, e.g. `policy.toml: quiet_hours.from: bad time of day`."""
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    message = message.removeprefix("Value error, ")
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more != 1 else ''})" if more else ""
+    return f"{source}: {key}: {message}{suffix}"
+
+
+def parse_policy(text: str, source: str = "policy.toml") -> Policy:
+    """Parse and validate the policy file's text; raise `PolicyError` with one clear sentence."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from exc
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(format_validation_error(exc, source)) from exc

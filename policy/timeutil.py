@@ -1,0 +1,86 @@
+"""Durations, ISO-8601 parsing and epoch conversion shared by every layer.
+
+Storage keeps instants as integer UTC epoch seconds (fast comparisons over millions of rows);
+the core works with aware datetimes and converts only at the edges.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class TimeParseError(ValueError):
+    """A duration, datetime or timezone that cannot be understood."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse `<int>(m|h|d|w)` (seconds `s` accepted too) into a timedelta."""
+    match = _DURATION.match(text)
+    if not match:
+        raise TimeParseError(f"bad duration {text!r}: expected a number and a unit m, h, d or w, e.g. 24h")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2).lower()])
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds and seconds % _UNIT_S[unit] == 0:
+            return f"{seconds // _UNIT_S[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`; a clear error for an unknown one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise TimeParseError(f"unknown timezone {name!r}") from exc
+
+
+def parse_instant(text: str, default_tz: ZoneInfo | str = "UTC") -> datetime:
+    """Parse ISO-8601 (also `YYYY-MM-DD HH:MM[:SS]`); a naive value is read in `default_tz`."""
+    raw = text.strip()
+    if not raw:
+        raise TimeParseError("empty date")
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+    except ValueError as exc:
+        raise TimeParseError(f"unparsable date {text!r}") from exc
+    if value.tzinfo is None:
+        tz = default_tz if isinstance(default_tz, ZoneInfo) else zone(default_tz)
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def to_epoch(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise TimeParseError("naive datetime")
+    return int(value.timestamp())
+
+
+def from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def iso_utc(value: datetime | int | None) -> str | None:
+    """ISO-8601 in UTC with an explicit `+00:00`, the format the CLI prints."""
+    if value is None:
+        return None
+    moment = from_epoch(value) if isinstance(value, int) else value.astimezone(UTC)
+    return moment.isoformat()
+
+
+def parse_hhmm(text: str) -> int:
+    """`HH:MM` → minutes after midnight (24:00 allowed as the end of a day)."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    if not match:
+        raise TimeParseError(f"bad time of day {text!r}: expected HH:MM")
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if hours > 24 or minutes > 59 or (hours == 24 and minutes):
+        raise TimeParseError(f"bad time of day {text!r}")
+    return hours * 60 + minutes

@@ -1,0 +1,1 @@
+"""The `ritm` command line (typer + rich); one module per command group."""

@@ -1,0 +1,77 @@
+"""What every command shares: global options, opening the database, errors, `--at`, JSON output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from policy.config import Policy, PolicyError
+from policy.timeutil import TimeParseError, parse_instant
+from ritm.policy_file import load_policy
+from storage.db import Database
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+@dataclass
+class CliState:
+    db_path: Path = Path("ritm.db")
+    policy_path: Path | None = None
+    _policy: Policy | None = field(default=None, repr=False)
+
+    def policy(self) -> Policy:
+        if self._policy is None:
+            try:
+                self._policy = load_policy(self.policy_path)
+            except PolicyError as exc:
+                fail(str(exc))
+        return self._policy
+
+
+STATE = CliState()
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """One clear sentence on stderr, then exit 2 (bad input) or 1 (failure)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def run(main: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(main())  # type: ignore[arg-type]
+
+
+async def open_db() -> Database:
+    try:
+        return await Database.open(STATE.db_path)
+    except Exception as exc:  # noqa: BLE001 — any failure to open is one sentence for the user
+        fail(f"cannot open database {STATE.db_path}: {exc}", EXIT_FAILURE)
+
+
+def parse_at(text: str | None) -> datetime:
+    """`--at` (ISO-8601; naive = policy timezone) or now."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        return parse_instant(text, STATE.policy().default_timezone)
+    except TimeParseError as exc:
+        fail(f"--at: {exc}")
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1, default=str) + "\n")

@@ -1,0 +1,22 @@
+"""Loading the policy file: the shipped commented default, or the file the settings name."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from policy.config import Policy, PolicyError, parse_policy
+
+
+def default_policy_text() -> str:
+    return resources.files("ritm").joinpath("default_policy.toml").read_text(encoding="utf-8")
+
+
+def load_policy(path: Path | None) -> Policy:
+    if path is None:
+        return parse_policy(default_policy_text(), "default policy")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from exc
+    return parse_policy(text, path.name)

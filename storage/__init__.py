@@ -1,0 +1,1 @@
+"""SQLite storage: migrations, repositories, bulk import, DSL → SQL compilation."""
