@@ -1,0 +1,1 @@
+"""Channels: adapters that only move bytes and map provider errors to our result kinds."""
