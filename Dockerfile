@@ -1,0 +1,25 @@
+# Runs `ritm run` (bot + dispatcher + HTTP) on SQLite in /data.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    RITM_DB=/data/ritm.db RITM_HTTP_HOST=0.0.0.0 RITM_HTTP_PORT=8080
+
+RUN apt-get update && apt-get install -y --no-install-recommends tzdata \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 ritm \
+    && mkdir /data && chown ritm:ritm /data
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY policy policy
+COPY storage storage
+COPY dispatcher dispatcher
+COPY bot bot
+COPY templates templates
+COPY ritm ritm
+RUN pip install .
+
+USER ritm
+VOLUME ["/data"]
+EXPOSE 8080
+CMD ["ritm", "run"]
