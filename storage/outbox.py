@@ -97,3 +97,94 @@ async def status_counts(db: Database, campaign_id: str) -> dict[str, int]:
         "SELECT status, COUNT(*) FROM outbox WHERE campaign_id = ? GROUP BY status", (campaign_id,)
     )
     return {r[0]: int(r[1]) for r in rows}
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    id: int
+    campaign_id: str
+    contact_id: str
+    step: int
+    priority: str
+    channel: str
+    version: str | None
+    variant: str | None
+    due_at: int
+    deadline: int | None
+    attempts: int
+
+
+PRIORITY_RANK = "CASE priority WHEN 'service' THEN 0 WHEN 'scenario' THEN 1 ELSE 2 END"
+
+
+async def claim_due(
+    db: Database, *, now: int, lease_s: int, limit: int, service_only: bool = False
+) -> list[ClaimedRow]:
+    """Move up to `limit` due rows (service first) to `sending` under a lease, in one transaction."""
+    only = " AND priority = 'service'" if service_only else ""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+            " SELECT id FROM outbox WHERE status IN ('planned', 'retry') AND due_at <= ?"
+            f"{only} ORDER BY {PRIORITY_RANK}, due_at LIMIT ?)"
+            " RETURNING id, campaign_id, contact_id, step, priority, channel, version, variant, due_at,"
+            " deadline, attempts",
+            (now + lease_s, now, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+    claimed = [ClaimedRow(*tuple(r)) for r in rows]
+    claimed.sort(key=lambda r: ({"service": 0, "scenario": 1}.get(r.priority, 2), r.due_at, r.id))
+    return claimed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The new state of one claimed row."""
+
+    id: int
+    status: str  # sent | retry | failed | suppressed | expired | cancelled
+    reason: str | None = None
+    due_at: int | None = None  # for retry
+    sent_at: int | None = None
+    message_id: str | None = None
+    error: str | None = None
+
+
+async def record_outcomes(db: Database, outcomes: Sequence[Outcome]) -> None:
+    if not outcomes:
+        return
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "UPDATE outbox SET status = ?, reason = COALESCE(?, reason), due_at = COALESCE(?, due_at),"
+            " sent_at = COALESCE(?, sent_at), message_id = COALESCE(?, message_id), error = ?,"
+            " lease_until = NULL WHERE id = ? AND status = 'sending'",
+            [(o.status, o.reason, o.due_at, o.sent_at, o.message_id, o.error, o.id) for o in outcomes],
+        )
+
+
+async def recover_in_flight(db: Database, *, now: int) -> dict[str, int]:
+    """Rows left `sending` by a dead process: service → re-planned, others → `uncertain` (never re-sent)."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE outbox SET status = 'planned', lease_until = NULL, due_at = MIN(due_at, ?)"
+            " WHERE status = 'sending' AND priority = 'service'",
+            (now,),
+        )
+        service = cur.rowcount
+        cur = await conn.execute(
+            "UPDATE outbox SET status = 'uncertain', lease_until = NULL, reason = 'in flight at crash'"
+            " WHERE status = 'sending'"
+        )
+        other = cur.rowcount
+    return {"service_requeued": service, "uncertain": other}
+
+
+async def expire_leases(db: Database, *, now: int) -> int:
+    """A lease that ran out while this process lives means a send hung: treat like a crash for that row."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE outbox SET status = CASE priority WHEN 'service' THEN 'planned' ELSE 'uncertain' END,"
+            " lease_until = NULL WHERE status = 'sending' AND lease_until < ?",
+            (now,),
+        )
+        return cur.rowcount
