@@ -1,0 +1,53 @@
+"""APScheduler 3 wiring: jobs are rebuilt from SQLite at start; each job calls one tick function.
+
+There is no APScheduler job store on purpose: SQLite is the source of truth, so a restart loses
+nothing — the interval jobs scan the outbox and the campaigns table again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from dispatcher.clock import Clock
+
+log = logging.getLogger(__name__)
+
+Tick = Callable[[datetime], Awaitable[object]]
+
+
+def build_scheduler(
+    clock: Clock,
+    *,
+    dispatch: Tick,
+    plan_campaigns: Tick,
+    followups: Tick,
+    dispatch_every_s: float = 2.0,
+    plan_every_s: float = 30.0,
+    followups_every_s: float = 60.0,
+) -> AsyncIOScheduler:
+    """An AsyncIOScheduler whose jobs read the injected clock once and pass `now` down."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    def job(tick: Tick, name: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            try:
+                await tick(clock())
+            except Exception:  # one failing round must not stop the schedule
+                log.exception("job failed", extra={"event": "job_error", "job": name})
+
+        return run
+
+    for name, tick, every in (
+        ("dispatch", dispatch, dispatch_every_s),
+        ("plan_campaigns", plan_campaigns, plan_every_s),
+        ("followups", followups, followups_every_s),
+    ):
+        scheduler.add_job(
+            job(tick, name), "interval", seconds=every, id=name, max_instances=1, coalesce=True,
+            next_run_time=clock(),
+        )
+    return scheduler
