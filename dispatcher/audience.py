@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from storage.segments import SegmentContext
+
 from policy.config import Policy
 from storage.db import Database
-from storage.segments import SegmentContext
 
 ADDRESS_SQL = {
     "email": "(c.email IS NOT NULL AND c.email != '')",
@@ -48,8 +49,13 @@ class AudienceQuestions:
     cap_segments: Sequence[str]
 
 
-def questions_for(policy: Policy, audience: str, channels: Sequence[str], protect: Sequence[str],
-                  version_segments: Sequence[str]) -> AudienceQuestions:
+def questions_for(
+    policy: Policy,
+    audience: str,
+    channels: Sequence[str],
+    protect: Sequence[str],
+    version_segments: Sequence[str],
+) -> AudienceQuestions:
     return AudienceQuestions(
         audience=audience,
         channels=list(channels),

@@ -14,17 +14,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dispatcher.audience import ContactFacts, contact_facts, questions_for
 from policy.assign import in_holdout, variant_for
 from policy.campaign import Campaign
 from policy.caps import Counted
-from policy.config import Cap, LocalWindow, Policy
 from policy.due import Due, Excluded, classify, due_time
 from policy.silence import SilenceWindow, derive_silences
+from storage.segments import SegmentContext
+
+from dispatcher.audience import ContactFacts, contact_facts, questions_for
+from policy.config import Cap, LocalWindow, Policy
 from policy.timeutil import from_epoch, iso_utc, to_epoch, zone
 from storage.db import Database
 from storage.outbox import CountedRow, PlannedRow, counted_messages, insert_planned
-from storage.segments import SegmentContext
 from storage.silence_sql import SilenceInputs, silence_inputs
 
 log = logging.getLogger(__name__)
@@ -122,17 +123,29 @@ async def evaluate_campaign(
     start = max(campaign.start, at)
     deadline = campaign.deadline
     protect = campaign.effective_protect(policy) if campaign.priority == "mass" else []
-    questions = questions_for(policy, campaign.audience, campaign.channels, protect,
-                              [v.segment for v in campaign.versions])
-    max_per = max([c.per for c in (*policy.caps, *(c for cs in policy.segment_caps.values() for c in cs))],
-                  default=timedelta(0))
+    questions = questions_for(
+        policy, campaign.audience, campaign.channels, protect, [v.segment for v in campaign.versions]
+    )
+    max_per = max(
+        [c.per for c in (*policy.caps, *(c for cs in policy.segment_caps.values() for c in cs))],
+        default=timedelta(0),
+    )
     at_s, since, until = to_epoch(at), to_epoch(start - max_per), to_epoch(deadline + max_per)
     service = campaign.priority == "service"
-    counted = {} if service else await counted_messages(db, since=since, until=until,
-                                                        exclude_campaign=campaign.id)
-    silences = {} if service else await silence_inputs(
-        db, policy, at=at_s, since=to_epoch(start), until=to_epoch(deadline),
-        contact_id=only_ids[0] if len(only_ids) == 1 else None,
+    counted = (
+        {} if service else await counted_messages(db, since=since, until=until, exclude_campaign=campaign.id)
+    )
+    silences = (
+        {}
+        if service
+        else await silence_inputs(
+            db,
+            policy,
+            at=at_s,
+            since=to_epoch(start),
+            until=to_epoch(deadline),
+            contact_id=only_ids[0] if len(only_ids) == 1 else None,
+        )
     )
     default_tz = zone(policy.default_timezone)
     zones: dict[str | None, ZoneInfo] = {}
@@ -232,7 +245,9 @@ def summarise(evaluation: Evaluation) -> dict[str, Any]:
         "campaign": evaluation.campaign.id,
         "at": iso_utc(evaluation.at),
         "audience": len(evaluation.decisions),
-        "excluded": dict(sorted(excluded.items(), key=lambda kv: (order.get(kv[0].split(":")[0], 99), kv[0]))),
+        "excluded": dict(
+            sorted(excluded.items(), key=lambda kv: (order.get(kv[0].split(":")[0], 99), kv[0]))
+        ),
         "eligible": eligible,
         "holdout": holdout,
         "planned": eligible - holdout,

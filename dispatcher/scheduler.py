@@ -47,7 +47,12 @@ def build_scheduler(
         ("followups", followups, followups_every_s),
     ):
         scheduler.add_job(
-            job(tick, name), "interval", seconds=every, id=name, max_instances=1, coalesce=True,
+            job(tick, name),
+            "interval",
+            seconds=every,
+            id=name,
+            max_instances=1,
+            coalesce=True,
             next_run_time=clock(),
         )
     return scheduler

@@ -110,7 +110,9 @@ class OutboxWorker:
     @staticmethod
     def _not_sent(row: ClaimedRow, verdict: Verdict) -> Outcome:
         if verdict.defer_to is not None:
-            return Outcome(row.id, "retry" if row.attempts > 1 else "planned", due_at=to_epoch(verdict.defer_to))
+            return Outcome(
+                row.id, "retry" if row.attempts > 1 else "planned", due_at=to_epoch(verdict.defer_to)
+            )
         return Outcome(row.id, verdict.status, reason=verdict.reason)
 
     async def _send_all(self, rows: Sequence[ClaimedRow], now: datetime) -> Mapping[int, SendResult]:

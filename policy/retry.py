@@ -24,7 +24,9 @@ def next_attempt(
     """Backoff 1 m, 5 m, 15 m, 1 h, 1 h … (or the provider's retry_after if longer) until the deadline."""
     delay = BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
     if retry_after_s is not None:
-        delay = max(delay, timedelta(seconds=retry_after_s)) if attempts > 1 else timedelta(seconds=retry_after_s)
+        delay = (
+            max(delay, timedelta(seconds=retry_after_s)) if attempts > 1 else timedelta(seconds=retry_after_s)
+        )
     at = now + delay
     if deadline is not None and at >= deadline:
         return GiveUp("expired")

@@ -111,11 +111,15 @@ class Database:
             log.info("migration applied", extra={"event": "migration", "migration": name})
         return applied
 
-    async def fetchall(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
+    async def fetchall(
+        self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
+    ) -> list[sqlite3.Row]:
         async with self.conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
-    async def fetchone(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> sqlite3.Row | None:
+    async def fetchone(
+        self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
+    ) -> sqlite3.Row | None:
         async with self.conn.execute(sql, params) as cur:
             row: sqlite3.Row | None = await cur.fetchone()
             return row

@@ -40,7 +40,7 @@ class CountedRow:
 async def counted_messages(
     db: Database, *, since: int, until: int, exclude_campaign: str | None = None
 ) -> dict[str, list[CountedRow]]:
-    """Messages in cap scope (mass/scenario, not service) per contact whose due/sent time is in [since, until)."""
+    """Cap-scope messages (mass/scenario) per contact whose due or sent time is in [since, until)."""
     marks = ",".join("?" * len(COUNTED_STATUSES))
     sql = (
         "SELECT contact_id, COALESCE(sent_at, due_at) AS t, channel, priority FROM outbox "
@@ -62,16 +62,27 @@ async def insert_planned(db: Database, rows: Iterable[PlannedRow], *, now: int) 
     async def flush(conn: aiosqlite.Connection) -> int:
         before = conn.total_changes
         await conn.executemany(
-            "INSERT OR IGNORE INTO outbox (campaign_id, contact_id, step, priority, channel, version, variant,"
-            " due_at, deadline, status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO outbox (campaign_id, contact_id, step, priority, channel, version,"
+            " variant, due_at, deadline, status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             batch,
         )
         return conn.total_changes - before
 
     for row in rows:
         batch.append(
-            (row.campaign_id, row.contact_id, row.step, row.priority, row.channel, row.version,
-             row.variant, row.due_at, row.deadline, row.status, now)
+            (
+                row.campaign_id,
+                row.contact_id,
+                row.step,
+                row.priority,
+                row.channel,
+                row.version,
+                row.variant,
+                row.due_at,
+                row.deadline,
+                row.status,
+                now,
+            )
         )
         if len(batch) >= BATCH:
             async with db.transaction() as conn:
@@ -122,16 +133,15 @@ async def claim_due(
 ) -> list[ClaimedRow]:
     """Move up to `limit` due rows (service first) to `sending` under a lease, in one transaction."""
     only = " AND priority = 'service'" if service_only else ""
-    async with db.transaction() as conn:
-        async with conn.execute(
-            "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id IN ("
-            " SELECT id FROM outbox WHERE status IN ('planned', 'retry') AND due_at <= ?"
-            f"{only} ORDER BY {PRIORITY_RANK}, due_at LIMIT ?)"
-            " RETURNING id, campaign_id, contact_id, step, priority, channel, version, variant, due_at,"
-            " deadline, attempts",
-            (now + lease_s, now, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+    async with db.transaction() as conn, conn.execute(
+        "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+        " SELECT id FROM outbox WHERE status IN ('planned', 'retry') AND due_at <= ?"
+        f"{only} ORDER BY {PRIORITY_RANK}, due_at LIMIT ?)"
+        " RETURNING id, campaign_id, contact_id, step, priority, channel, version, variant, due_at,"
+        " deadline, attempts",
+        (now + lease_s, now, limit),
+    ) as cur:
+        rows = await cur.fetchall()
     claimed = [ClaimedRow(*tuple(r)) for r in rows]
     claimed.sort(key=lambda r: ({"service": 0, "scenario": 1}.get(r.priority, 2), r.due_at, r.id))
     return claimed

@@ -62,7 +62,8 @@ async def silence_inputs(
             found[cid].offer_declined_at.append(int(t))
 
     async with db.conn.execute(
-        f"SELECT contact_id, starts_at, ends_at, blocks, reason FROM silences WHERE ends_at > ? AND starts_at < ?{one}",
+        "SELECT contact_id, starts_at, ends_at, blocks, reason FROM silences"
+        f" WHERE ends_at > ? AND starts_at < ?{one}",
         (since, until, *extra),
     ) as cur:
         async for cid, starts, ends, blocks, reason in cur:

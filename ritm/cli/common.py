@@ -59,7 +59,7 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
 async def open_db() -> Database:
     try:
         return await Database.open(STATE.db_path)
-    except Exception as exc:  # noqa: BLE001 — any failure to open is one sentence for the user
+    except Exception as exc:
         fail(f"cannot open database {STATE.db_path}: {exc}", EXIT_FAILURE)
 
 

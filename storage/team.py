@@ -1,0 +1,104 @@
+"""The team: Telegram user ids and their roles (viewer < operator < approver < admin)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from policy.timeutil import to_epoch
+from storage.audit import audit
+from storage.db import Database
+
+ROLES = ("viewer", "operator", "approver", "admin")
+
+
+class TeamError(ValueError):
+    """A bad role or an unknown member; the message is one sentence for the user."""
+
+
+def role_rank(role: str | None) -> int:
+    """0 for strangers, then 1..4 in the order of ROLES."""
+    return ROLES.index(role) + 1 if role in ROLES else 0
+
+
+def at_least(role: str | None, needed: str) -> bool:
+    return role_rank(role) >= role_rank(needed)
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: int
+    role: str
+    name: str | None
+    locale: str | None
+
+
+def parse_user_id(text: str | int) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise TeamError(f"{text!r} is not a Telegram user id (a whole number)") from None
+
+
+async def add_member(
+    db: Database,
+    user_id: int,
+    role: str,
+    *,
+    by: str,
+    at: datetime,
+    name: str | None = None,
+    source: str = "cli",
+) -> Member:
+    """Add a member or change their role; audited."""
+    if role not in ROLES:
+        raise TeamError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO team (user_id, role, name, added_at, added_by) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(user_id) DO UPDATE SET role = excluded.role, name = COALESCE(excluded.name, name)",
+            (user_id, role, name, to_epoch(at), by),
+        )
+        await audit(
+            conn,
+            at=at,
+            actor=by,
+            action="team.add",
+            target=str(user_id),
+            source=source,
+            details={"role": role},
+        )
+    member = await get_member(db, user_id)
+    assert member is not None
+    return member
+
+
+async def remove_member(db: Database, user_id: int, *, by: str, at: datetime, source: str = "cli") -> bool:
+    async with db.transaction() as conn:
+        cur = await conn.execute("DELETE FROM team WHERE user_id = ?", (user_id,))
+        removed = cur.rowcount > 0
+        await audit(
+            conn,
+            at=at,
+            actor=by,
+            action="team.remove",
+            target=str(user_id),
+            source=source,
+            details={"removed": removed},
+        )
+    return removed
+
+
+async def get_member(db: Database, user_id: int) -> Member | None:
+    row = await db.fetchone("SELECT user_id, role, name, locale FROM team WHERE user_id = ?", (user_id,))
+    return Member(int(row[0]), row[1], row[2], row[3]) if row else None
+
+
+async def list_members(db: Database) -> list[Member]:
+    rows = await db.fetchall("SELECT user_id, role, name, locale FROM team ORDER BY user_id")
+    return [Member(int(r[0]), r[1], r[2], r[3]) for r in rows]
+
+
+async def set_member_locale(db: Database, user_id: int, locale: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE team SET locale = ? WHERE user_id = ?", (locale, user_id))
