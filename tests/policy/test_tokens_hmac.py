@@ -1,0 +1,132 @@
+"""Signed tokens: round trips, and every kind of tampering is rejected."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policy.tokens import MAX_START_ID_BYTES, TAG_BYTES, fits_telegram_start, sign, verify
+
+SECRET = b"s3cret-for-tests"
+ALPHABET = string.ascii_letters + string.digits + "-_"
+part_text = st.text(st.characters(blacklist_characters="\x1f", blacklist_categories=["Cs"]), max_size=40)
+
+
+def test_round_trip_each_kind() -> None:
+    cases: dict[str, tuple[str | int, ...]] = {
+        "u": ("c-1024", "email"),
+        "o": (987654,),
+        "c": (987654, "program"),
+        "e": ("digest-48", "c-1024"),
+        "s": ("1024",),
+    }
+    for kind, parts in cases.items():
+        token = sign(SECRET, kind, *parts)
+        assert verify(SECRET, kind, token) == tuple(str(p) for p in parts)
+
+
+def test_str_and_bytes_secret_are_the_same_key() -> None:
+    assert verify("s3cret-for-tests", "o", sign(SECRET, "o", 5)) == ("5",)
+
+
+def test_kind_is_bound_into_the_mac() -> None:
+    unsubscribe = sign(SECRET, "u", "42", "email")
+    assert verify(SECRET, "c", unsubscribe) is None
+    assert verify(SECRET, "u", unsubscribe) == ("42", "email")
+
+
+def test_wrong_secret_rejected() -> None:
+    assert verify(b"another-secret", "o", sign(SECRET, "o", 1)) is None
+
+
+def test_truncation_and_extension_rejected() -> None:
+    token = sign(SECRET, "c", 17, "program")
+    for cut in range(len(token)):
+        assert verify(SECRET, "c", token[:cut]) is None
+    assert verify(SECRET, "c", token + "A") is None
+    assert verify(SECRET, "c", token + "\n") is None
+    assert verify(SECRET, "c", " " + token) is None
+
+
+def test_garbage_rejected_without_raising() -> None:
+    for junk in ["", "=", "a", "%%%%", "AAAA", "A" * 200, "ключ", "abc=", "ab+/"]:
+        assert verify(SECRET, "o", junk) is None
+
+
+def test_tag_is_at_least_128_bits() -> None:
+    token = sign(SECRET, "o", 1)
+    # 1 header byte + "1" + 16-byte tag = 18 bytes = 24 base64 characters.
+    assert TAG_BYTES * 8 >= 128
+    assert len(token) == 24
+
+
+def test_start_token_for_typical_ids_fits_telegram() -> None:
+    for contact_id in ["1", "123456789", "9223372036854775807", "gc-00012345678", "x" * MAX_START_ID_BYTES]:
+        token = sign(SECRET, "s", contact_id)
+        assert fits_telegram_start(token), (contact_id, len(token))
+        assert verify(SECRET, "s", token) == (contact_id,)
+    assert not fits_telegram_start(sign(SECRET, "s", "x" * (MAX_START_ID_BYTES + 1)))
+
+
+def test_expiry_checked_against_now() -> None:
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    token = sign(SECRET, "u", "42", "email", expires_at=at + timedelta(days=30))
+    assert verify(SECRET, "u", token, now=at) == ("42", "email")
+    assert verify(SECRET, "u", token, now=at + timedelta(days=30)) is None
+    assert verify(SECRET, "u", token, now=int((at + timedelta(days=31)).timestamp())) is None
+    # Without a clock an expiring token cannot be judged, so it is refused.
+    assert verify(SECRET, "u", token) is None
+
+
+def test_expiry_flag_cannot_be_stripped() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with_exp = sign(SECRET, "o", 7, expires_at=at)
+    without = sign(SECRET, "o", 7)
+    assert with_exp != without
+    assert verify(SECRET, "o", with_exp, now=at + timedelta(seconds=1)) is None
+
+
+def test_bad_arguments_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        sign(b"", "o", 1)
+    with pytest.raises(ValueError, match="kind"):
+        sign(SECRET, "Open!", 1)
+    with pytest.raises(ValueError, match="at least one part"):
+        sign(SECRET, "o")
+    with pytest.raises(ValueError, match="separator"):
+        sign(SECRET, "c", 1, "a\x1fb")
+    with pytest.raises(ValueError, match="aware"):
+        sign(SECRET, "o", 1, expires_at=datetime(2026, 1, 1))  # noqa: DTZ001 - the point of the test
+
+
+@given(parts=st.lists(part_text, min_size=1, max_size=4), kind=st.sampled_from(["u", "o", "c", "e", "s"]))
+def test_any_parts_round_trip(parts: list[str], kind: str) -> None:
+    token = sign(SECRET, kind, *parts)
+    assert all(ch in ALPHABET for ch in token)
+    assert verify(SECRET, kind, token) == tuple(parts)
+
+
+@given(
+    parts=st.lists(part_text, min_size=1, max_size=3),
+    data=st.data(),
+)
+def test_any_single_character_change_is_rejected(parts: list[str], data: st.DataObject) -> None:
+    token = sign(SECRET, "c", *parts)
+    index = data.draw(st.integers(min_value=0, max_value=len(token) - 1), label="index")
+    replacement = data.draw(st.sampled_from([c for c in ALPHABET if c != token[index]]), label="char")
+    altered = token[:index] + replacement + token[index + 1 :]
+    assert verify(SECRET, "c", altered) is None
+
+
+@given(parts=st.lists(part_text, min_size=1, max_size=3), data=st.data())
+def test_any_single_character_insertion_or_deletion_rejected(parts: list[str], data: st.DataObject) -> None:
+    token = sign(SECRET, "u", *parts)
+    index = data.draw(st.integers(min_value=0, max_value=len(token)), label="index")
+    inserted = token[:index] + data.draw(st.sampled_from(ALPHABET), label="char") + token[index:]
+    assert verify(SECRET, "u", inserted) is None
+    if index < len(token):
+        assert verify(SECRET, "u", token[:index] + token[index + 1 :]) is None
