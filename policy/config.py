@@ -166,8 +166,8 @@ class RfmConfig(_Strict):
     period: Duration = timedelta(days=365)
     method: Literal["thresholds", "quantiles"] = "thresholds"
     recency_days: list[int] = Field(default_factory=lambda: [7, 30, 90, 180])
-    frequency: list[float] = Field(default_factory=lambda: [2, 4, 8, 16])
-    monetary: list[float] = Field(default_factory=lambda: [1000, 5000, 20000, 50000])
+    frequency: list[float] = Field(default_factory=lambda: [2.0, 4.0, 8.0, 16.0])
+    monetary: list[float] = Field(default_factory=lambda: [1000.0, 5000.0, 20000.0, 50000.0])
     segments: list[RfmRule] = Field(default_factory=lambda: list(DEFAULT_RFM_RULES))
 
     @field_validator("recency_days", "frequency", "monetary")

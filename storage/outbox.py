@@ -198,3 +198,54 @@ async def expire_leases(db: Database, *, now: int) -> int:
             (now,),
         )
         return cur.rowcount
+
+
+async def sent_counted_for(
+    db: Database, contact_ids: Sequence[str], *, since: int, until: int, exclude_ids: Sequence[int]
+) -> dict[str, list[CountedRow]]:
+    """What was really sent (or is in flight) to these contacts in [since, until): send-time cap checks."""
+    found: dict[str, list[CountedRow]] = defaultdict(list)
+    if not contact_ids:
+        return found
+    excluded = set(exclude_ids)
+    marks = ",".join("?" * len(contact_ids))
+    async with db.conn.execute(
+        "SELECT id, contact_id, COALESCE(sent_at, due_at), channel, priority FROM outbox"
+        f" WHERE contact_id IN ({marks}) AND status IN ('sent', 'sending', 'uncertain')"
+        " AND priority IN ('mass', 'scenario') AND COALESCE(sent_at, due_at) >= ?"
+        " AND COALESCE(sent_at, due_at) < ?",
+        (*contact_ids, since, until),
+    ) as cur:
+        async for row_id, contact_id, t, channel, priority in cur:
+            if row_id not in excluded:
+                found[contact_id].append(CountedRow(contact_id, int(t), channel, priority))
+    return found
+
+
+async def defer_rows(db: Database, deferrals: Sequence[tuple[int, int]]) -> None:
+    """Put claimed rows back to `planned` at a later due time without counting an attempt."""
+    if not deferrals:
+        return
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "UPDATE outbox SET status = 'planned', due_at = ?, attempts = MAX(attempts - 1, 0),"
+            " lease_until = NULL WHERE id = ? AND status = 'sending'",
+            [(due, row_id) for row_id, due in deferrals],
+        )
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    campaign_id: str
+    contact_id: str
+    step: int
+    channel: str
+    status: str
+
+
+async def outbox_row(db: Database, row_id: int) -> OutboxRow | None:
+    row = await db.fetchone(
+        "SELECT id, campaign_id, contact_id, step, channel, status FROM outbox WHERE id = ?", (row_id,)
+    )
+    return OutboxRow(*tuple(row)) if row else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from policy.config import Policy
@@ -20,12 +21,21 @@ class SilenceInputs:
 
 
 async def silence_inputs(
-    db: Database, policy: Policy, *, at: int, since: int, until: int, contact_id: str | None = None
+    db: Database,
+    policy: Policy,
+    *,
+    at: int,
+    since: int,
+    until: int,
+    contact_ids: Sequence[str] = (),
 ) -> dict[str, SilenceInputs]:
-    """Everything that can open a silence window overlapping [since, until), known at `at`."""
+    """Everything that can open a silence window overlapping [since, until), known at `at`.
+
+    With `contact_ids` only those contacts are read (the send-time re-check of a small batch).
+    """
     found: dict[str, SilenceInputs] = defaultdict(SilenceInputs)
-    one = " AND contact_id = ?" if contact_id else ""
-    extra: tuple[object, ...] = (contact_id,) if contact_id else ()
+    one = f" AND contact_id IN ({','.join('?' * len(contact_ids))})" if contact_ids else ""
+    extra: tuple[object, ...] = tuple(contact_ids)
     rules = policy.silence
 
     pay_from = since - int(rules.after_payment.total_seconds())

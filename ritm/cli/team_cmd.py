@@ -1,0 +1,106 @@
+"""`ritm team add USER_ID ROLE | list | remove USER_ID`, and the global `ritm pause` / `ritm resume`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from rich.table import Table
+
+from ritm.cli.common import console, emit_json, fail, open_db, run
+from storage.pause import set_paused
+from storage.team import ROLES, TeamError, add_member, list_members, parse_user_id, remove_member
+
+team_app = typer.Typer(
+    help="The team that may use the bot: Telegram user ids and roles.", no_args_is_help=True
+)
+
+
+@team_app.command("add")
+def add(
+    user_id: str = typer.Argument(..., help="Telegram user id."),
+    role: str = typer.Argument(..., help=f"One of: {', '.join(ROLES)}."),
+    name: str | None = typer.Option(None, "--name", help="A display name."),
+    by: str = typer.Option("cli", "--by", help="Who adds them (for the audit log)."),
+) -> None:
+    """Add a member or change their role."""
+
+    async def main() -> None:
+        db = await open_db()
+        try:
+            member = await add_member(
+                db, parse_user_id(user_id), role, by=by, at=datetime.now(UTC), name=name
+            )
+        except TeamError as exc:
+            fail(str(exc))
+        finally:
+            await db.close()
+        console.print(f"{member.user_id} is now {member.role}")
+
+    run(main)
+
+
+@team_app.command("remove")
+def remove(user_id: str = typer.Argument(...), by: str = typer.Option("cli", "--by")) -> None:
+    """Remove a member."""
+
+    async def main() -> None:
+        db = await open_db()
+        try:
+            removed = await remove_member(db, parse_user_id(user_id), by=by, at=datetime.now(UTC))
+        except TeamError as exc:
+            fail(str(exc))
+        finally:
+            await db.close()
+        if not removed:
+            fail(f"{user_id} is not in the team")
+        console.print(f"{user_id} removed")
+
+    run(main)
+
+
+@team_app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the team."""
+
+    async def main() -> None:
+        db = await open_db()
+        try:
+            members = await list_members(db)
+        finally:
+            await db.close()
+        if as_json:
+            emit_json([{"user_id": m.user_id, "role": m.role, "name": m.name} for m in members])
+            return
+        table = Table("user id", "role", "name")
+        for m in members:
+            table.add_row(str(m.user_id), m.role, m.name or "")
+        console.print(table)
+
+    run(main)
+
+
+def _pause(paused: bool, by: str) -> None:
+    async def main() -> None:
+        db = await open_db()
+        try:
+            await set_paused(db, paused, by=by, at=datetime.now(UTC))
+        finally:
+            await db.close()
+        console.print("paused: only service messages go out" if paused else "resumed")
+
+    run(main)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(team_app, name="team")
+
+    @app.command("pause")
+    def pause(by: str = typer.Option("cli", "--by")) -> None:
+        """Stop every message but service ones (takes effect within one worker tick)."""
+        _pause(True, by)
+
+    @app.command("resume")
+    def resume(by: str = typer.Option("cli", "--by")) -> None:
+        """Undo `ritm pause`."""
+        _pause(False, by)
