@@ -1,0 +1,270 @@
+"""Batch upserts of contacts with their consents and tags — shared by the CSV import and the webhook.
+
+Every function takes an open aiosqlite connection and runs inside the caller's transaction. A batch
+costs a handful of statements whatever its size (one lookup per table through `json_each`, then one
+`executemany` per kind of write), never one await per row. Re-applying the same records writes nothing
+and counts them as unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+# The scalar columns of `contacts` besides `id` and `fields`, in table order.
+CONTACT_COLUMNS = (
+    "email", "name", "telegram_chat_id", "phone", "timezone", "locale", "region", "interest", "created_at",
+)  # fmt: skip
+_CREATED = CONTACT_COLUMNS.index("created_at")
+_ALL = frozenset(CONTACT_COLUMNS)
+
+
+@dataclass(slots=True)
+class UpsertCounts:
+    """How a batch of records landed: new rows, changed rows, rows that were already so."""
+
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
+        self.imported += other.imported
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+def ids_param(values: Iterable[str]) -> str:
+    """A list of keys as one JSON parameter for `IN (SELECT value FROM json_each(?))`."""
+    return json.dumps(list(dict.fromkeys(values)), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TagMark:
+    """A tag to set: `set_at` None means "no date given" (then: created_at, else now — first time only)."""
+
+    tag: str
+    set_at: int | None = None
+    ttl_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """One validated contact. Only the columns named in `present` are written; the others are kept.
+
+    `fields` are custom fields merged into the JSON column (an empty value deletes the key);
+    `consents` are (channel, granted) pairs; tags are only ever added here (see `remove_tags`).
+    """
+
+    id: str
+    values: tuple[object, ...] = (None,) * len(CONTACT_COLUMNS)
+    present: frozenset[str] = _ALL
+    fields: Mapping[str, str] = field(default_factory=dict)
+    consents: tuple[tuple[str, bool], ...] = ()
+    tags: tuple[TagMark, ...] = ()
+
+
+@dataclass(slots=True)
+class _Tag:
+    set_at: int
+    expires_at: int | None
+    removed_at: int | None
+
+
+async def upsert_contacts(
+    conn: aiosqlite.Connection, records: Sequence[ContactRecord], *, now: int, source: str = "import"
+) -> UpsertCounts:
+    """Insert new contacts, update changed ones, set consents and tags; count each record once.
+
+    A consent value writes the row with `at = now` only when the status changes. A grant never
+    overrides a revocation recorded by another source (an unsubscribe outranks a stale export).
+    """
+    counts = UpsertCounts()
+    if not records:
+        return counts
+    ids = ids_param(r.id for r in records)
+    rows = await _load_contacts(conn, ids)
+    existed = set(rows)
+    consents = await _load_consents(conn, ids)
+    tags = await _load_tags(conn, ids)
+    dirty_rows: dict[str, None] = {}  # ordered: inserts go in file order
+    dirty_consents: dict[tuple[str, str], tuple[str, int]] = {}
+    dirty_tags: dict[tuple[str, str], _Tag] = {}
+
+    for rec in records:
+        row = rows.get(rec.id)
+        changed = False
+        if row is None:
+            values = [
+                v if c in rec.present else None for c, v in zip(CONTACT_COLUMNS, rec.values, strict=True)
+            ]
+            row = (values, {k: v for k, v in rec.fields.items() if v})
+            rows[rec.id] = row
+            dirty_rows[rec.id] = None
+            counts.imported += 1
+            new = True
+        else:
+            new = False
+            values, extra = row
+            for i, column in enumerate(CONTACT_COLUMNS):
+                if column in rec.present and values[i] != rec.values[i]:
+                    values[i] = rec.values[i]
+                    changed = True
+            for key, value in rec.fields.items():
+                if value and extra.get(key) != value:
+                    extra[key] = value
+                    changed = True
+                elif not value and key in extra:
+                    del extra[key]
+                    changed = True
+            if changed:
+                dirty_rows[rec.id] = None
+        for channel, granted in rec.consents:
+            status = "granted" if granted else "revoked"
+            current = consents.get((rec.id, channel))
+            if current is not None and (
+                current[0] == status or (granted and current[0] == "revoked" and current[1] != source)
+            ):
+                continue
+            consents[(rec.id, channel)] = (status, source)
+            dirty_consents[(rec.id, channel)] = (status, now)
+            changed = True
+        for mark in rec.tags:
+            tag = _apply_tag(tags.get((rec.id, mark.tag)), mark, row[0][_CREATED], now)
+            if tag is not None:
+                tags[(rec.id, mark.tag)] = tag
+                dirty_tags[(rec.id, mark.tag)] = tag
+                changed = True
+        if not new:
+            if changed:
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+
+    await _write_contacts(conn, rows, dirty_rows, existed)
+    if dirty_consents:
+        await conn.executemany(
+            "INSERT INTO consents (contact_id, channel, status, source, at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(contact_id, channel) DO UPDATE SET"
+            " status = excluded.status, source = excluded.source, at = excluded.at",
+            [(cid, ch, status, source, at) for (cid, ch), (status, at) in dirty_consents.items()],
+        )
+    if dirty_tags:
+        await conn.executemany(
+            "INSERT INTO tags (contact_id, tag, set_at, expires_at, removed_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(contact_id, tag) DO UPDATE SET"
+            " set_at = excluded.set_at, expires_at = excluded.expires_at, removed_at = excluded.removed_at",
+            [(cid, name, t.set_at, t.expires_at, t.removed_at) for (cid, name), t in dirty_tags.items()],
+        )
+    return counts
+
+
+def _apply_tag(current: _Tag | None, mark: TagMark, created_at: object, now: int) -> _Tag | None:
+    """The tag row after applying `mark`, or None when nothing changes.
+
+    Without a date a mark only creates the tag. With a date it moves the tag forward when the date is
+    newer than both the stored setting and a removal, so an old export never undoes a newer change.
+    """
+    if current is None:
+        set_at = (
+            mark.set_at if mark.set_at is not None else created_at if isinstance(created_at, int) else now
+        )
+        return _Tag(set_at, None if mark.ttl_s is None else set_at + mark.ttl_s, None)
+    if mark.set_at is None:
+        return None
+    expires = None if mark.ttl_s is None else mark.set_at + mark.ttl_s
+    if mark.set_at == current.set_at and current.removed_at is None:
+        return None if expires == current.expires_at else _Tag(current.set_at, expires, None)
+    if mark.set_at > current.set_at and (current.removed_at is None or mark.set_at > current.removed_at):
+        return _Tag(mark.set_at, expires, None)
+    return None
+
+
+async def remove_tags(conn: aiosqlite.Connection, pairs: Iterable[tuple[str, str]], *, at: int) -> int:
+    """Stamp `removed_at` on active (contact_id, tag) rows; returns how many were removed."""
+    cur = await conn.executemany(
+        "UPDATE tags SET removed_at = ? WHERE contact_id = ? AND tag = ? AND removed_at IS NULL"
+        " AND set_at <= ?",
+        [(at, cid, tag, at) for cid, tag in pairs],
+    )
+    return max(cur.rowcount, 0)
+
+
+async def known_contacts(conn: aiosqlite.Connection, ids: Iterable[str]) -> set[str]:
+    """The subset of `ids` that exist."""
+    async with conn.execute(
+        "SELECT id FROM contacts WHERE id IN (SELECT value FROM json_each(?))", (ids_param(ids),)
+    ) as cur:
+        return {row[0] for row in await cur.fetchall()}
+
+
+async def contacts_by_email(conn: aiosqlite.Connection, emails: Iterable[str]) -> dict[str, list[str]]:
+    """email → the ids of the contacts that have it (more than one means the email is ambiguous)."""
+    found: dict[str, list[str]] = {}
+    async with conn.execute(
+        "SELECT email, id FROM contacts WHERE email IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (ids_param(emails),),
+    ) as cur:
+        for email, cid in await cur.fetchall():
+            found.setdefault(email, []).append(cid)
+    return found
+
+
+async def _load_contacts(
+    conn: aiosqlite.Connection, ids: str
+) -> dict[str, tuple[list[object], dict[str, str]]]:
+    sql = (
+        f"SELECT id, {', '.join(CONTACT_COLUMNS)}, fields FROM contacts"
+        " WHERE id IN (SELECT value FROM json_each(?))"
+    )
+    found: dict[str, tuple[list[object], dict[str, str]]] = {}
+    async with conn.execute(sql, (ids,)) as cur:
+        for row in await cur.fetchall():
+            raw = row[-1]
+            extra = json.loads(raw) if raw and raw != "{}" else {}
+            found[row[0]] = (list(row[1:-1]), extra)
+    return found
+
+
+async def _load_consents(conn: aiosqlite.Connection, ids: str) -> dict[tuple[str, str], tuple[str, str]]:
+    async with conn.execute(
+        "SELECT contact_id, channel, status, source FROM consents"
+        " WHERE contact_id IN (SELECT value FROM json_each(?))",
+        (ids,),
+    ) as cur:
+        return {(r[0], r[1]): (r[2], r[3]) for r in await cur.fetchall()}
+
+
+async def _load_tags(conn: aiosqlite.Connection, ids: str) -> dict[tuple[str, str], _Tag]:
+    async with conn.execute(
+        "SELECT contact_id, tag, set_at, expires_at, removed_at FROM tags"
+        " WHERE contact_id IN (SELECT value FROM json_each(?))",
+        (ids,),
+    ) as cur:
+        return {(r[0], r[1]): _Tag(r[2], r[3], r[4]) for r in await cur.fetchall()}
+
+
+async def _write_contacts(
+    conn: aiosqlite.Connection,
+    rows: Mapping[str, tuple[list[object], dict[str, str]]],
+    dirty: Iterable[str],
+    existed: set[str],
+) -> None:
+    inserts, updates = [], []
+    for cid in dirty:
+        values, extra = rows[cid]
+        blob = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else "{}"
+        if cid in existed:
+            updates.append((*values, blob, cid))
+        else:
+            inserts.append((cid, *values, blob))
+    columns = ", ".join(CONTACT_COLUMNS)
+    if inserts:
+        marks = ", ".join("?" * (len(CONTACT_COLUMNS) + 2))
+        await conn.executemany(f"INSERT INTO contacts (id, {columns}, fields) VALUES ({marks})", inserts)
+    if updates:
+        sets = ", ".join(f"{c} = ?" for c in CONTACT_COLUMNS)
+        await conn.executemany(f"UPDATE contacts SET {sets}, fields = ? WHERE id = ?", updates)
