@@ -1,0 +1,120 @@
+"""Set-based RFM over the whole base: one temp table of scores per (connection, `at`).
+
+The SQL mirrors `policy.rfm` exactly (same windows, same floor, same nearest rank, same rule order);
+tests compare the two contact by contact. Only contacts with activity get a row: a contact without
+one is `no_activity`. Three grouped scans (events, orders created, orders paid), each read in
+contact order from a covering index, feed one GROUP BY; scores and segment are computed in the same
+INSERT for thresholds, or after one sort per metric for quantiles.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from policy.config import RfmConfig
+from policy.rfm import PERCENTILES, UNMATCHED, RfmCuts, cut_points
+from storage.db import Database
+
+DAY_S = 86400
+
+# Per contact with any activity by :at — recency_days, frequency and monetary (see policy.rfm).
+FACTS_SQL = """
+SELECT contact_id AS id,
+       (:at - MAX(last_at)) / 86400 AS recency_days,
+       SUM(n) AS frequency,
+       TOTAL(money) AS monetary
+FROM (
+    SELECT contact_id, MAX(at) AS last_at, SUM(at > :since) AS n, 0 AS money
+      FROM events WHERE at <= :at GROUP BY contact_id
+    UNION ALL
+    SELECT contact_id, MAX(created_at), SUM(created_at > :since), 0
+      FROM orders WHERE created_at <= :at GROUP BY contact_id
+    UNION ALL
+    SELECT contact_id, MAX(paid_at), 0, TOTAL(CASE WHEN paid_at > :since THEN amount ELSE 0 END)
+      FROM orders WHERE status = 'paid' AND paid_at <= :at GROUP BY contact_id
+)
+GROUP BY contact_id
+"""
+
+TABLE_SQL = """
+CREATE TEMP TABLE {table} (
+    id           TEXT PRIMARY KEY,
+    recency_days INTEGER NOT NULL,
+    frequency    INTEGER NOT NULL,
+    monetary     REAL NOT NULL,
+    r            INTEGER NOT NULL,
+    f            INTEGER NOT NULL,
+    m            INTEGER NOT NULL,
+    segment      TEXT NOT NULL
+) WITHOUT ROWID
+"""
+
+
+def _scores_sql(source: str, cuts: RfmCuts, params: dict[str, object]) -> str:
+    """SELECT id, metrics, r, f, m, segment FROM `source`; cut points and rules become parameters."""
+    for i, (rec, freq, mon) in enumerate(zip(cuts.recency, cuts.frequency, cuts.monetary, strict=True)):
+        params[f"rc{i}"], params[f"fc{i}"], params[f"mc{i}"] = rec, freq, mon
+    r = "5 - (" + " + ".join(f"(recency_days > :rc{i})" for i in range(len(cuts.recency))) + ")"
+    f = "1 + " + " + ".join(f"(frequency >= :fc{i})" for i in range(len(cuts.frequency)))
+    m = "1 + " + " + ".join(f"(monetary >= :mc{i})" for i in range(len(cuts.monetary)))
+    whens = []
+    for i, rule in enumerate(cuts.rules):
+        params.update({f"n{i}": rule.name, f"rl{i}": rule.r[0], f"rh{i}": rule.r[1]})
+        params.update({f"fl{i}": rule.f[0], f"fh{i}": rule.f[1]})
+        cond = f"r BETWEEN :rl{i} AND :rh{i} AND f BETWEEN :fl{i} AND :fh{i}"
+        if rule.m is not None:
+            params.update({f"ml{i}": rule.m[0], f"mh{i}": rule.m[1]})
+            cond += f" AND m BETWEEN :ml{i} AND :mh{i}"
+        whens.append(f"WHEN {cond} THEN :n{i}")
+    params["unmatched"] = UNMATCHED
+    segment = f"CASE {' '.join(whens)} ELSE :unmatched END" if whens else ":unmatched"
+    return (
+        f"SELECT id, recency_days, frequency, monetary, r, f, m, {segment} FROM ("
+        f"SELECT id, recency_days, frequency, monetary, {r} AS r, {f} AS f, {m} AS m FROM ({source}))"
+    )
+
+
+async def materialise_rfm(db: Database, table: str, config: RfmConfig, at_s: int) -> RfmCuts:
+    """Create temp table `table` with the RFM of every active contact at `at_s`; return the cut points."""
+    window: timedelta = config.period
+    base = {"at": at_s, "since": at_s - int(window.total_seconds())}
+    await db.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    await db.conn.execute(TABLE_SQL.format(table=table))
+    if config.method == "thresholds":
+        cuts = cut_points(config)
+        params: dict[str, object] = dict(base)
+        await db.conn.execute(f"INSERT INTO temp.{table} {_scores_sql(FACTS_SQL, cuts, params)}", params)
+        return cuts
+    facts = f"{table}_facts"
+    await db.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
+    await db.conn.execute(f"CREATE TEMP TABLE {facts} AS {FACTS_SQL}", base)
+    try:
+        cuts = await _quantile_cuts(db, facts, config)
+        params = {}
+        source = f"SELECT * FROM temp.{facts} ORDER BY id"
+        await db.conn.execute(f"INSERT INTO temp.{table} {_scores_sql(source, cuts, params)}", params)
+    finally:
+        await db.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
+    return cuts
+
+
+async def _quantile_cuts(db: Database, facts: str, config: RfmConfig) -> RfmCuts:
+    """Nearest-rank percentiles of each metric over the active contacts (one sort per metric)."""
+    count = int(await db.scalar(f"SELECT COUNT(*) FROM temp.{facts}") or 0)  # type: ignore[call-overload]
+    if count == 0:
+        return cut_points(config)
+    ranks = [max((p * count + 99) // 100, 1) for p in PERCENTILES]
+    values: dict[str, tuple[float, ...]] = {}
+    for column in ("recency_days", "frequency", "monetary"):
+        rows = await db.fetchall(
+            f"SELECT rn, v FROM (SELECT {column} AS v, ROW_NUMBER() OVER (ORDER BY {column}) AS rn "
+            f"FROM temp.{facts}) WHERE rn IN ({','.join('?' * len(ranks))})",
+            tuple(ranks),
+        )
+        at_rank = {int(row[0]): row[1] for row in rows}
+        values[column] = tuple(at_rank[k] for k in ranks)
+    return RfmCuts(values["recency_days"], values["frequency"], values["monetary"], tuple(config.segments))
+
+
+async def drop_rfm(db: Database, table: str) -> None:
+    await db.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")

@@ -1,0 +1,264 @@
+"""The segment DSL compiled to SQL, and `SegmentContext`: one policy at one instant over one database.
+
+`ctx.compile(text)` gives a parameterised boolean SQL expression over `contacts c` — no value is ever
+spliced into the text. Its semantics are those of `policy.evaluate` (read its docstring); the tests
+check both select the same contacts on random bases. Two-valued logic: every fragment is 0 or 1,
+never NULL, so `NOT` is a true complement. Predicates on other tables are `c.id IN (SELECT …)` forms
+(SQLite builds each subquery once per statement); a comparison that holds for a contact without rows
+(e.g. `paid_total < 5000`) is written as `c.id NOT IN (the complement)`.
+
+RFM lives in a per-context temp table built lazily: `compile` only notes that an expression needs it,
+and `prepare()` (called by `count`, `list`, `rfm_counts`, `rfm_of`) builds it once. Callers that run
+compiled fragments themselves must `await ctx.prepare()` after compiling and before executing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+
+from policy.config import Policy
+from policy.dsl import (
+    COMPARE_OPS,
+    STRING_FIELDS,
+    All,
+    And,
+    Compare,
+    Event,
+    Expr,
+    Has,
+    Not,
+    Or,
+    Order,
+    Rfm,
+    SegmentRef,
+    Tag,
+)
+from policy.rfm import NO_ACTIVITY, RfmCuts, RfmScores, cut_points, metrics_of, score, whole_seconds
+from policy.segment_names import resolve, segment_expr
+from policy.timeutil import to_epoch
+from storage.contact_data import load_contact
+from storage.db import Database
+from storage.rfm_sql import drop_rfm, materialise_rfm
+
+ADDRESS_SQL = {
+    "email": "(c.email IS NOT NULL AND c.email != '')",
+    "telegram": "c.telegram_chat_id IS NOT NULL",
+    "sms": "(c.phone IS NOT NULL AND c.phone != '')",
+}
+MAX_LIVE_RFM_TABLES = 3  # per connection: contexts nobody closed cannot pile up temp tables
+_names = itertools.count(1)
+_live: weakref.WeakKeyDictionary[Database, OrderedDict[str, weakref.ref[SegmentContext]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SqlFragment:
+    """A boolean (or TEXT) SQL expression over `contacts c` and its positional parameters."""
+
+    sql: str
+    params: list[object] = field(default_factory=list)
+
+
+class SegmentContext:
+    """Compiles and counts segments for one policy at one instant (`at`, whole seconds)."""
+
+    def __init__(self, db: Database, policy: Policy, at: datetime) -> None:
+        self.db = db
+        self.policy = policy
+        self.at = whole_seconds(at)
+        self.at_s = to_epoch(self.at)
+        self.rfm_table = f"ritm_rfm_{next(_names)}"
+        self.cuts: RfmCuts | None = None  # set once the RFM table is built
+        self._needs_rfm = False
+
+    @classmethod
+    async def create(cls, db: Database, policy: Policy, at: datetime) -> SegmentContext:
+        """A context; nothing is computed until an expression needs it."""
+        return cls(db, policy, at)
+
+    async def __aenter__(self) -> SegmentContext:
+        return self
+
+    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Drop this context's temp tables (the connection keeps them otherwise)."""
+        if self.cuts is not None:
+            await drop_rfm(self.db, self.rfm_table)
+            _live.get(self.db, OrderedDict()).pop(self.rfm_table, None)
+            self.cuts = None
+
+    # -- compiling -------------------------------------------------------------------------------
+    def compile(self, text: str | Expr) -> SqlFragment:
+        """A boolean SQL expression over `contacts c`; `DslError` for bad text or unknown names."""
+        params: list[object] = []
+        sql = self._sql(resolve(text, self.policy), params)
+        return SqlFragment(sql, params)
+
+    def rfm_segment_sql(self) -> SqlFragment:
+        """A TEXT expression over `c`: the contact's RFM segment name or 'no_activity' (a keyed lookup)."""
+        self._needs_rfm = True
+        sql = f"COALESCE((SELECT segment FROM temp.{self.rfm_table} WHERE id = c.id), ?)"
+        return SqlFragment(sql, [NO_ACTIVITY])
+
+    def _sql(self, node: Expr, params: list[object]) -> str:
+        match node:
+            case All():
+                return "1"
+            case Not(item):
+                return f"NOT {self._sql(item, params)}"
+            case And(items):
+                return "(" + " AND ".join(self._sql(i, params) for i in items) + ")"
+            case Or(items):
+                return "(" + " OR ".join(self._sql(i, params) for i in items) + ")"
+            case SegmentRef(name):
+                return self._sql(segment_expr(self.policy, name), params)
+            case Tag(name, within):
+                params.extend([name, self.at_s, self.at_s, self.at_s])
+                sql = (
+                    "c.id IN (SELECT contact_id FROM tags WHERE tag = ? AND set_at <= ?"
+                    " AND (removed_at IS NULL OR removed_at > ?) AND (expires_at IS NULL OR expires_at > ?)"
+                )
+                if within is not None:
+                    sql += " AND set_at >= ?"
+                    params.append(self.at_s - int(within.total_seconds()))
+                return sql + ")"
+            case Has(channel):
+                params.extend([channel, channel])
+                return (
+                    f"({ADDRESS_SQL[channel]}"
+                    " AND c.id IN (SELECT contact_id FROM consents WHERE channel = ? AND status = 'granted')"
+                    " AND c.id NOT IN (SELECT contact_id FROM suppressions WHERE channel = ?))"
+                )
+            case Order(status, within):
+                stamp = "paid_at" if status == "paid" else "created_at"
+                params.extend([status, self.at_s])
+                sql = f"c.id IN (SELECT contact_id FROM orders WHERE status = ? AND {stamp} <= ?"
+                if within is not None:
+                    sql += f" AND {stamp} >= ?"
+                    params.append(self.at_s - int(within.total_seconds()))
+                return sql + ")"
+            case Event(type_, within):
+                params.extend([type_, self.at_s])
+                sql = "c.id IN (SELECT contact_id FROM events WHERE type = ? AND at <= ?"
+                if within is not None:
+                    sql += " AND at >= ?"
+                    params.append(self.at_s - int(within.total_seconds()))
+                return sql + ")"
+            case Rfm(name):
+                self._needs_rfm = True
+                if name == NO_ACTIVITY:
+                    return f"c.id NOT IN (SELECT id FROM temp.{self.rfm_table})"
+                params.append(name)
+                return f"c.id IN (SELECT id FROM temp.{self.rfm_table} WHERE segment = ?)"
+            case Compare():
+                return self._compare(node, params)
+        raise TypeError(f"not a DSL node: {node!r}")
+
+    def _compare(self, node: Compare, params: list[object]) -> str:
+        name, op, value = node.field, node.op, node.value
+        if name == "timezone":
+            params.extend([self.policy.default_timezone, value])
+            return f"COALESCE(NULLIF(c.timezone, ''), ?) {op} ?"
+        if name in STRING_FIELDS:
+            params.append(value)
+            return f"COALESCE(c.{name}, '') {op} ?"
+        if name == "created_days":
+            # floor((at - created_at) / 1 day), also for contacts created after `at` (negative days).
+            params.extend([self.at_s, self.at_s, self.at_s, value])
+            days = (
+                "CASE WHEN ? >= c.created_at THEN (? - c.created_at) / 86400"
+                " ELSE -((c.created_at - ? + 86399) / 86400) END"
+            )
+            return f"(c.created_at IS NOT NULL AND ({days}) {op} ?)"
+        # A contact without rows has paid_total = orders_count = frequency = monetary = 0; when the
+        # comparison holds for 0 select the complement of those failing it, so they are included.
+        empty_holds = COMPARE_OPS[op](0, value)
+        if name in ("paid_total", "orders_count"):
+            params.append(self.at_s)
+            source, metric = (
+                ("orders WHERE status = 'paid' AND paid_at <= ?", "SUM(amount)")
+                if name == "paid_total"
+                else ("orders WHERE created_at <= ?", "COUNT(*)")
+            )
+            params.append(value)
+            grouped = f"SELECT contact_id FROM {source} GROUP BY contact_id HAVING"
+            if empty_holds:
+                return f"c.id NOT IN ({grouped} NOT ({metric} {op} ?))"
+            return f"c.id IN ({grouped} {metric} {op} ?)"
+        self._needs_rfm = True
+        params.append(value)
+        table = f"temp.{self.rfm_table}"
+        if name in ("frequency", "monetary") and empty_holds:
+            return f"c.id NOT IN (SELECT id FROM {table} WHERE NOT ({name} {op} ?))"
+        # recency_days, r, f, m do not exist without activity: every comparison is false.
+        return f"c.id IN (SELECT id FROM {table} WHERE {name} {op} ?)"
+
+    # -- running ---------------------------------------------------------------------------------
+    async def prepare(self) -> None:
+        """Build the temp tables the fragments compiled so far refer to (once; cheap when done)."""
+        if self._needs_rfm and self.cuts is None:
+            await self._build_rfm()
+
+    async def count(self, text: str | Expr) -> int:
+        frag = self.compile(text)
+        await self.prepare()
+        value = await self.db.scalar(f"SELECT COUNT(*) FROM contacts c WHERE {frag.sql}", tuple(frag.params))
+        return int(value)  # type: ignore[call-overload]
+
+    async def list(self, text: str | Expr, limit: int | None = None) -> list[str]:
+        """Ids of the members, ordered by id, at most `limit` of them."""
+        frag = self.compile(text)
+        await self.prepare()
+        sql = f"SELECT c.id FROM contacts c WHERE {frag.sql} ORDER BY c.id"
+        params = list(frag.params)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(max(limit, 0))
+        return [str(row[0]) for row in await self.db.fetchall(sql, tuple(params))]
+
+    async def rfm_counts(self) -> dict[str, int]:
+        """Members per RFM segment (segments with members, in rule order) and `no_activity`."""
+        self._needs_rfm = True
+        await self.prepare()
+        rows = await self.db.fetchall(f"SELECT segment, COUNT(*) FROM temp.{self.rfm_table} GROUP BY segment")
+        found = {str(r[0]): int(r[1]) for r in rows}
+        order = [rule.name for rule in self.policy.rfm.segments]
+        counts = {name: found.pop(name) for name in dict.fromkeys(order) if name in found}
+        counts.update(sorted(found.items()))
+        total = int(await self.db.scalar("SELECT COUNT(*) FROM contacts"))  # type: ignore[call-overload]
+        counts[NO_ACTIVITY] = total - sum(counts.values())
+        return counts
+
+    async def rfm_of(self, contact_id: str) -> RfmScores | None:
+        """The contact's RFM scores at `at` (None without activity or for an unknown contact)."""
+        if self.cuts is None and self.policy.rfm.method == "thresholds":
+            # One contact by thresholds needs no base-wide table: score it from its own rows.
+            contact = await load_contact(self.db, contact_id)
+            if contact is None:
+                return None
+            return score(metrics_of(contact, self.at, self.policy.rfm.period), cut_points(self.policy.rfm))
+        self._needs_rfm = True
+        await self.prepare()
+        row = await self.db.fetchone(
+            f"SELECT r, f, m, segment FROM temp.{self.rfm_table} WHERE id = ?", (contact_id,)
+        )
+        return None if row is None else RfmScores(int(row[0]), int(row[1]), int(row[2]), str(row[3]))
+
+    async def _build_rfm(self) -> None:
+        live = _live.setdefault(self.db, OrderedDict())
+        while len(live) >= MAX_LIVE_RFM_TABLES:
+            name, ref = live.popitem(last=False)
+            await drop_rfm(self.db, name)
+            owner = ref()
+            if owner is not None:
+                owner.cuts = None  # it rebuilds on its next prepare()
+        self.cuts = await materialise_rfm(self.db, self.rfm_table, self.policy.rfm, self.at_s)
+        live[self.rfm_table] = weakref.ref(self)
