@@ -1,0 +1,229 @@
+"""The email channel: a pool of reused SMTP connections and the adapter that maps SMTP answers to results.
+
+`EmailChannel.send` builds the MIME message (dispatcher/mime.py), waits for the provider's rate limit,
+sends it over a pooled connection and says what happened — nothing else: suppression and retry timing
+are the worker's business. Mapping (RFC 5321 reply codes, RFC 3463 enhanced codes):
+
+- accepted → "sent", provider_id = the Message-ID;
+- any 4xx (also 421 and a refused or reset connection, a timeout) → "retry";
+- 5xx on RCPT → "hard_bounce" (550/551/553, 5.1.x: the address is dead), except "mailbox full"
+  (552 / 5.2.2, a soft bounce → "retry") and policy blocks (5.7.x: the sender or content was refused,
+  the address is fine → "failed", never a suppression);
+- 5xx on MAIL or DATA (552 size, 554 content), a refused login → "failed";
+- an address SMTP cannot carry → "bad_address".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import aiosmtplib
+from aiosmtplib.email import parse_address
+
+from dispatcher.channels.base import EmailMessage, SendResult
+from dispatcher.mime import build_email, envelope_address, to_bytes
+from ritm.settings import SmtpSettings
+
+log = logging.getLogger(__name__)
+
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+_QUIT_TIMEOUT_S = 2.0
+
+
+class SmtpPool:
+    """Up to `pool_size` aiosmtplib connections, opened on first use and reused for every message.
+
+    A connection the server closed while idle is noticed by aiosmtplib and reopened on the next use;
+    one that dies under a command is reopened once and the message tried again. No NOOP probe
+    before each message: that would cost a round trip on the hot path to save one on the rare one.
+    """
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        *,
+        local_hostname: str = "localhost",
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.settings = settings
+        self.connects = 0  # how many times a connection was (re)opened
+        self._closed = False
+        self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
+        password = settings.password.get_secret_value() if settings.password is not None else None
+        for _ in range(settings.pool_size):
+            self._idle.put_nowait(
+                aiosmtplib.SMTP(
+                    hostname=settings.host,
+                    port=settings.port,
+                    username=settings.user,
+                    password=password if settings.user else None,
+                    local_hostname=local_hostname,
+                    timeout=settings.timeout_s,
+                    use_tls=settings.tls == "tls",
+                    start_tls=settings.tls == "starttls",
+                    tls_context=tls_context,
+                )
+            )
+
+    async def send(self, sender: str, recipient: str, data: bytes, *, utf8: bool = False) -> None:
+        """One SMTP transaction; raises aiosmtplib's exceptions (and OSError) as they come."""
+        if self._closed:
+            raise aiosmtplib.SMTPServerDisconnected("the SMTP pool is closed")
+        options = ["SMTPUTF8"] if utf8 else []
+        client = await self._idle.get()
+        try:
+            reused = client.is_connected
+            if not reused:
+                await self._connect(client)
+            try:
+                await client.sendmail(sender, [recipient], data, mail_options=options)
+            except aiosmtplib.SMTPServerDisconnected:
+                if not reused:
+                    raise
+                log.info("smtp reconnect", extra={"event": "smtp_reconnect"})
+                client.close()
+                await self._connect(client)
+                await client.sendmail(sender, [recipient], data, mail_options=options)
+        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+            raise  # an answered command leaves the session usable: aiosmtplib already sent RSET
+        except BaseException:
+            client.close()  # timeouts, cancellation, broken pipes: the session state is unknown
+            raise
+        finally:
+            self._idle.put_nowait(client)
+
+    async def _connect(self, client: aiosmtplib.SMTP) -> None:
+        self.connects += 1
+        await client.connect()
+
+    async def close(self) -> None:
+        """QUIT every open connection politely (briefly), then refuse further sends."""
+        self._closed = True
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            if not client.is_connected:
+                continue
+            try:
+                await asyncio.wait_for(client.quit(), _QUIT_TIMEOUT_S)
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+
+
+class _Pace:
+    """Spaces sends `1 / rate_per_s` apart across all callers (reservation-style, no lock).
+
+    A stand-in for the shared limiter in dispatcher/ratelimit.py; only this channel uses it.
+    """
+
+    def __init__(
+        self,
+        rate_per_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.interval_s = 1.0 / rate_per_s
+        self._clock = clock
+        self._sleep = sleep
+        self._next = float("-inf")
+
+    async def wait(self) -> None:
+        now = self._clock()
+        slot = max(self._next, now)
+        self._next = slot + self.interval_s
+        if slot > now:
+            await self._sleep(slot - now)
+
+
+class EmailChannel:
+    """The EmailSender port over SMTP: `await channel.send(message)` → SendResult; `await close()`."""
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        *,
+        domain: str | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        clock: Callable[[], datetime] | None = None,
+        pace_clock: Callable[[], float] = time.monotonic,
+        pace_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.sender = settings.sender
+        self.envelope_from = envelope_address(settings.sender)
+        self.domain = domain or self.envelope_from.rpartition("@")[2]
+        self.pool = SmtpPool(settings, local_hostname=self.domain, tls_context=tls_context)
+        self._pace = _Pace(settings.rate_per_s, clock=pace_clock, sleep=pace_sleep)
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    async def send(self, message: EmailMessage) -> SendResult:
+        try:
+            recipient = parse_address(envelope_address(message.to))
+        except ValueError as exc:
+            return SendResult("bad_address", detail=str(exc))
+        utf8 = not recipient.isascii()
+        try:
+            mime = build_email(message, self.sender, domain=self.domain, now=self._clock())
+            data = to_bytes(mime, utf8=utf8)
+        except (ValueError, TypeError, UnicodeError) as exc:
+            return SendResult("failed", detail=f"cannot build the message: {exc}")
+        message_id = str(mime["Message-ID"])
+        await self._pace.wait()
+        try:
+            await self.pool.send(self.envelope_from, recipient, data, utf8=utf8)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            result = classify(exc)
+            log.info(
+                "email not sent",
+                extra={"event": "email_result", "kind": result.kind, "message_id": message_id},
+            )
+            return result
+        return SendResult("sent", provider_id=message_id)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+def classify(exc: BaseException) -> SendResult:
+    """Our result kind for an exception from an SMTP transaction (see the module docstring)."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        first = exc.recipients[0]
+        return _recipient_result(first.code, first.message)
+    if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
+        return _recipient_result(exc.code, exc.message)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        detail = _detail(exc.code, exc.message)
+        if 400 <= exc.code < 500:
+            return SendResult("retry", detail=detail)
+        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            return SendResult("failed", detail=f"{detail} (SMTP login refused: check the credentials)")
+        return SendResult("failed", detail=detail)
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return SendResult("failed", detail=str(exc))
+    if isinstance(
+        exc, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError | OSError | TimeoutError
+    ):
+        return SendResult("retry", detail=f"{type(exc).__name__}: {exc}")
+    return SendResult("failed", detail=f"{type(exc).__name__}: {exc}")
+
+
+def _recipient_result(code: int, message: str) -> SendResult:
+    detail = _detail(code, message)
+    if 400 <= code < 500:
+        return SendResult("retry", detail=detail)
+    enhanced = _ENHANCED.match(message)
+    subject, status = (enhanced.group(2), enhanced.group(3)) if enhanced else ("", "")
+    if code == 552 or (subject, status) == ("2", "2"):
+        return SendResult("retry", detail=f"{detail} (mailbox full: a soft bounce)")
+    if subject == "7":
+        return SendResult("failed", detail=f"{detail} (refused by policy, the address itself is fine)")
+    return SendResult("hard_bounce", detail=detail)
+
+
+def _detail(code: int, message: str) -> str:
+    return f"{code} {' '.join(message.split())}"[:300]
