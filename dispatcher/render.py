@@ -1,0 +1,299 @@
+"""The message renderer: a campaign, a version, a variant, a step and a recipient in; message parts out.
+
+A template NAME is a directory, in `RITM_TEMPLATES` (wins on a name clash) or the shipped `templates`
+package:
+
+    NAME/subject.j2        email subject (plain text, one line)   — required for email
+    NAME/email.txt.j2      email plain-text body                  — required for email (and sms)
+    NAME/email.html.j2     email HTML body (autoescaped)          — optional
+    NAME/telegram.j2       Telegram HTML (autoescaped)            — optional: else the text, escaped
+    _blocks/               shared skeletons and macros the parts extend, include or import
+
+A version without a template gives the same parts inline (`subject`, `text`, `html`, `telegram`).
+Steps follow the outbox: 0 is the first send, 1.. are cascade follow-ups (the step's own template, else
+the version's, rendered for the step's channel), 100+k is the event's k-th reminder (its
+`reminder_template`, default `webinar_reminder`). The variables templates see are documented in
+`dispatcher.render_context`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from dispatcher.render_context import MessageContext, build_context, sample_context
+from dispatcher.render_env import TemplateEnvironments, TemplateProblem
+from dispatcher.render_telegram import (
+    MAX_LENGTH,
+    markup_problem,
+    telegram_length,
+    trim_telegram,
+    visible_text,
+)
+from policy.campaign import Campaign
+
+__all__ = ["MessageContext", "RenderedMessage", "Renderer", "TemplateProblem", "sample_context"]
+
+PART_FILES = {
+    "subject": "subject.j2",
+    "text": "email.txt.j2",
+    "html": "email.html.j2",
+    "telegram": "telegram.j2",
+}
+DEFAULT_REMINDER_TEMPLATE = "webinar_reminder"
+REMINDER_STEP = 100
+BUTTON_SCHEMES = ("https://", "http://", "tg://")
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """One message ready for a channel adapter; `tags` say what produced it (for measurement)."""
+
+    subject: str
+    text: str
+    html: str | None
+    telegram: str | None
+    buttons: list[tuple[str, str]]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Source:
+    name: str  # a file (`digest_general/email.html.j2`) or an inline key (`digest-48:versions.all.html`)
+    inline: str | None = None  # the source text of an inline part
+
+
+@dataclass(frozen=True)
+class _Plan:
+    parts: dict[str, _Source | None]
+    template: str
+    reminder: timedelta | None
+
+
+class Renderer:
+    """Loads, renders, checks and fingerprints the templates of campaigns."""
+
+    def __init__(self, extra_dir: Path | None = None) -> None:
+        self.envs = TemplateEnvironments(extra_dir)
+
+    def render(
+        self,
+        campaign: Campaign,
+        *,
+        version: str,
+        variant: str | None,
+        channel: str,
+        ctx: MessageContext,
+        step: int = 0,
+    ) -> RenderedMessage:
+        """The message for one recipient; a Telegram text over 4096 characters is trimmed with «…»."""
+        message, _ = self._render(campaign, version, variant, channel, ctx, step)
+        if message.telegram is not None and telegram_length(message.telegram) > MAX_LENGTH:
+            trimmed = trim_telegram(message.telegram)
+            return RenderedMessage(
+                message.subject, visible_text(trimmed), None, trimmed, message.buttons, message.tags
+            )
+        return message
+
+    def preview(
+        self, campaign: Campaign, version: str, channel: str, sample: MessageContext
+    ) -> RenderedMessage:
+        """The dry run's preview of one version on one channel (the first A/B variant, if any)."""
+        variant = campaign.variants[0].name if campaign.variants else None
+        return self.render(campaign, version=version, variant=variant, channel=channel, ctx=sample)
+
+    def check(self, campaign: Campaign, sample: MessageContext) -> None:
+        """Render every version × variant × step × channel for `sample`; raise the first problem."""
+        variants: list[str | None] = [v.name for v in campaign.variants] or [None]
+        for version in campaign.versions:
+            for variant in variants:
+                for channel in campaign.channels:
+                    self._check_one(campaign, version.name, variant, channel, 0, sample)
+                for index, step in enumerate(campaign.cascade, start=1):
+                    self._check_one(campaign, version.name, variant, step.channel, index, sample)
+        if campaign.event is not None:
+            for k in range(len(campaign.event.reminders)):
+                for channel in campaign.channels:
+                    self._check_one(
+                        campaign, campaign.versions[0].name, None, channel, REMINDER_STEP + k, sample
+                    )
+
+    def fingerprint(self, campaign: Campaign) -> str:
+        """sha256 over the campaign source and every template file it can reach (missing ones too)."""
+        names = [f"{t}/{f}" for t in self._template_names(campaign) for f in PART_FILES.values()]
+        inline = [v.inline for v in self._inline_sources(campaign) if v.inline is not None]
+        digest = hashlib.sha256(b"ritm-campaign-v1\0")
+        digest.update((campaign.source or campaign.model_dump_json()).encode())
+        for name, text in sorted(self.envs.closure(names, inline).items()):
+            digest.update(b"\0file\0" + name.encode() + b"\0")
+            digest.update(b"missing" if text is None else b"+" + text.encode())
+        return digest.hexdigest()
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _check_one(
+        self,
+        campaign: Campaign,
+        version: str,
+        variant: str | None,
+        channel: str,
+        step: int,
+        sample: MessageContext,
+    ) -> None:
+        message, names = self._render(campaign, version, variant, channel, sample, step)
+        if message.telegram is not None:
+            name = names.get("telegram") or names.get("text", "telegram")
+            problem = markup_problem(message.telegram)
+            if problem is not None:
+                raise TemplateProblem(name, None, problem)
+            length = telegram_length(message.telegram)
+            if length > MAX_LENGTH:
+                raise TemplateProblem(
+                    name, None, f"the Telegram message is {length} characters, over Telegram's {MAX_LENGTH}"
+                )
+        for label, url in message.buttons:
+            if not label.strip() or not url.startswith(BUTTON_SCHEMES):
+                raise TemplateProblem(
+                    names.get("telegram", "telegram"), None, f"bad button {label!r} → {url!r}"
+                )
+        if channel == "email" and campaign.priority != "service" and sample.unsubscribe_url:
+            for part in ("text", "html"):
+                body = getattr(message, part)
+                if body is not None and sample.unsubscribe_url not in body:
+                    raise TemplateProblem(
+                        names[part],
+                        None,
+                        "the email has no unsubscribe link (use unsubscribe_url in the footer)",
+                    )
+
+    def _render(
+        self,
+        campaign: Campaign,
+        version: str,
+        variant: str | None,
+        channel: str,
+        ctx: MessageContext,
+        step: int,
+    ) -> tuple[RenderedMessage, dict[str, str]]:
+        plan = self._plan(campaign, version, variant, step)
+        parts = plan.parts
+        base = build_context(campaign, ctx, version=version, variant=variant, reminder=plan.reminder)
+        names = {part: source.name for part, source in parts.items() if source is not None}
+        tags = {
+            "campaign": campaign.id,
+            "version": version,
+            "variant": variant or "",
+            "step": str(step),
+            "template": plan.template,
+            "channel": channel,
+        }
+
+        def need(part: str) -> _Source:
+            source = parts[part]
+            if source is None:
+                raise TemplateProblem(
+                    plan.template, None, f"no {PART_FILES[part]} part, needed for {channel}"
+                )
+            return source
+
+        subject = ""
+        if channel == "email" or parts["subject"] is not None:
+            subject = " ".join(self._part(need("subject"), "text", base).split())
+        context = {**base, "subject": subject}
+        if channel == "email":
+            text = self._part(need("text"), "text", context)
+            html_source = parts["html"]
+            html = None
+            if html_source is not None:
+                html = self._part(
+                    html_source, "markup", {**context, "open_pixel_url": ctx.open_pixel_url or ""}
+                )
+            return RenderedMessage(subject, text, html, None, [], tags), names
+        if channel == "telegram":
+            buttons: list[tuple[str, str]] = []
+            tg_source = parts["telegram"]
+            if tg_source is not None:
+                telegram = self._part(tg_source, "markup", {**context, "button": _collector(buttons)})
+                return RenderedMessage(subject, visible_text(telegram), None, telegram, buttons, tags), names
+            text = self._part(need("text"), "text", context)
+            return RenderedMessage(subject, text, None, str(escape(text)), buttons, tags), names
+        if channel == "sms":
+            return RenderedMessage(
+                subject, self._part(need("text"), "text", context), None, None, [], tags
+            ), names
+        raise ValueError(f"unknown channel {channel!r}")
+
+    def _part(self, source: _Source, kind: str, context: dict[str, Any]) -> str:
+        if source.inline is not None:
+            template = self.envs.inline("markup" if kind == "markup" else "text", source.name, source.inline)
+        else:
+            template = self.envs.file("markup" if kind == "markup" else "text", source.name)
+        return self.envs.render(template, source.name, context).strip()
+
+    def _plan(self, campaign: Campaign, version: str, variant: str | None, step: int) -> _Plan:
+        try:
+            ver = campaign.version(version)
+            var = campaign.variant(variant) if variant is not None else None
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from exc
+        reminder: timedelta | None = None
+        subject: _Source | None = None
+        if var is not None and var.subject is not None:
+            subject = _Source(f"{campaign.id}:variants.{var.name}.subject", var.subject)
+        elif ver.subject is not None:
+            subject = _Source(f"{campaign.id}:versions.{ver.name}.subject", ver.subject)
+        template = (var.template if var is not None else None) or ver.template
+        if step >= REMINDER_STEP:
+            if campaign.event is None or step - REMINDER_STEP >= len(campaign.event.reminders):
+                raise ValueError(f"campaign {campaign.id} has no reminder step {step}")
+            reminder = campaign.event.reminders[step - REMINDER_STEP]
+            template, subject = campaign.event.reminder_template or DEFAULT_REMINDER_TEMPLATE, None
+        elif step >= 1:
+            if step > len(campaign.cascade):
+                raise ValueError(f"campaign {campaign.id} has no cascade step {step}")
+            own = campaign.cascade[step - 1].template
+            if own is not None:
+                template, subject = own, None
+        parts: dict[str, _Source | None]
+        if template is None:
+            inline = {p: getattr(ver, p) for p in PART_FILES}
+            parts = {
+                p: _Source(f"{campaign.id}:versions.{ver.name}.{p}", text) if text is not None else None
+                for p, text in inline.items()
+            }
+        else:
+            parts = {
+                p: _Source(f"{template}/{f}") if self.envs.exists(f"{template}/{f}") else None
+                for p, f in PART_FILES.items()
+            }
+            if not any(parts.values()):
+                raise TemplateProblem(template, None, "no such template here or in the shipped templates")
+        if subject is not None:
+            parts["subject"] = subject
+        return _Plan(parts, template or "inline", reminder)
+
+    def _template_names(self, campaign: Campaign) -> list[str]:
+        names = campaign.template_names()
+        if campaign.event is not None and campaign.event.reminder_template is None:
+            names.append(DEFAULT_REMINDER_TEMPLATE)
+        return names
+
+    @staticmethod
+    def _inline_sources(campaign: Campaign) -> list[_Source]:
+        sources = [_Source(f"v.{p}", getattr(v, p)) for v in campaign.versions for p in PART_FILES]
+        sources += [_Source("variant.subject", v.subject) for v in campaign.variants]
+        return sources
+
+
+def _collector(buttons: list[tuple[str, str]]) -> Any:
+    def button(label: Any, url: Any) -> str:
+        text = label.unescape() if isinstance(label, Markup) else str(label)
+        buttons.append((" ".join(text.split()), str(url)))
+        return ""
+
+    return button

@@ -1,0 +1,172 @@
+"""The Jinja2 side of rendering: two sandboxed environments, inline sources, errors with a line number.
+
+Two environments share one loader (the `RITM_TEMPLATES` directory first, then the shipped `templates`
+package): `text` renders subjects and plain-text bodies as they are; `markup` renders email HTML and
+Telegram HTML with autoescaping, so contact data can never inject markup while the template's own tags
+stay. Both use `StrictUndefined`, and every failure — syntax, undefined name, unknown link, sandbox
+violation, missing include — becomes a `TemplateProblem` naming the template and line.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
+    meta,
+)
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+import templates as shipped_templates
+from dispatcher.render_context import UnknownLink
+
+Kind = Literal["text", "markup"]
+SHIPPED_DIR = Path(shipped_templates.__file__).resolve().parent
+
+
+class TemplateProblem(ValueError):
+    """A template that cannot render: `template` is its name, `line` its 1-based line when known."""
+
+    def __init__(self, template: str, line: int | None, message: str) -> None:
+        where = f"{template}, line {line}" if line else template
+        super().__init__(f"{where}: {message}")
+        self.template = template
+        self.line = line
+        self.message = message
+
+
+class _Undefined(StrictUndefined):
+    """StrictUndefined whose message names our objects (`contact has no attribute 'nmae'`)."""
+
+    @property
+    def _undefined_message(self) -> str:
+        label = getattr(type(self._undefined_obj), "_label", None)
+        if not self._undefined_hint and label and isinstance(self._undefined_name, str):
+            return f"{label} has no attribute {self._undefined_name!r}"
+        message: str = super()._undefined_message
+        return message
+
+
+class TemplateEnvironments:
+    """The `text` and `markup` environments over the extra directory and the shipped templates."""
+
+    def __init__(self, extra_dir: Path | None = None) -> None:
+        self.roots = [p.resolve() for p in (extra_dir, SHIPPED_DIR) if p is not None]
+        self.envs: dict[Kind, SandboxedEnvironment] = {
+            kind: SandboxedEnvironment(
+                loader=FileSystemLoader([os.fspath(root) for root in self.roots], encoding="utf-8"),
+                undefined=_Undefined,
+                autoescape=kind == "markup",
+                trim_blocks=True,
+                lstrip_blocks=True,
+                auto_reload=True,
+            )
+            for kind in ("text", "markup")
+        }
+        self._inline: dict[tuple[Kind, str, str], Template] = {}
+
+    def exists(self, name: str) -> bool:
+        return any((root / name).is_file() for root in self.roots)
+
+    def source(self, name: str) -> str | None:
+        """The text of the file `name` resolves to (the extra directory wins), or None."""
+        for root in self.roots:
+            path = root / name
+            if path.is_file():
+                return path.read_text(encoding="utf-8")
+        return None
+
+    def file(self, kind: Kind, name: str) -> Template:
+        try:
+            return self.envs[kind].get_template(name)
+        except TemplateSyntaxError as exc:
+            raise TemplateProblem(exc.name or name, exc.lineno, exc.message or "syntax error") from exc
+        except TemplateNotFound as exc:
+            raise TemplateProblem(name, None, f"template {exc.name!r} not found") from exc
+
+    def inline(self, kind: Kind, name: str, source: str) -> Template:
+        """Compile an inline source from a campaign file; `name` shows up in errors (and tracebacks)."""
+        key = (kind, name, source)
+        if key not in self._inline:
+            env = self.envs[kind]
+            try:
+                code = env.compile(source, name=name, filename=name)
+            except TemplateSyntaxError as exc:
+                raise TemplateProblem(name, exc.lineno, exc.message or "syntax error") from exc
+            if len(self._inline) > 4096:  # campaigns are few; this only bounds a pathological process
+                self._inline.clear()
+            self._inline[key] = env.template_class.from_code(env, code, env.make_globals(None))
+        return self._inline[key]
+
+    def render(self, template: Template, name: str, context: dict[str, Any]) -> str:
+        """Render, turning any failure into a `TemplateProblem` at the template line that caused it."""
+        try:
+            return template.render(context)
+        except TemplateProblem:
+            raise
+        except TemplateSyntaxError as exc:  # an include compiled on first use
+            raise TemplateProblem(exc.name or name, exc.lineno, exc.message or "syntax error") from exc
+        except Exception as exc:
+            where, line = self._where(exc, name)
+            raise TemplateProblem(where, line, _describe(exc)) from exc
+
+    def _where(self, exc: BaseException, fallback: str) -> tuple[str, int | None]:
+        found: tuple[str, int | None] = (fallback, None)
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            name = self._template_name(frame.f_code.co_filename, fallback)
+            if name is not None:
+                found = (name, lineno)
+        return found
+
+    def _template_name(self, filename: str, inline: str) -> str | None:
+        if filename == inline or any(filename == key[1] for key in self._inline):
+            return filename
+        path = Path(filename)
+        for root in self.roots:
+            if path.is_relative_to(root):
+                return path.relative_to(root).as_posix()
+        return None
+
+    def references(self, kind: Kind, source: str) -> list[str]:
+        """Templates a source extends, includes or imports by constant name (unparsable: none)."""
+        try:
+            ast = self.envs[kind].parse(source)
+        except TemplateSyntaxError:
+            return []
+        return [name for name in meta.find_referenced_templates(ast) if name is not None]
+
+    def closure(self, names: Iterable[str], inline_sources: Iterable[str] = ()) -> dict[str, str | None]:
+        """Every file reachable from `names` and from the inline sources, with its text (None: missing)."""
+        found: dict[str, str | None] = {}
+        todo = list(names)
+        for source in inline_sources:
+            todo.extend(self.references("text", source))
+        while todo:
+            name = todo.pop()
+            if name in found:
+                continue
+            found[name] = text = self.source(name)
+            if text is not None:
+                todo.extend(self.references("text", text))
+        return found
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, UnknownLink):
+        return str(exc)
+    if isinstance(exc, SecurityError):
+        return f"not allowed in a template: {exc}"
+    if isinstance(exc, UndefinedError):
+        return f"undefined: {exc}"
+    if isinstance(exc, TemplateNotFound):
+        return f"template {exc.name!r} not found"
+    return f"{type(exc).__name__}: {exc}"

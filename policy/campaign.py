@@ -1,0 +1,421 @@
+"""The campaign file's schema (SPEC §6): TOML text in, a validated frozen `Campaign` out.
+
+Validation needs the policy (named segments, the default timezone for naive datetimes, reminder
+bounds), so `parse_campaign` passes it to pydantic as validation context. Every error becomes one
+sentence naming the key, e.g. `campaign.toml: variants.1.weight: must be > 0` (list indices count
+from 0, as in policy-file errors). Templates are not looked up here: this layer does no I/O, the
+renderer checks them.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from policy.config import CHANNELS, Duration, LocalWindow, Policy, PolicyError, format_validation_error
+from policy.timeutil import TimeParseError, parse_instant, zone
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+LINK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # usable as `links.NAME` in a template
+CASCADE_AFTER = (timedelta(hours=12), timedelta(hours=24))  # SPEC §4: the follow-up goes 12–24 h later
+MAX_CASCADE_STEPS = 2
+ALL = "all"
+
+
+class CampaignError(PolicyError):
+    """The campaign file is invalid; the message is one sentence naming the key."""
+
+
+def _fail(loc: tuple[str | int, ...], message: str, value: Any) -> None:
+    """Raise a validation error at `loc` below the current field (pydantic prefixes the field's path)."""
+    error = PydanticCustomError("campaign", message.replace("{", "(").replace("}", ")"))
+    raise ValidationError.from_exception_data(
+        "campaign", [InitErrorDetails(type=error, loc=loc, input=value)]
+    )
+
+
+def _policy(info: ValidationInfo) -> Policy:
+    policy = (info.context or {}).get("policy")
+    if not isinstance(policy, Policy):
+        raise TypeError("campaigns are validated with the policy: use parse_campaign()")
+    return policy
+
+
+def _instant(value: Any, info: ValidationInfo) -> datetime:
+    """An aware UTC instant; naive text or TOML local datetimes are read in the policy's zone."""
+    tz = zone(_policy(info).default_timezone)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(UTC)
+    if not isinstance(value, str):
+        raise ValueError("expected a date and time such as '2026-11-25T09:00:00+03:00'")
+    try:
+        return parse_instant(value, tz)
+    except TimeParseError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:g}h"
+
+
+def _https(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError(f"must be an https URL, got {value!r}")
+    return value
+
+
+def _dsl(value: str) -> str:
+    """Check the segment DSL's syntax; names are resolved when the expression is compiled."""
+    from policy.dsl import DslError, parse  # imported late: the DSL module is the parser's, not ours
+
+    try:
+        parse(value)
+    except DslError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Variant(_Strict):
+    """An A/B arm: contacts are split by weight (file order); may replace the subject or template."""
+
+    name: str
+    weight: float
+    subject: str | None = None
+    template: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.fullmatch(value):
+            raise ValueError("use letters, digits, '_' or '-'")
+        return value
+
+    @field_validator("weight")
+    @classmethod
+    def _weight(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError("must be > 0")
+        return value
+
+
+class Version(_Strict):
+    """Content for one segment: a template NAME, or inline Jinja2 sources (subject, text, html, telegram).
+
+    `subject` may also accompany `template`, where it replaces the template's subject.
+    """
+
+    segment: str
+    name: str
+    template: str | None = None
+    subject: str | None = None
+    text: str | None = None
+    html: str | None = None
+    telegram: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "name" not in data and isinstance(data.get("segment"), str):
+            return {**data, "name": data["segment"]}
+        return data
+
+    @field_validator("segment")
+    @classmethod
+    def _segment(cls, value: str, info: ValidationInfo) -> str:
+        policy = _policy(info)
+        if (
+            value != ALL
+            and value not in policy.segments
+            and value not in {r.name for r in policy.rfm.segments}
+        ):
+            raise ValueError(f"{value!r} is not 'all', a policy segment or an RFM segment")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.fullmatch(value):
+            raise ValueError("use letters, digits, '_' or '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _content(self) -> Version:
+        inline = [k for k in ("text", "html", "telegram") if getattr(self, k) is not None]
+        if self.template is not None and inline:
+            _fail((inline[0],), "give either template or inline sources, not both", getattr(self, inline[0]))
+        if self.template is None and (self.subject is None or self.text is None):
+            missing = "subject" if self.subject is None else "text"
+            _fail((missing,), "required unless the version names a template", None)
+        return self
+
+
+class CascadeStep(_Strict):
+    """A follow-up: `after` the previous step, on another channel, unless the DSL condition holds."""
+
+    channel: Literal["email", "telegram", "sms"]
+    after: Duration
+    unless: str | None = None
+    template: str | None = None  # default: the version's template, rendered for this channel
+
+    @field_validator("after")
+    @classmethod
+    def _after(cls, value: timedelta) -> timedelta:
+        low, high = CASCADE_AFTER
+        if not low <= value <= high:
+            raise ValueError(f"must be between {_hours(low)} and {_hours(high)}")
+        return value
+
+    @field_validator("unless")
+    @classmethod
+    def _unless(cls, value: str | None) -> str | None:
+        return None if value is None else _dsl(value)
+
+
+class Event(_Strict):
+    """A webinar or live stream: reminders at `reminders` before `starts_at`, calendar links, ICS."""
+
+    title: str
+    starts_at: datetime
+    duration: Duration = timedelta(hours=1)
+    url: str
+    reminders: list[Duration]
+    reminder_template: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_reminders(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and "reminders" not in data:
+            return {**data, "reminders": list(_policy(info).reminders.offsets)}
+        return data
+
+    _starts_at = field_validator("starts_at", mode="before")(_instant)
+    _url = field_validator("url")(_https)
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be > 0")
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders(cls, value: list[timedelta], info: ValidationInfo) -> list[timedelta]:
+        rules = _policy(info).reminders
+        if len(value) > rules.max_per_event:
+            raise ValueError(f"at most {rules.max_per_event} reminders per event, got {len(value)}")
+        if len(set(value)) != len(value):
+            raise ValueError("reminder offsets must be distinct")
+        for i, offset in enumerate(value):
+            if not rules.latest <= offset <= rules.earliest:
+                bounds = f"{_hours(rules.latest)} and {_hours(rules.earliest)}"
+                _fail((i,), f"must be between {bounds} before the start", _hours(offset))
+        return sorted(value, reverse=True)
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + self.duration
+
+
+class Campaign(_Strict):
+    """One campaign file, validated against the policy (see the SPEC §6 example for every key)."""
+
+    id: str
+    name: str
+    priority: Literal["service", "scenario", "mass"]
+    channels: list[str]
+    audience: str
+    protect: list[str] | None = None
+    start: datetime
+    deadline: datetime
+    windows: Literal["policy"] | LocalWindow = "policy"
+    holdout: float = 0.0
+    variants: list[Variant] = Field(default_factory=list)
+    versions: list[Version]
+    links: dict[str, str] = Field(default_factory=dict)
+    cascade: list[CascadeStep] = Field(default_factory=list)
+    event: Event | None = None
+    source: str = Field(default="", exclude=True, repr=False)
+
+    _start = field_validator("start", "deadline", mode="before")(_instant)
+    _audience = field_validator("audience")(_dsl)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not SLUG.fullmatch(value):
+            raise ValueError("use lower-case letters, digits, '_' or '-', starting with a letter or digit")
+        return value
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority(cls, value: Any) -> Any:
+        if value not in ("service", "scenario", "mass"):
+            raise ValueError(f"must be service, scenario or mass, got {value!r}")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one channel")
+        for i, channel in enumerate(value):
+            if channel not in CHANNELS:
+                _fail((i,), f"unknown channel {channel!r}: use {', '.join(CHANNELS)}", channel)
+            if channel in value[:i]:
+                _fail((i,), f"channel {channel!r} is listed twice", channel)
+        return value
+
+    @field_validator("protect")
+    @classmethod
+    def _protect(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        segments = _policy(info).segments
+        for i, name in enumerate(value or ()):
+            if name not in segments:
+                _fail((i,), f"{name!r} is not a segment of the policy", name)
+        return value
+
+    @field_validator("windows", mode="wrap")
+    @classmethod
+    def _windows(cls, value: Any, handler: Any) -> Literal["policy"] | LocalWindow:
+        # Validated by hand: a plain union would report both branches' errors under odd names.
+        if value == "policy" or isinstance(value, LocalWindow):
+            return value
+        if isinstance(value, dict):
+            return LocalWindow.model_validate(value)
+        raise ValueError(
+            'expected "policy" or a table such as {from = "10:00", to = "19:00", days = "mon-fri"}'
+        )
+
+    @field_validator("holdout")
+    @classmethod
+    def _holdout(cls, value: float) -> float:
+        if not 0 <= value <= 0.5:
+            raise ValueError(f"must be between 0 and 0.5, got {value}")
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, value: list[Variant]) -> list[Variant]:
+        for i, variant in enumerate(value):
+            if variant.name in [v.name for v in value[:i]]:
+                _fail((i, "name"), f"variant {variant.name!r} is defined twice", variant.name)
+        total = sum(v.weight for v in value)
+        if value and abs(total - 1) > 1e-6:
+            raise ValueError(f"weights must add up to 1, they add up to {total:g}")
+        return value
+
+    @field_validator("versions")
+    @classmethod
+    def _versions(cls, value: list[Version]) -> list[Version]:
+        if not value:
+            raise ValueError("give at least one version")
+        for i, version in enumerate(value):
+            if i and value[i - 1].segment == ALL:
+                _fail(
+                    (i, "segment"), 'a version after the one for "all" would never be used', version.segment
+                )
+            if version.name in [v.name for v in value[:i]]:
+                _fail((i, "name"), f"version name {version.name!r} is used twice", version.name)
+        return value
+
+    @field_validator("links")
+    @classmethod
+    def _links(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            if not LINK_NAME.fullmatch(name):
+                _fail((name,), "a link name is a letter then letters, digits or '_'", name)
+            try:
+                _https(url)
+            except ValueError as exc:
+                _fail((name,), str(exc), url)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Campaign:
+        if self.deadline <= self.start:
+            _fail(("deadline",), "must be after start", self.deadline.isoformat())
+        if len(self.cascade) > MAX_CASCADE_STEPS:
+            _fail(("cascade",), f"at most {MAX_CASCADE_STEPS} follow-up steps", len(self.cascade))
+        previous = set(self.channels)
+        for i, step in enumerate(self.cascade):
+            if step.channel in previous:
+                _fail(("cascade", i, "channel"), "must differ from the step before's channel", step.channel)
+            previous = {step.channel}
+        if self.event is not None and self.event.starts_at <= self.start:
+            _fail(
+                ("event", "starts_at"), "must be after the campaign start", self.event.starts_at.isoformat()
+            )
+        return self
+
+    @property
+    def requires_approval(self) -> bool:
+        """Mass campaigns need an approver who is not the author (four-eyes)."""
+        return self.priority == "mass"
+
+    def effective_protect(self, policy: Policy) -> list[str]:
+        """The protected segments this campaign excludes: its own list, else the policy's."""
+        return list(self.protect) if self.protect is not None else list(policy.protect.mass)
+
+    def widened_protect(self, policy: Policy) -> list[str]:
+        """Policy-protected segments this campaign drops: shown in the dry run, approval needed."""
+        if self.priority != "mass":
+            return []
+        kept = set(self.effective_protect(policy))
+        return [name for name in policy.protect.mass if name not in kept]
+
+    def version(self, name: str) -> Version:
+        for version in self.versions:
+            if version.name == name:
+                return version
+        raise KeyError(f"campaign {self.id} has no version {name!r}")
+
+    def variant(self, name: str) -> Variant:
+        for variant in self.variants:
+            if variant.name == name:
+                return variant
+        raise KeyError(f"campaign {self.id} has no variant {name!r}")
+
+    def template_names(self) -> list[str]:
+        """Every named template the campaign may render, in first-use order."""
+        names = [v.template for v in self.versions]
+        names += [v.template for v in self.variants]
+        names += [s.template for s in self.cascade]
+        if self.event is not None:
+            names.append(self.event.reminder_template)
+        return list(dict.fromkeys(n for n in names if n))
+
+
+def parse_campaign(text: str, source: str, policy: Policy) -> Campaign:
+    """Parse and validate a campaign file's text; raise `CampaignError` with one clear sentence."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignError(f"{source}: not valid TOML: {exc}") from exc
+    if "source" in data:
+        raise CampaignError(f"{source}: source: unknown key")
+    try:
+        campaign = Campaign.model_validate(data, context={"policy": policy})
+    except ValidationError as exc:
+        raise CampaignError(format_validation_error(exc, source)) from exc
+    return campaign.model_copy(update={"source": text})

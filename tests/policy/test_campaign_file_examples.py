@@ -1,0 +1,57 @@
+"""The shipped example campaigns parse against the default policy and say what the README promises."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from policy.campaign import Campaign, parse_campaign
+from tests.render_support import EXAMPLES, policy
+
+
+def example(name: str) -> Campaign:
+    path = EXAMPLES / name
+    return parse_campaign(path.read_text(encoding="utf-8"), path.name, policy())
+
+
+def test_every_example_parses() -> None:
+    names = sorted(p.name for p in EXAMPLES.glob("*.toml"))
+    assert names == ["digest.toml", "service.toml", "webinar.toml"]
+    for name in names:
+        assert example(name).source
+
+
+def test_digest_is_a_mass_send_with_three_segment_versions() -> None:
+    c = example("digest.toml")
+    assert c.priority == "mass" and c.requires_approval
+    assert c.channels == ["email", "telegram"]
+    assert [(v.segment, v.name, v.template) for v in c.versions] == [
+        ("rplus", "clients", "digest_clients"),
+        ("warm", "warm", "digest_warm"),
+        ("all", "general", "digest_general"),
+    ]
+    assert c.widened_protect(policy()) == []
+    assert [v.name for v in c.variants] == ["A", "B"] and c.holdout == pytest.approx(0.1)
+    # Naive dates are Moscow time (the default policy's zone).
+    assert c.start == datetime(2026, 11, 25, 6, tzinfo=UTC)
+
+
+def test_webinar_is_email_then_a_telegram_cascade_with_reminders() -> None:
+    c = example("webinar.toml")
+    assert c.priority == "mass" and c.windows == "policy" and c.channels == ["email"]
+    assert len(c.cascade) == 1
+    step = c.cascade[0]
+    assert (step.channel, step.after, step.template) == ("telegram", timedelta(hours=12), "webinar_followup")
+    assert step.unless is not None and "webinar_registered" in step.unless
+    assert c.event is not None
+    assert c.event.reminders == [timedelta(hours=48), timedelta(hours=24), timedelta(hours=2)]
+    assert c.event.starts_at == datetime(2026, 11, 27, 16, tzinfo=UTC)
+    assert "register" in c.links
+
+
+def test_service_notice_skips_approval_and_sends_no_reminders() -> None:
+    c = example("service.toml")
+    assert c.priority == "service" and not c.requires_approval
+    assert c.event is not None and c.event.reminders == []
+    assert c.channels == ["telegram", "email"]
