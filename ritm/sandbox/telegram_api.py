@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -58,6 +58,7 @@ class TelegramStandin:
         self.flood = FloodControl(limits, clock)
         self.api = BotApi(self.world, self.flood)
         self.requests: Counter[str] = Counter()  # method name -> calls, refusals included
+        self._failures: list[ApiError] = []  # answers forced on the next sending calls (fail_next)
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -115,6 +116,8 @@ class TelegramStandin:
             return web.json_response(ApiError(401, "Unauthorized").json(), status=401)
         self.requests[method] += 1
         try:
+            if self._failures and method.lower().startswith("send"):
+                raise self._failures.pop(0)
             params = Params(await self._read_params(request))
             result = await self.api.call(method, params)
         except ApiError as exc:
@@ -219,6 +222,10 @@ class TelegramStandin:
         await self.world.changed.wait_for(lambda: len(self.world.sent.get(chat_id, [])) >= count, timeout_s)
         return self.sent(chat_id)
 
+    async def wait_for(self, condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+        """Wait until `condition()` holds, re-checked on every update, send, edit or callback answer."""
+        await self.world.changed.wait_for(condition, timeout_s)
+
     async def wait_until_consumed(self, timeout_s: float = 5.0) -> None:
         """Wait until the bot has confirmed every queued update (its next getUpdates moved the offset)."""
         await self.world.changed.wait_for(lambda: not self.world.updates, timeout_s)
@@ -249,6 +256,10 @@ class TelegramStandin:
 
     def add_chat(self, chat_id: int, *, chat_type: str | None = None, title: str | None = None) -> None:
         self.world.add_chat(chat_id, chat_type=chat_type, title=title)
+
+    def fail_next(self, count: int = 1, code: int = 500, description: str = "Internal Server Error") -> None:
+        """Answer the next `count` send* calls with this error (Telegram has bad minutes too)."""
+        self._failures.extend(ApiError(code, description) for _ in range(count))
 
     def set_limits(self, limits: StandinLimits | None = None, **changes: float | bool) -> StandinLimits:
         return self.flood.set_limits(limits, **changes)

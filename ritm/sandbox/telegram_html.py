@@ -152,10 +152,10 @@ class _Parser:
                 i += 1
             if i >= len(src):
                 raise self.error("Unclosed start tag", begin)
-            value, i = self.attribute_value(i)
+            value, i = self.attribute_value(begin, i)
             attrs[name] = value
 
-    def attribute_value(self, i: int) -> tuple[str, int]:
+    def attribute_value(self, begin: int, i: int) -> tuple[str, int]:
         src = self.src
         if src[i] not in "'\"":
             start = i
@@ -173,7 +173,7 @@ class _Parser:
                 chars.append(src[i])
                 i += 1
         if i >= len(src):
-            raise self.error("Unclosed start tag", i)
+            raise self.error("Unclosed start tag", begin)
         return "".join(chars), i + 1
 
     def end_tag(self, begin: int) -> int:

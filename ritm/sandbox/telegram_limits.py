@@ -44,7 +44,8 @@ class _Bucket:
 
     def wait_s(self, now: float) -> float:
         self.refill(now)
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate_per_s
+        missing = 1.0 - self.tokens
+        return 0.0 if missing <= 1e-9 else missing / self.rate_per_s  # float residue is not a refusal
 
     def take(self) -> None:
         self.tokens -= 1.0

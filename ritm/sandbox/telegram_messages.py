@@ -213,6 +213,7 @@ class MessageMethods:
             raise bad_request(_NOT_MODIFIED)
         sent.html, sent.text, sent.entities, sent.parse_mode = source, text, entities, parse_mode
         sent.reply_markup, sent.edited = markup, True
+        self.world.changed.notify()
         return self.world.message_json(sent)
 
     async def editMessageReplyMarkup(self, params: Params) -> Json:
@@ -221,10 +222,12 @@ class MessageMethods:
         if markup == sent.reply_markup:
             raise bad_request(_NOT_MODIFIED)
         sent.reply_markup, sent.edited = markup, True
+        self.world.changed.notify()
         return self.world.message_json(sent)
 
     async def deleteMessage(self, params: Params) -> bool:
         self._own_message(params, "delete").deleted = True
+        self.world.changed.notify()
         return True
 
     async def answerCallbackQuery(self, params: Params) -> bool:
@@ -238,6 +241,7 @@ class MessageMethods:
             "url": params.text("url"),
             "cache_time": params.integer("cache_time") or 0,
         }
+        self.world.changed.notify()
         return True
 
     async def getChat(self, params: Params) -> Json:
