@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from storage.segments import SegmentContext
-
 from policy.config import Policy
 from storage.db import Database
+from storage.segments import SegmentContext
 
 ADDRESS_SQL = {
     "email": "(c.email IS NOT NULL AND c.email != '')",
@@ -99,9 +98,12 @@ async def contact_facts(
         add(_named(policy, name))
     for name in q.version_segments:
         add(_named(policy, name))
-    columns.append(ctx.rfm_segment_sql())
+    rfm = ctx.rfm_segment_sql()
+    columns.append(f"({rfm.sql})")
+    params.extend(rfm.params)
 
     where = ctx.compile(q.audience)
+    await ctx.prepare()  # builds the per-`at` tables (RFM) the fragments refer to
     sql = f"SELECT c.id, c.timezone, {', '.join(columns)} FROM contacts c WHERE ({where.sql})"
     all_params = [*params, *where.params]
     if only_ids:

@@ -14,18 +14,17 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dispatcher.audience import ContactFacts, contact_facts, questions_for
 from policy.assign import in_holdout, variant_for
 from policy.campaign import Campaign
 from policy.caps import Counted
+from policy.config import Cap, LocalWindow, Policy
 from policy.due import Due, Excluded, classify, due_time
 from policy.silence import SilenceWindow, derive_silences
-from storage.segments import SegmentContext
-
-from dispatcher.audience import ContactFacts, contact_facts, questions_for
-from policy.config import Cap, LocalWindow, Policy
 from policy.timeutil import from_epoch, iso_utc, to_epoch, zone
 from storage.db import Database
 from storage.outbox import CountedRow, PlannedRow, counted_messages, insert_planned
+from storage.segments import SegmentContext
 from storage.silence_sql import SilenceInputs, silence_inputs
 
 log = logging.getLogger(__name__)
@@ -144,7 +143,7 @@ async def evaluate_campaign(
             at=at_s,
             since=to_epoch(start),
             until=to_epoch(deadline),
-            contact_id=only_ids[0] if len(only_ids) == 1 else None,
+            contact_ids=only_ids,
         )
     )
     default_tz = zone(policy.default_timezone)
