@@ -24,6 +24,7 @@ from jinja2 import (
     UndefinedError,
     meta,
 )
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 import templates as shipped_templates
@@ -74,16 +75,24 @@ class TemplateEnvironments:
         }
         self._inline: dict[tuple[Kind, str, str], Template] = {}
 
+    def path(self, name: str) -> Path | None:
+        """The file `name` resolves to (the extra directory wins); None when missing or not a plain name."""
+        try:
+            pieces = split_template_path(name)  # refuses "..": a name never leaves the template roots
+        except TemplateNotFound:
+            return None
+        for root in self.roots:
+            path = root.joinpath(*pieces)
+            if path.is_file():
+                return path
+        return None
+
     def exists(self, name: str) -> bool:
-        return any((root / name).is_file() for root in self.roots)
+        return self.path(name) is not None
 
     def source(self, name: str) -> str | None:
-        """The text of the file `name` resolves to (the extra directory wins), or None."""
-        for root in self.roots:
-            path = root / name
-            if path.is_file():
-                return path.read_text(encoding="utf-8")
-        return None
+        path = self.path(name)
+        return None if path is None else path.read_text(encoding="utf-8")
 
     def file(self, kind: Kind, name: str) -> Template:
         try:
@@ -166,7 +175,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, SecurityError):
         return f"not allowed in a template: {exc}"
     if isinstance(exc, UndefinedError):
-        return f"undefined: {exc}"
+        return str(exc)
     if isinstance(exc, TemplateNotFound):
         return f"template {exc.name!r} not found"
     return f"{type(exc).__name__}: {exc}"

@@ -31,6 +31,7 @@ from policy.timeutil import TimeParseError, parse_instant, zone
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # a directory under the template roots
 LINK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # usable as `links.NAME` in a template
 CASCADE_AFTER = (timedelta(hours=12), timedelta(hours=24))  # SPEC §4: the follow-up goes 12–24 h later
 MAX_CASCADE_STEPS = 2
@@ -73,6 +74,12 @@ def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:g}h"
 
 
+def _template(value: str | None) -> str | None:
+    if value is not None and not TEMPLATE_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a template name: use letters, digits, '_' or '-'")
+    return value
+
+
 def _https(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.netloc or any(c.isspace() for c in value):
@@ -80,12 +87,13 @@ def _https(value: str) -> str:
     return value
 
 
-def _dsl(value: str) -> str:
-    """Check the segment DSL's syntax; names are resolved when the expression is compiled."""
-    from policy.dsl import DslError, parse  # imported late: the DSL module is the parser's, not ours
+def _dsl(value: str, info: ValidationInfo) -> str:
+    """Check a segment DSL expression: its syntax, and that every tag, segment and RFM name exists."""
+    from policy.dsl import DslError  # imported late: the DSL modules import the policy schema
+    from policy.segment_names import resolve
 
     try:
-        parse(value)
+        resolve(value, _policy(info))
     except DslError as exc:
         raise ValueError(str(exc)) from exc
     return value
@@ -109,6 +117,8 @@ class Variant(_Strict):
         if not NAME.fullmatch(value):
             raise ValueError("use letters, digits, '_' or '-'")
         return value
+
+    _template_ok = field_validator("template")(_template)
 
     @field_validator("weight")
     @classmethod
@@ -138,6 +148,8 @@ class Version(_Strict):
         if isinstance(data, dict) and "name" not in data and isinstance(data.get("segment"), str):
             return {**data, "name": data["segment"]}
         return data
+
+    _template_ok = field_validator("template")(_template)
 
     @field_validator("segment")
     @classmethod
@@ -177,6 +189,8 @@ class CascadeStep(_Strict):
     unless: str | None = None
     template: str | None = None  # default: the version's template, rendered for this channel
 
+    _template_ok = field_validator("template")(_template)
+
     @field_validator("after")
     @classmethod
     def _after(cls, value: timedelta) -> timedelta:
@@ -187,8 +201,8 @@ class CascadeStep(_Strict):
 
     @field_validator("unless")
     @classmethod
-    def _unless(cls, value: str | None) -> str | None:
-        return None if value is None else _dsl(value)
+    def _unless(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _dsl(value, info)
 
 
 class Event(_Strict):
@@ -210,6 +224,7 @@ class Event(_Strict):
 
     _starts_at = field_validator("starts_at", mode="before")(_instant)
     _url = field_validator("url")(_https)
+    _template_ok = field_validator("reminder_template")(_template)
 
     @field_validator("duration")
     @classmethod

@@ -43,6 +43,25 @@ BROKEN = [
     ),
     ("dsl typo", 'audience = "all"', 'audience = "tag:funnel ANDD segment:warm"', "audience: at column"),
     (
+        "template path",
+        'template = "digest_clients"',
+        'template = "../secrets"',
+        "versions.0.template: '../secrets'",
+    ),
+    (
+        "unknown tag",
+        'audience = "all"',
+        'audience = "tag:course OR tag:gold"',
+        "audience: at column 15: unknown tag",
+    ),
+    ("unknown segment", 'audience = "all"', 'audience = "segment:nope"', "audience: at column 1:"),
+    (
+        "unless unknown rfm",
+        'unless = "event:open within 24h"',
+        'unless = "rfm:stars"',
+        "cascade.0.unless: at column 1:",
+    ),
+    (
         "unknown protect",
         "holdout = 0.1",
         'holdout = 0.1\nprotect = ["nope"]',
