@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -27,6 +30,8 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from policy.config import CHANNELS, Duration, LocalWindow, Policy, PolicyError, format_validation_error
+from policy.dsl import DslError
+from policy.segment_names import resolve
 from policy.timeutil import TimeParseError, parse_instant, zone
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -74,10 +79,13 @@ def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:g}h"
 
 
-def _template(value: str | None) -> str | None:
-    if value is not None and not TEMPLATE_NAME.fullmatch(value):
-        raise ValueError(f"{value!r} is not a template name: use letters, digits, '_' or '-'")
-    return value
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return check
 
 
 def _https(value: str) -> str:
@@ -89,14 +97,20 @@ def _https(value: str) -> str:
 
 def _dsl(value: str, info: ValidationInfo) -> str:
     """Check a segment DSL expression: its syntax, and that every tag, segment and RFM name exists."""
-    from policy.dsl import DslError  # imported late: the DSL modules import the policy schema
-    from policy.segment_names import resolve
-
     try:
         resolve(value, _policy(info))
     except DslError as exc:
         raise ValueError(str(exc)) from exc
     return value
+
+
+Name = Annotated[str, AfterValidator(_matching(NAME, "a name: use letters, digits, '_' or '-'"))]
+TemplateName = Annotated[
+    str, AfterValidator(_matching(TEMPLATE_NAME, "a template name: use letters, digits, '_' or '-'"))
+]
+HttpsUrl = Annotated[str, AfterValidator(_https)]
+Instant = Annotated[datetime, BeforeValidator(_instant)]
+DslText = Annotated[str, AfterValidator(_dsl)]
 
 
 class _Strict(BaseModel):
@@ -106,19 +120,10 @@ class _Strict(BaseModel):
 class Variant(_Strict):
     """An A/B arm: contacts are split by weight (file order); may replace the subject or template."""
 
-    name: str
+    name: Name
     weight: float
     subject: str | None = None
-    template: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME.fullmatch(value):
-            raise ValueError("use letters, digits, '_' or '-'")
-        return value
-
-    _template_ok = field_validator("template")(_template)
+    template: TemplateName | None = None
 
     @field_validator("weight")
     @classmethod
@@ -135,8 +140,8 @@ class Version(_Strict):
     """
 
     segment: str
-    name: str
-    template: str | None = None
+    name: Name
+    template: TemplateName | None = None
     subject: str | None = None
     text: str | None = None
     html: str | None = None
@@ -149,8 +154,6 @@ class Version(_Strict):
             return {**data, "name": data["segment"]}
         return data
 
-    _template_ok = field_validator("template")(_template)
-
     @field_validator("segment")
     @classmethod
     def _segment(cls, value: str, info: ValidationInfo) -> str:
@@ -161,13 +164,6 @@ class Version(_Strict):
             and value not in {r.name for r in policy.rfm.segments}
         ):
             raise ValueError(f"{value!r} is not 'all', a policy segment or an RFM segment")
-        return value
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME.fullmatch(value):
-            raise ValueError("use letters, digits, '_' or '-'")
         return value
 
     @model_validator(mode="after")
@@ -186,10 +182,8 @@ class CascadeStep(_Strict):
 
     channel: Literal["email", "telegram", "sms"]
     after: Duration
-    unless: str | None = None
-    template: str | None = None  # default: the version's template, rendered for this channel
-
-    _template_ok = field_validator("template")(_template)
+    unless: DslText | None = None
+    template: TemplateName | None = None  # default: the version's template, rendered for this channel
 
     @field_validator("after")
     @classmethod
@@ -199,21 +193,16 @@ class CascadeStep(_Strict):
             raise ValueError(f"must be between {_hours(low)} and {_hours(high)}")
         return value
 
-    @field_validator("unless")
-    @classmethod
-    def _unless(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else _dsl(value, info)
-
 
 class Event(_Strict):
     """A webinar or live stream: reminders at `reminders` before `starts_at`, calendar links, ICS."""
 
     title: str
-    starts_at: datetime
+    starts_at: Instant
     duration: Duration = timedelta(hours=1)
-    url: str
+    url: HttpsUrl
     reminders: list[Duration]
-    reminder_template: str | None = None
+    reminder_template: TemplateName | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -221,10 +210,6 @@ class Event(_Strict):
         if isinstance(data, dict) and "reminders" not in data:
             return {**data, "reminders": list(_policy(info).reminders.offsets)}
         return data
-
-    _starts_at = field_validator("starts_at", mode="before")(_instant)
-    _url = field_validator("url")(_https)
-    _template_ok = field_validator("reminder_template")(_template)
 
     @field_validator("duration")
     @classmethod
@@ -255,14 +240,14 @@ class Event(_Strict):
 class Campaign(_Strict):
     """One campaign file, validated against the policy (see the SPEC §6 example for every key)."""
 
-    id: str
+    id: Annotated[str, AfterValidator(_matching(SLUG, "an id: use lower-case letters, digits, '_' or '-'"))]
     name: str
     priority: Literal["service", "scenario", "mass"]
     channels: list[str]
-    audience: str
+    audience: DslText
     protect: list[str] | None = None
-    start: datetime
-    deadline: datetime
+    start: Instant
+    deadline: Instant
     windows: Literal["policy"] | LocalWindow = "policy"
     holdout: float = 0.0
     variants: list[Variant] = Field(default_factory=list)
@@ -271,16 +256,6 @@ class Campaign(_Strict):
     cascade: list[CascadeStep] = Field(default_factory=list)
     event: Event | None = None
     source: str = Field(default="", exclude=True, repr=False)
-
-    _start = field_validator("start", "deadline", mode="before")(_instant)
-    _audience = field_validator("audience")(_dsl)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not SLUG.fullmatch(value):
-            raise ValueError("use lower-case letters, digits, '_' or '-', starting with a letter or digit")
-        return value
 
     @field_validator("priority", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ STEP = '\n[[cascade]]\nchannel = "{}"\nafter = "12h"\n'
 # (what is broken, text replaced in BASE, its replacement, the sentence expected)
 BROKEN = [
     ("unknown key", 'name = "Test"', 'name = "Test"\ncolour = "red"', "colour: unknown key"),
-    ("bad id", 'id = "t-1"', 'id = "Digest 48"', "id: use lower-case letters"),
+    ("bad id", 'id = "t-1"', 'id = "Digest 48"', "id: 'Digest 48' is not an id: use lower-case letters"),
     (
         "bad priority",
         'priority = "mass"',
