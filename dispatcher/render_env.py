@@ -25,13 +25,16 @@ from jinja2 import (
     meta,
 )
 from jinja2.loaders import split_template_path
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 import templates as shipped_templates
 from dispatcher.render_context import UnknownLink
 
 Kind = Literal["text", "markup"]
 SHIPPED_DIR = Path(shipped_templates.__file__).resolve().parent
+MAX_REPEAT = 100_000  # characters or items a `*` may build; a Telegram message is 4096 characters
+MAX_EXPONENT = 1_000
 
 
 class TemplateProblem(ValueError):
@@ -57,13 +60,34 @@ class _Undefined(StrictUndefined):
         return message
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox (no private attributes, no mutation of context data) that also refuses the two
+    operators that can build a huge value from a short template: `'x' * 10**9`, `10**10**9`."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is too large")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                big = (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_REPEAT
+                )
+                if big:
+                    raise SecurityError(f"repeating a value {times} times is too large")
+        return super().call_binop(context, operator, left, right)
+
+
 class TemplateEnvironments:
     """The `text` and `markup` environments over the extra directory and the shipped templates."""
 
     def __init__(self, extra_dir: Path | None = None) -> None:
         self.roots = [p.resolve() for p in (extra_dir, SHIPPED_DIR) if p is not None]
-        self.envs: dict[Kind, SandboxedEnvironment] = {
-            kind: SandboxedEnvironment(
+        self.envs: dict[Kind, _Sandbox] = {
+            kind: _Sandbox(
                 loader=FileSystemLoader([os.fspath(root) for root in self.roots], encoding="utf-8"),
                 undefined=_Undefined,
                 autoescape=kind == "markup",
