@@ -85,6 +85,8 @@ class TemplateEnvironments:
     """The `text` and `markup` environments over the extra directory and the shipped templates."""
 
     def __init__(self, extra_dir: Path | None = None) -> None:
+        if extra_dir is not None and not extra_dir.is_dir():
+            raise ValueError(f"RITM_TEMPLATES: {extra_dir} is not a directory")
         self.roots = [p.resolve() for p in (extra_dir, SHIPPED_DIR) if p is not None]
         self.envs: dict[Kind, _Sandbox] = {
             kind: _Sandbox(

@@ -238,6 +238,11 @@ def test_check_finds_links_a_shared_block_needs() -> None:
     assert "unknown link 'case'" in caught.value.message
 
 
+def test_a_missing_extra_directory_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="RITM_TEMPLATES: .* is not a directory"):
+        Renderer(tmp_path / "nope")
+
+
 def test_missing_parts_and_templates_are_problems(tmp_path: Path) -> None:
     write(
         tmp_path,
