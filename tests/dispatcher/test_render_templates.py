@@ -239,7 +239,7 @@ def test_check_finds_links_a_shared_block_needs() -> None:
 
 
 def test_a_missing_extra_directory_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="RITM_TEMPLATES: .* is not a directory"):
+    with pytest.raises(ValueError, match=r"RITM_TEMPLATES: .* is not a directory"):
         Renderer(tmp_path / "nope")
 
 
