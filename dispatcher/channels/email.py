@@ -27,7 +27,7 @@ import aiosmtplib
 from aiosmtplib.email import parse_address
 
 from dispatcher.channels.base import EmailMessage, SendResult
-from dispatcher.mime import build_email, envelope_address, to_bytes
+from dispatcher.mime import envelope_address, render_email
 from ritm.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -168,14 +168,13 @@ class EmailChannel:
             return SendResult("bad_address", detail=str(exc))
         utf8 = not recipient.isascii()
         try:
-            mime = build_email(message, self.sender, domain=self.domain, now=self._clock())
-            data = to_bytes(mime, utf8=utf8)
-        except (ValueError, TypeError, UnicodeError) as exc:
+            rendered = render_email(message, self.sender, domain=self.domain, now=self._clock(), utf8=utf8)
+        except (ValueError, UnicodeError) as exc:
             return SendResult("failed", detail=f"cannot build the message: {exc}")
-        message_id = str(mime["Message-ID"])
+        message_id = rendered.message_id
         await self._pace.wait()
         try:
-            await self.pool.send(self.envelope_from, recipient, data, utf8=utf8)
+            await self.pool.send(self.envelope_from, recipient, rendered.data, utf8=utf8)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             result = classify(exc)
             log.info(

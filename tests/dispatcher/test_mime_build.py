@@ -187,3 +187,9 @@ def test_header_injection_and_reserved_headers_are_refused() -> None:
         wire(message(headers={"X-Campaign": "digest\r\nBcc: everyone@example.com"}))
     with pytest.raises(ValueError, match="Subject"):
         wire(message(headers={"Subject": "other"}))
+
+
+def test_commas_inside_list_unsubscribe_urls_are_not_folding_points() -> None:
+    url = "https://school.example/u/abc?ids=1,2,3"
+    parsed = parse(wire(message(headers=unsubscribe_headers(url, "u@school.example?subject=a,b"))))
+    assert parsed["List-Unsubscribe"] == f"<{url}>, <mailto:u@school.example?subject=a,b>"
