@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from dispatcher.campaign_cache import CampaignCache
 from dispatcher.channels.base import SendResult
 from dispatcher.recheck import Verdict, recheck
 from policy.config import Policy
 from policy.retry import GiveUp, next_attempt
 from policy.timeutil import from_epoch, to_epoch
+from storage.campaigns import campaigns_to_finish, set_status
 from storage.db import Database
-from storage.outbox import ClaimedRow, Outcome, claim_due, expire_leases, record_outcomes
+from storage.outbox import ClaimedRow, Outcome, claim_due, defer_rows, expire_leases, record_outcomes
 from storage.pause import get_paused
 from storage.tracking import revoke_consent, suppress_address
 
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 class Delivery(Protocol):
     """Renders one claimed row for its contact and hands it to the right channel."""
+
+    async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> None: ...
 
     async def deliver(self, row: ClaimedRow, now: datetime) -> SendResult: ...
 
@@ -45,6 +49,7 @@ class TickReport:
         self.claimed += other.claimed
         self.outcomes.update(other.outcomes)
         self.reasons.update(other.reasons)
+        self.paused = other.paused
 
 
 class OutboxWorker:
@@ -53,6 +58,7 @@ class OutboxWorker:
         db: Database,
         policy: Policy,
         delivery: Delivery,
+        campaigns: CampaignCache,
         *,
         batch: int = 200,
         lease_s: int = 300,
@@ -61,13 +67,21 @@ class OutboxWorker:
         self.db = db
         self.policy = policy
         self.delivery = delivery
+        self.campaigns = campaigns
         self.batch = batch
         self.lease_s = lease_s
         self.concurrency = concurrency
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Finish the rows in hand, claim no more (SIGTERM)."""
+        self._stopping = True
 
     async def run_once(self, now: datetime) -> TickReport:
         """One round: claim a batch of due rows (service only while paused) and settle every one."""
         report = TickReport(now=now)
+        if self._stopping:
+            return report
         now_s = to_epoch(now)
         await expire_leases(self.db, now=now_s)
         report.paused = await get_paused(self.db)
@@ -76,16 +90,25 @@ class OutboxWorker:
         )
         report.claimed = len(rows)
         if not rows:
+            await self._finish_campaigns(now)
             return report
-        verdicts = await recheck(self.db, self.policy, rows, now)
+        verdicts = await recheck(self.db, self.policy, rows, now, self.campaigns)
         outcomes: list[Outcome] = []
+        deferrals: list[tuple[int, int]] = []
         to_send: list[ClaimedRow] = []
         for row in rows:
             verdict = verdicts[row.id]
             if verdict.send:
                 to_send.append(row)
+            elif verdict.defer_to is not None:
+                deferrals.append((row.id, to_epoch(verdict.defer_to)))
+                report.outcomes["deferred"] += 1
             else:
                 outcomes.append(self._not_sent(row, verdict))
+        await defer_rows(self.db, deferrals)
+        if to_send:
+            await self.delivery.prepare(to_send, now)
+            await self._mark_sending(to_send, now)
         results = await self._send_all(to_send, now)
         for row in to_send:
             outcomes.append(await self._settle(row, results[row.id], now))
@@ -109,11 +132,25 @@ class OutboxWorker:
 
     @staticmethod
     def _not_sent(row: ClaimedRow, verdict: Verdict) -> Outcome:
-        if verdict.defer_to is not None:
-            return Outcome(
-                row.id, "retry" if row.attempts > 1 else "planned", due_at=to_epoch(verdict.defer_to)
-            )
         return Outcome(row.id, verdict.status, reason=verdict.reason)
+
+    async def _mark_sending(self, rows: Sequence[ClaimedRow], now: datetime) -> None:
+        ids = sorted({r.campaign_id for r in rows})
+        async with self.db.transaction() as conn:
+            for campaign_id in ids:
+                await conn.execute(
+                    "UPDATE campaigns SET status = 'sending', updated_at = ?"
+                    " WHERE id = ? AND status = 'scheduled'",
+                    (to_epoch(now), campaign_id),
+                )
+
+    async def _finish_campaigns(self, now: datetime) -> None:
+        finished = await campaigns_to_finish(self.db)
+        if not finished:
+            return
+        async with self.db.transaction() as conn:
+            for campaign_id in finished:
+                await set_status(conn, campaign_id, "done", now)
 
     async def _send_all(self, rows: Sequence[ClaimedRow], now: datetime) -> Mapping[int, SendResult]:
         gate = asyncio.Semaphore(self.concurrency)

@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from policy.config import Policy, PolicyError, parse_policy
+from policy.segment_names import check_policy_segments
 
 
 def default_policy_text() -> str:
@@ -13,10 +14,14 @@ def default_policy_text() -> str:
 
 
 def load_policy(path: Path | None) -> Policy:
+    """The validated policy; every named segment must parse and resolve (PolicyError otherwise)."""
     if path is None:
-        return parse_policy(default_policy_text(), "default policy")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from exc
-    return parse_policy(text, path.name)
+        policy = parse_policy(default_policy_text(), "default policy")
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from exc
+        policy = parse_policy(text, path.name)
+    check_policy_segments(policy)
+    return policy

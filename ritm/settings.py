@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     secret: SecretStr = SecretStr("change-me-in-production")
+    school_name: str = "Онлайн-школа"
     smtp: SmtpSettings = SmtpSettings()
     telegram: TelegramSettings = TelegramSettings()
 

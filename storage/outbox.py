@@ -125,6 +125,8 @@ class ClaimedRow:
     attempts: int
 
 
+# A held campaign's rows wait in the outbox: paused, or back to approval after its count drifted.
+HELD = "'paused', 'pending_approval', 'draft', 'dry_run'"
 PRIORITY_RANK = "CASE priority WHEN 'service' THEN 0 WHEN 'scenario' THEN 1 ELSE 2 END"
 
 
@@ -133,14 +135,18 @@ async def claim_due(
 ) -> list[ClaimedRow]:
     """Move up to `limit` due rows (service first) to `sending` under a lease, in one transaction."""
     only = " AND priority = 'service'" if service_only else ""
-    async with db.transaction() as conn, conn.execute(
-        "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id IN ("
-        " SELECT id FROM outbox WHERE status IN ('planned', 'retry') AND due_at <= ?"
-        f"{only} ORDER BY {PRIORITY_RANK}, due_at LIMIT ?)"
-        " RETURNING id, campaign_id, contact_id, step, priority, channel, version, variant, due_at,"
-        " deadline, attempts",
-        (now + lease_s, now, limit),
-    ) as cur:
+    async with (
+        db.transaction() as conn,
+        conn.execute(
+            "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+            " SELECT id FROM outbox WHERE status IN ('planned', 'retry') AND due_at <= ?"
+            f"{only} AND campaign_id NOT IN (SELECT id FROM campaigns WHERE status IN ({HELD}))"
+            f" ORDER BY {PRIORITY_RANK}, due_at LIMIT ?)"
+            " RETURNING id, campaign_id, contact_id, step, priority, channel, version, variant, due_at,"
+            " deadline, attempts",
+            (now + lease_s, now, limit),
+        ) as cur,
+    ):
         rows = await cur.fetchall()
     claimed = [ClaimedRow(*tuple(r)) for r in rows]
     claimed.sort(key=lambda r: ({"service": 0, "scenario": 1}.get(r.priority, 2), r.due_at, r.id))

@@ -17,6 +17,7 @@ from rich.console import Console
 from policy.config import Policy, PolicyError
 from policy.timeutil import TimeParseError, parse_instant
 from ritm.policy_file import load_policy
+from ritm.settings import Settings, SettingsError, load_settings
 from storage.db import Database
 
 T = TypeVar("T")
@@ -33,6 +34,15 @@ class CliState:
     db_path: Path = Path("ritm.db")
     policy_path: Path | None = None
     _policy: Policy | None = field(default=None, repr=False)
+    _settings: Settings | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings()
+            except SettingsError as exc:
+                fail(str(exc))
+        return self._settings
 
     def policy(self) -> Policy:
         if self._policy is None:

@@ -1,0 +1,418 @@
+"""Campaign service: add, dry run, approve, reject, plan, cancel — the one path the CLI and the bot share.
+
+Each method reads the file as stored, checks the lifecycle (policy.lifecycle), does its work and writes
+an audit row in the same transaction as the state change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dispatcher.links import LinkSigner
+from dispatcher.message_context import message_context
+from dispatcher.planner import Evaluation, evaluate_campaign, summarise, write_plan
+from dispatcher.render import MessageContext, RenderedMessage, Renderer, TemplateProblem, sample_context
+from policy.campaign import Campaign, CampaignError, parse_campaign
+from policy.config import Policy
+from policy.lifecycle import (
+    Refused,
+    check_approval,
+    check_planning,
+    check_rejection,
+    status_after_change,
+    status_after_dry_run,
+)
+from storage.audit import audit
+from storage.campaigns import (
+    CampaignRecord,
+    get_campaign,
+    insert_campaign,
+    latest_approval,
+    mark_planned,
+    record_decision,
+    save_dry_run,
+    set_status,
+    update_source,
+)
+from storage.db import Database
+from storage.recipients import load_recipients
+from storage.team import TeamError, get_member, parse_user_id
+
+log = logging.getLogger(__name__)
+
+
+class CampaignRefused(ValueError):
+    """The action is not allowed now; the message says why in one sentence."""
+
+
+@dataclass(frozen=True)
+class AddResult:
+    record: CampaignRecord
+    campaign: Campaign
+    change: str  # created | changed | unchanged
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    status: str  # scheduled | pending_approval
+    inserted: int
+    report: dict[str, Any]
+
+
+class CampaignService:
+    def __init__(
+        self,
+        db: Database,
+        policy: Policy,
+        renderer: Renderer,
+        signer: LinkSigner,
+        *,
+        school: str = "Онлайн-школа",
+    ) -> None:
+        self.db = db
+        self.policy = policy
+        self.renderer = renderer
+        self.signer = signer
+        self.school = school
+
+    # -- reading ----------------------------------------------------------------------------------
+    async def load(self, campaign_id: str) -> tuple[CampaignRecord, Campaign]:
+        record = await get_campaign(self.db, campaign_id)
+        if record is None:
+            raise CampaignRefused(f"there is no campaign {campaign_id!r}")
+        return record, parse_campaign(record.source, f"campaign {campaign_id}", self.policy)
+
+    def parse(self, text: str, source_name: str) -> Campaign:
+        """Validate a file and its templates (syntax, variables, links, Telegram limits); store nothing."""
+        campaign = parse_campaign(text, source_name, self.policy)
+        self._check_templates(campaign)
+        return campaign
+
+    def _check_templates(self, campaign: Campaign) -> None:
+        self.renderer.check(campaign, self._sample())
+
+    def _sample(self) -> MessageContext:
+        return sample_context(self.policy.default_timezone)
+
+    # -- writing ----------------------------------------------------------------------------------
+    async def add(
+        self, text: str, source_name: str, *, by: str, at: datetime, source: str = "cli"
+    ) -> AddResult:
+        """Store a new campaign as draft, or a changed one (back to draft); an identical file is a no-op."""
+        campaign = self.parse(text, source_name)
+        fingerprint = self.renderer.fingerprint(campaign)
+        existing = await get_campaign(self.db, campaign.id)
+        async with self.db.transaction() as conn:
+            if existing is None:
+                await insert_campaign(
+                    conn,
+                    id=campaign.id,
+                    name=campaign.name,
+                    priority=campaign.priority,
+                    source=text,
+                    fingerprint=fingerprint,
+                    author=by,
+                    at=at,
+                )
+                change = "created"
+            elif existing.fingerprint == fingerprint and existing.source == text:
+                change = "unchanged"
+            else:
+                status = status_after_change(existing.status)
+                if isinstance(status, Refused):
+                    raise CampaignRefused(status.reason)
+                await update_source(
+                    conn,
+                    id=campaign.id,
+                    name=campaign.name,
+                    priority=campaign.priority,
+                    source=text,
+                    fingerprint=fingerprint,
+                    status=status,
+                    at=at,
+                )
+                change = "changed"
+            if change != "unchanged":
+                await audit(
+                    conn,
+                    at=at,
+                    actor=by,
+                    action=f"campaign.{change}",
+                    target=campaign.id,
+                    source=source,
+                    details={"fingerprint": fingerprint},
+                )
+        record = await get_campaign(self.db, campaign.id)
+        assert record is not None
+        return AddResult(record, campaign, change)
+
+    async def refresh_fingerprint(
+        self, record: CampaignRecord, campaign: Campaign, at: datetime
+    ) -> CampaignRecord:
+        """Templates may change on disk after `add`: a new fingerprint sends the campaign back to draft."""
+        fingerprint = self.renderer.fingerprint(campaign)
+        if fingerprint == record.fingerprint:
+            return record
+        status = status_after_change(record.status)
+        if isinstance(status, Refused):
+            raise CampaignRefused(f"its templates changed on disk, but {status.reason}")
+        async with self.db.transaction() as conn:
+            await update_source(
+                conn,
+                id=record.id,
+                name=record.name,
+                priority=record.priority,
+                source=record.source,
+                fingerprint=fingerprint,
+                status=status,
+                at=at,
+            )
+            await audit(conn, at=at, actor="ritm", action="campaign.templates_changed", target=record.id)
+        fresh = await get_campaign(self.db, record.id)
+        assert fresh is not None
+        return fresh
+
+    async def dry_run(
+        self, campaign_id: str, *, at: datetime, by: str, source: str = "cli"
+    ) -> dict[str, Any]:
+        """Evaluate without sending; store the report (the approval binds to it) and return it."""
+        record, campaign = await self.load(campaign_id)
+        self._check_templates(campaign)
+        record = await self.refresh_fingerprint(record, campaign, at)
+        evaluation = await evaluate_campaign(self.db, campaign, self.policy, at)
+        report = await self._report(record, campaign, evaluation)
+        status = status_after_dry_run(record.status, campaign.priority)
+        async with self.db.transaction() as conn:
+            await save_dry_run(conn, campaign_id, report, status, at)
+            await audit(
+                conn,
+                at=at,
+                actor=by,
+                action="campaign.dry_run",
+                target=campaign_id,
+                source=source,
+                details={"planned": report["planned"], "status": status},
+            )
+        report["status"] = status
+        return report
+
+    async def _report(
+        self, record: CampaignRecord, campaign: Campaign, evaluation: Evaluation
+    ) -> dict[str, Any]:
+        report = summarise(evaluation)
+        report["fingerprint"] = record.fingerprint
+        report["widened_protect"] = campaign.widened_protect(self.policy)
+        report["previews"] = await self._previews(campaign, evaluation)
+        return report
+
+    async def _previews(self, campaign: Campaign, evaluation: Evaluation) -> dict[str, dict[str, Any]]:
+        """One preview per version, rendered for its first planned member (a sample when it has none)."""
+        first: dict[str, tuple[str, str, str]] = {}
+        for d in evaluation.decisions:
+            if d.reason is None and not d.holdout and d.version and d.version not in first and d.channel:
+                first[d.version] = (d.contact_id, d.channel, d.rfm_segment)
+        people = await load_recipients(self.db, [v[0] for v in first.values()])
+        previews: dict[str, dict[str, Any]] = {}
+        for version in campaign.versions:
+            pick = first.get(version.name)
+            recipient = people.get(pick[0]) if pick else None
+            channel = pick[1] if pick else campaign.channels[0]
+            if recipient is not None and pick is not None:
+                ctx = message_context(
+                    recipient,
+                    campaign,
+                    outbox_id=None,
+                    channel=channel,
+                    rfm_segment=pick[2],
+                    signer=self.signer,
+                    default_timezone=self.policy.default_timezone,
+                    school=self.school,
+                )
+            else:
+                ctx = self._sample()
+            try:
+                message = self.renderer.preview(campaign, version.name, channel, ctx)
+            except TemplateProblem as exc:
+                raise CampaignRefused(
+                    f"preview for {pick[0] if pick else 'a sample contact'}: {exc}"
+                ) from exc
+            previews[version.name] = {
+                "contact": pick[0] if pick else "sample",
+                "channel": channel,
+                **_preview_dict(message),
+            }
+        return previews
+
+    async def approve(
+        self, campaign_id: str, *, by: str, at: datetime, source: str = "cli"
+    ) -> CampaignRecord:
+        record, campaign = await self.load(campaign_id)
+        record = await self.refresh_fingerprint(record, campaign, at)
+        role = await self._role(by)
+        refused = check_approval(
+            status=record.status,
+            priority=campaign.priority,
+            author=record.author,
+            approver=by,
+            approver_role=role,
+            fingerprint=record.fingerprint,
+            dry_run_fingerprint=record.dry_run_fingerprint,
+        )
+        if refused is not None:
+            await self._audit_refusal(by, "campaign.approve", campaign_id, refused.reason, at, source)
+            raise CampaignRefused(refused.reason)
+        planned = int((record.dry_run or {}).get("planned", 0))
+        async with self.db.transaction() as conn:
+            await record_decision(
+                conn,
+                campaign_id=campaign_id,
+                fingerprint=record.fingerprint,
+                planned=planned,
+                decision="approved",
+                by_user=by,
+                at=at,
+                source=source,
+            )
+            await set_status(conn, campaign_id, "approved", at)
+        fresh = await get_campaign(self.db, campaign_id)
+        assert fresh is not None
+        return fresh
+
+    async def reject(
+        self, campaign_id: str, *, by: str, at: datetime, source: str = "cli", reason: str = ""
+    ) -> CampaignRecord:
+        record, _ = await self.load(campaign_id)
+        refused = check_rejection(status=record.status, rejecter_role=await self._role(by), rejecter=by)
+        if refused is not None:
+            await self._audit_refusal(by, "campaign.reject", campaign_id, refused.reason, at, source)
+            raise CampaignRefused(refused.reason)
+        planned = int((record.dry_run or {}).get("planned", 0))
+        async with self.db.transaction() as conn:
+            await record_decision(
+                conn,
+                campaign_id=campaign_id,
+                fingerprint=record.fingerprint,
+                planned=planned,
+                decision="rejected",
+                by_user=by,
+                at=at,
+                source=source,
+            )
+            await set_status(conn, campaign_id, "rejected", at)
+        fresh = await get_campaign(self.db, campaign_id)
+        assert fresh is not None
+        return fresh
+
+    async def plan(
+        self, campaign_id: str, *, at: datetime, by: str = "scheduler", source: str = "cli"
+    ) -> PlanResult:
+        """Write the planned rows (idempotent), or send the campaign back for approval when it drifted."""
+        record, campaign = await self.load(campaign_id)
+        self._check_templates(campaign)
+        record = await self.refresh_fingerprint(record, campaign, at)
+        approval = await latest_approval(self.db, campaign_id)
+        approved = approval if approval is not None and approval.decision == "approved" else None
+        evaluation = await evaluate_campaign(self.db, campaign, self.policy, at)
+        summary = summarise(evaluation)
+        outcome = check_planning(
+            status=record.status,
+            priority=campaign.priority,
+            fingerprint=record.fingerprint,
+            approved_fingerprint=approved.fingerprint if approved else None,
+            approved_planned=approved.planned if approved else None,
+            planned=summary["planned"],
+        )
+        if isinstance(outcome, Refused):
+            raise CampaignRefused(outcome.reason)
+        if outcome == "pending_approval":
+            report = await self._report(record, campaign, evaluation)
+            async with self.db.transaction() as conn:
+                await save_dry_run(conn, campaign_id, report, "pending_approval", at)
+                await audit(
+                    conn,
+                    at=at,
+                    actor=by,
+                    action="campaign.reapproval_needed",
+                    target=campaign_id,
+                    source=source,
+                    details={
+                        "approved": approved.planned if approved else None,
+                        "planned": summary["planned"],
+                    },
+                )
+            return PlanResult("pending_approval", 0, report)
+        inserted = await write_plan(self.db, evaluation, now=at)
+        status = record.status if record.status in ("sending", "paused") else "scheduled"
+        async with self.db.transaction() as conn:
+            await mark_planned(conn, campaign_id, status, at)
+            await audit(
+                conn,
+                at=at,
+                actor=by,
+                action="campaign.planned",
+                target=campaign_id,
+                source=source,
+                details={"inserted": inserted, "planned": summary["planned"], "holdout": summary["holdout"]},
+            )
+        return PlanResult(status, inserted, summary)
+
+    async def cancel(self, campaign_id: str, *, by: str, at: datetime, source: str = "cli") -> int:
+        """Cancel the campaign and every row of it not yet sent; returns how many rows were cancelled."""
+        record, _ = await self.load(campaign_id)
+        if record.status in ("done", "cancelled"):
+            raise CampaignRefused(f"the campaign is already {record.status}")
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET status = 'cancelled', reason = 'campaign cancelled'"
+                " WHERE campaign_id = ? AND status IN ('planned', 'retry')",
+                (campaign_id,),
+            )
+            await set_status(conn, campaign_id, "cancelled", at)
+            await audit(
+                conn,
+                at=at,
+                actor=by,
+                action="campaign.cancel",
+                target=campaign_id,
+                source=source,
+                details={"rows": cur.rowcount},
+            )
+        return cur.rowcount
+
+    async def _role(self, user: str) -> str | None:
+        try:
+            member = await get_member(self.db, parse_user_id(user))
+        except TeamError:
+            return None
+        return member.role if member else None
+
+    async def _audit_refusal(
+        self, by: str, action: str, target: str, reason: str, at: datetime, source: str
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await audit(
+                conn,
+                at=at,
+                actor=by,
+                action=f"{action}.refused",
+                target=target,
+                source=source,
+                details={"reason": reason},
+            )
+
+
+def _preview_dict(message: RenderedMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"subject": message.subject, "text": message.text}
+    if message.html is not None:
+        out["html"] = message.html
+    if message.telegram is not None:
+        out["telegram"] = message.telegram
+        out["buttons"] = [list(b) for b in message.buttons]
+    return out
+
+
+__all__: Sequence[str] = ["AddResult", "CampaignError", "CampaignRefused", "CampaignService", "PlanResult"]

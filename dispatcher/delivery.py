@@ -1,0 +1,163 @@
+"""Turns a claimed outbox row into a message on its channel: recipient, template, tracked links, adapter.
+
+The worker calls `prepare(rows)` once per tick (one batched read of recipients and their RFM segment),
+then `deliver(row)` per row. Adapters only move bytes; everything the subscriber sees is decided here
+and in the templates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from dispatcher.calendar import event_ics
+from dispatcher.campaign_cache import CampaignCache
+from dispatcher.channels.base import (
+    Attachment,
+    Button,
+    EmailMessage,
+    EmailSender,
+    SendResult,
+    TelegramMessage,
+    TelegramSender,
+)
+from dispatcher.links import LinkSigner
+from dispatcher.message_context import message_context
+from dispatcher.mime import list_headers, unsubscribe_headers
+from dispatcher.render import RenderedMessage, Renderer, TemplateProblem
+from policy.campaign import Campaign
+from policy.config import Policy
+from policy.rfm import NO_ACTIVITY, cut_points, metrics_of, score
+from policy.timeutil import from_epoch
+from storage.contact_data import load_contacts
+from storage.db import Database
+from storage.outbox import ClaimedRow
+from storage.recipients import Recipient, load_recipients
+
+log = logging.getLogger(__name__)
+REMINDER_STEP = 100
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    school: str
+    mail_domain: str
+    unsubscribe_mailto: str | None = None
+
+
+class ChannelDelivery:
+    """The worker's `Delivery` port over the email and Telegram adapters."""
+
+    def __init__(
+        self,
+        db: Database,
+        policy: Policy,
+        campaigns: CampaignCache,
+        renderer: Renderer,
+        signer: LinkSigner,
+        settings: DeliverySettings,
+        *,
+        email: EmailSender | None,
+        telegram: TelegramSender | None,
+    ) -> None:
+        self.db = db
+        self.policy = policy
+        self.campaigns = campaigns
+        self.renderer = renderer
+        self.signer = signer
+        self.settings = settings
+        self.email = email
+        self.telegram = telegram
+        self._recipients: dict[str, Recipient] = {}
+        self._rfm: dict[str, str] = {}
+
+    async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> None:
+        ids = sorted({r.contact_id for r in rows})
+        self._recipients = await load_recipients(self.db, ids)
+        # RFM from each contact's own rows: one batched read, no base scan (quantile cut points are
+        # the policy's thresholds here — a template's RFM name is a hint, not a decision).
+        cuts = cut_points(self.policy.rfm)
+        self._rfm = {}
+        for contact in await load_contacts(self.db, ids):
+            scores = score(metrics_of(contact, now, self.policy.rfm.period), cuts)
+            self._rfm[contact.id] = scores.segment if scores is not None else NO_ACTIVITY
+
+    async def deliver(self, row: ClaimedRow, now: datetime) -> SendResult:
+        loaded = await self.campaigns.get(row.campaign_id)
+        recipient = self._recipients.get(row.contact_id)
+        if loaded is None or recipient is None:
+            return SendResult("failed", detail="campaign or contact vanished")
+        campaign = loaded.campaign
+        ctx = message_context(
+            recipient, campaign, outbox_id=row.id, channel=row.channel,
+            rfm_segment=self._rfm.get(row.contact_id, NO_ACTIVITY), signer=self.signer,
+            default_timezone=self.policy.default_timezone, school=self.settings.school,
+        )  # fmt: skip
+        version = row.version or campaign.versions[-1].name
+        try:
+            message = self.renderer.render(
+                campaign, version=version, variant=row.variant, channel=row.channel, ctx=ctx, step=row.step
+            )
+        except (TemplateProblem, ValueError) as exc:
+            return SendResult("failed", detail=f"template: {exc}")
+        if row.channel == "email":
+            return await self._email(row, campaign, recipient, message)
+        if row.channel == "telegram":
+            return await self._telegram(row, campaign, recipient, message)
+        return SendResult("failed", detail=f"no adapter for channel {row.channel}")
+
+    async def _email(
+        self, row: ClaimedRow, campaign: Campaign, recipient: Recipient, message: RenderedMessage
+    ) -> SendResult:
+        if self.email is None or not recipient.email:
+            return SendResult("failed", detail="no email adapter or address")
+        headers = {
+            "X-Ritm-Campaign": campaign.id,
+            "X-Ritm-Outbox": str(row.id),
+        }
+        if campaign.priority != "service":
+            headers.update(
+                unsubscribe_headers(
+                    self.signer.unsubscribe_url(recipient.id, "email", campaign.id),
+                    self.settings.unsubscribe_mailto,
+                )
+            )
+            headers.update(
+                list_headers(campaign.id, self.settings.mail_domain, bulk=campaign.priority == "mass")
+            )
+        attachments: tuple[Attachment, ...] = ()
+        if campaign.event is not None and (row.step == 0 or row.step >= REMINDER_STEP):
+            event = campaign.event
+            ics = event_ics(
+                uid=f"{campaign.id}-{recipient.id}@{self.settings.mail_domain}", title=event.title,
+                starts_at=event.starts_at, duration=event.duration, url=event.url, stamp=row_stamp(row),
+            )  # fmt: skip
+            attachments = (Attachment("event.ics", "text/calendar", ics),)
+        return await self.email.send(
+            EmailMessage(
+                to=recipient.email,
+                subject=message.subject,
+                text=message.text,
+                html=message.html,
+                message_id=f"<{row.id}.{campaign.id}@{self.settings.mail_domain}>",
+                headers=headers,
+                attachments=attachments,
+            )
+        )
+
+    async def _telegram(
+        self, row: ClaimedRow, campaign: Campaign, recipient: Recipient, message: RenderedMessage
+    ) -> SendResult:
+        if self.telegram is None or recipient.telegram_chat_id is None or message.telegram is None:
+            return SendResult("failed", detail="no Telegram adapter, chat or text")
+        buttons = tuple((Button(label, url=url),) for label, url in message.buttons)
+        return await self.telegram.send(
+            TelegramMessage(chat_id=recipient.telegram_chat_id, text=message.telegram, buttons=buttons)
+        )
+
+
+def row_stamp(row: ClaimedRow) -> datetime:
+    """DTSTAMP of an ICS copy: the row's due time, so a resend of the same row is byte-identical."""
+    return from_epoch(row.due_at)

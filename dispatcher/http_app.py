@@ -1,0 +1,192 @@
+"""Tracking, unsubscribe and webhook endpoints (aiohttp), SPEC §7.
+
+Every link we hand out carries an HMAC-signed token; a forged or altered token gets 404 and changes
+nothing. GET never unsubscribes (mail scanners prefetch links): it shows a confirmation page whose
+button POSTs; a POST unsubscribes at once, which is also RFC 8058 one-click.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from dispatcher.calendar import event_ics
+from dispatcher.campaign_cache import CampaignCache
+from dispatcher.clock import Clock
+from dispatcher.hooks import HookError, apply_hook, verify_hook_signature
+from dispatcher.links import LinkSigner
+from storage.db import Database
+from storage.outbox import outbox_row
+from storage.tracking import record_event, revoke_consent
+
+log = logging.getLogger(__name__)
+
+PIXEL = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+NO_STORE = {"Cache-Control": "no-store, max-age=0"}
+
+
+@dataclass
+class HttpDeps:
+    db: Database
+    campaigns: CampaignCache
+    signer: LinkSigner
+    clock: Clock
+    hook_tolerance_s: int = 300
+
+
+DEPS = web.AppKey("deps", HttpDeps)
+
+
+def create_http_app(deps: HttpDeps) -> web.Application:
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[DEPS] = deps
+    app.router.add_get("/u/{token}", unsubscribe_page)
+    app.router.add_post("/u/{token}", unsubscribe)
+    app.router.add_get("/o/{token}", open_pixel)
+    app.router.add_get("/c/{token}", click)
+    app.router.add_get("/e/{token}", ics)
+    app.router.add_post("/hooks/events", hook)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+def _page(title: str, body: str, status: int = 200) -> web.Response:
+    text = (
+        "<!doctype html><html lang=ru><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title>"
+        "<body style='font-family:sans-serif;max-width:32em;margin:3em auto'>"
+        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    return web.Response(text=text, content_type="text/html", status=status, headers=NO_STORE)
+
+
+def _not_found() -> web.Response:
+    return web.Response(status=404, text="not found", headers=NO_STORE)
+
+
+async def unsubscribe_page(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    parts = deps.signer.unsubscribe_parts(request.match_info["token"])
+    if parts is None:
+        return _not_found()
+    channel = "email" if parts.channel == "email" else "Telegram"
+    return _page(
+        "Отписаться от рассылки?",
+        f"<p>Вы больше не будете получать наши письма на канале {html.escape(channel)}."
+        " Служебные сообщения о ваших заказах и доступах продолжат приходить.</p>"
+        "<form method=post><button type=submit>Отписаться</button></form>",
+    )
+
+
+async def unsubscribe(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    parts = deps.signer.unsubscribe_parts(request.match_info["token"])
+    if parts is None:
+        return _not_found()
+    now = deps.clock()
+    async with deps.db.transaction() as conn:
+        changed = await revoke_consent(conn, parts.contact_id, parts.channel, "unsubscribe_link", now)
+        if changed:
+            await record_event(
+                conn,
+                parts.contact_id,
+                "unsubscribe",
+                now,
+                parts.campaign_id or None,
+                {"channel": parts.channel},
+            )
+    log.info("unsubscribed", extra={"event": "unsubscribe", "contact_id": parts.contact_id})
+    return _page("Вы отписаны", "<p>Готово: больше никаких рассылок на этом канале.</p>")
+
+
+async def open_pixel(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    token = request.match_info["token"].removesuffix(".gif")
+    outbox_id = deps.signer.open_parts(token)
+    if outbox_id is None:
+        return _not_found()
+    row = await outbox_row(deps.db, outbox_id)
+    if row is not None:
+        async with deps.db.transaction() as conn:
+            await record_event(
+                conn, row.contact_id, "open", deps.clock(), row.campaign_id, {"outbox_id": row.id}
+            )
+    return web.Response(body=PIXEL, content_type="image/gif", headers=NO_STORE)
+
+
+async def click(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    found = deps.signer.click_parts(request.match_info["token"])
+    if found is None:
+        return _not_found()
+    outbox_id, link = found
+    row = await outbox_row(deps.db, outbox_id)
+    if row is None:
+        return _not_found()
+    loaded = await deps.campaigns.get(row.campaign_id)
+    target = None if loaded is None else deps.signer.link_target(loaded.campaign, link)
+    if target is None:  # only the campaign's registered links: never an open redirect
+        return _not_found()
+    async with deps.db.transaction() as conn:
+        await record_event(
+            conn, row.contact_id, "click", deps.clock(), row.campaign_id, {"outbox_id": row.id, "link": link}
+        )
+    raise web.HTTPFound(target, headers=NO_STORE)
+
+
+async def ics(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    token = request.match_info["token"]
+    if not token.endswith(".ics"):
+        return _not_found()
+    found = deps.signer.ics_parts(token.removesuffix(".ics"))
+    if found is None:
+        return _not_found()
+    campaign_id, contact_id = found
+    loaded = await deps.campaigns.get(campaign_id)
+    if loaded is None or loaded.campaign.event is None:
+        return _not_found()
+    event = loaded.campaign.event
+    body = event_ics(
+        uid=f"{campaign_id}-{contact_id}@ritm",
+        title=event.title,
+        starts_at=event.starts_at,
+        duration=event.duration,
+        url=event.url,
+    )
+    return web.Response(
+        body=body,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{campaign_id}.ics"'},
+    )
+
+
+async def hook(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    body = await request.read()
+    if not verify_hook_signature(
+        deps.signer.secret,
+        body,
+        request.headers.get("X-Ritm-Timestamp", ""),
+        request.headers.get("X-Ritm-Signature", ""),
+        now=deps.clock(),
+        tolerance_s=deps.hook_tolerance_s,
+    ):
+        return web.json_response({"ok": False, "error": "bad signature"}, status=401)
+    try:
+        summary = await apply_hook(deps.db, body, now=deps.clock())
+    except HookError as exc:
+        return web.json_response({"ok": False, "error": str(exc)}, status=400)
+    return web.json_response({"ok": True, **summary})
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})

@@ -1,0 +1,69 @@
+"""The signed links we hand out and their verification (open, click, unsubscribe, ICS, /start)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policy.campaign import Campaign
+from policy.tokens import sign, verify
+
+CHANNELS = ("email", "telegram", "sms")
+
+
+@dataclass(frozen=True)
+class UnsubscribeParts:
+    contact_id: str
+    channel: str
+    campaign_id: str
+
+
+class LinkSigner:
+    """Builds absolute URLs under `public_url` and reads their tokens back (None when forged)."""
+
+    def __init__(self, secret: str, public_url: str) -> None:
+        self.secret = secret
+        self.public_url = public_url.rstrip("/")
+
+    def unsubscribe_url(self, contact_id: str, channel: str, campaign_id: str = "") -> str:
+        return f"{self.public_url}/u/{sign(self.secret, 'u', contact_id, channel, campaign_id)}"
+
+    def unsubscribe_parts(self, token: str) -> UnsubscribeParts | None:
+        parts = verify(self.secret, "u", token)
+        if parts is None or len(parts) != 3 or parts[1] not in CHANNELS:
+            return None
+        return UnsubscribeParts(*parts)
+
+    def open_url(self, outbox_id: int) -> str:
+        return f"{self.public_url}/o/{sign(self.secret, 'o', outbox_id)}.gif"
+
+    def open_parts(self, token: str) -> int | None:
+        parts = verify(self.secret, "o", token)
+        return int(parts[0]) if parts and len(parts) == 1 and parts[0].isdigit() else None
+
+    def click_url(self, outbox_id: int, link: str) -> str:
+        return f"{self.public_url}/c/{sign(self.secret, 'c', outbox_id, link)}"
+
+    def click_parts(self, token: str) -> tuple[int, str] | None:
+        parts = verify(self.secret, "c", token)
+        if parts is None or len(parts) != 2 or not parts[0].isdigit():
+            return None
+        return int(parts[0]), parts[1]
+
+    def ics_url(self, campaign_id: str, contact_id: str) -> str:
+        return f"{self.public_url}/e/{sign(self.secret, 'e', campaign_id, contact_id)}.ics"
+
+    def ics_parts(self, token: str) -> tuple[str, str] | None:
+        parts = verify(self.secret, "e", token)
+        return (parts[0], parts[1]) if parts and len(parts) == 2 else None
+
+    def start_token(self, contact_id: str) -> str:
+        return sign(self.secret, "s", contact_id)
+
+    def start_contact(self, token: str) -> str | None:
+        parts = verify(self.secret, "s", token)
+        return parts[0] if parts and len(parts) == 1 else None
+
+    @staticmethod
+    def link_target(campaign: Campaign, name: str) -> str | None:
+        """Only a link the campaign registered may be a redirect target."""
+        return campaign.links.get(name)

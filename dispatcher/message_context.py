@@ -1,0 +1,46 @@
+"""Fills the renderer's `MessageContext` for one recipient of one outbox row (tracked URLs minted here)."""
+
+from __future__ import annotations
+
+from dispatcher.links import LinkSigner
+from dispatcher.render_context import MessageContext
+from policy.campaign import Campaign
+from storage.recipients import Recipient
+
+
+def message_context(
+    recipient: Recipient,
+    campaign: Campaign,
+    *,
+    outbox_id: int | None,
+    channel: str,
+    rfm_segment: str,
+    signer: LinkSigner,
+    default_timezone: str,
+    school: str,
+) -> MessageContext:
+    """Tracked links, pixel and unsubscribe URL for a real send; plain URLs for a preview (no outbox id)."""
+    links: dict[str, str] = {}
+    pixel = None
+    unsubscribe = f"{signer.public_url}/u/preview"
+    if outbox_id is not None:
+        links = {name: signer.click_url(outbox_id, name) for name in campaign.links}
+        unsubscribe = signer.unsubscribe_url(recipient.id, channel, campaign.id)
+        pixel = signer.open_url(outbox_id) if channel == "email" else None
+    return MessageContext(
+        contact_id=recipient.id,
+        name=recipient.name,
+        email=recipient.email,
+        region=recipient.region,
+        interest=recipient.interest,
+        timezone=recipient.timezone,
+        locale=recipient.locale or "ru",
+        rfm_segment=rfm_segment,
+        fields=recipient.fields,
+        links=links,
+        unsubscribe_url=unsubscribe,
+        open_pixel_url=pixel,
+        ics_url=signer.ics_url(campaign.id, recipient.id) if campaign.event is not None else None,
+        default_timezone=default_timezone,
+        school=school,
+    )

@@ -1,0 +1,188 @@
+"""`ritm campaign add | list | show | dry-run | approve | reject | plan | cancel` (SPEC §6, §10)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from dispatcher.campaigns import CampaignRefused, CampaignService
+from dispatcher.render import TemplateProblem
+from policy.config import PolicyError
+from policy.dsl import DslError
+from ritm.cli.campaign_report import print_dry_run, print_record, record_json
+from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
+from ritm.services import campaign_service
+from storage.campaigns import list_campaigns
+from storage.db import Database
+
+T = TypeVar("T")
+campaign_app = typer.Typer(
+    help="Campaign files, dry runs, four-eyes approval, planning.", no_args_is_help=True
+)
+BAD_INPUT = (PolicyError, DslError, TemplateProblem, CampaignRefused)
+
+
+def _with_service(work: Callable[[CampaignService, Database], Awaitable[T]]) -> T:
+    """Open the database, build the service, run `work`; expected refusals become one sentence."""
+    policy, settings = STATE.policy(), STATE.settings()
+
+    async def main() -> T:
+        db = await open_db()
+        try:
+            return await work(campaign_service(db, policy, settings), db)
+        except BAD_INPUT as exc:
+            fail(str(exc))
+        finally:
+            await db.close()
+
+    return run(main)
+
+
+@campaign_app.command("add")
+def add(
+    file: Path = typer.Argument(..., help="The campaign TOML file."),
+    by: str = typer.Option(..., "--by", help="The author (a Telegram user id); never the approver."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Add a campaign (or a changed version of it, which returns it to draft)."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file}: {exc}")
+
+    async def work(service: CampaignService, db: Database) -> None:
+        result = await service.add(text, file.name, by=by, at=datetime.now(UTC))
+        if as_json:
+            emit_json({"id": result.record.id, "status": result.record.status, "change": result.change})
+        else:
+            console.print(
+                f"campaign [bold]{result.record.id}[/]: {result.change}, status {result.record.status}"
+            )
+
+    _with_service(work)
+
+
+@campaign_app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+    """All campaigns with their status."""
+
+    async def work(service: CampaignService, db: Database) -> None:
+        records = await list_campaigns(db)
+        if as_json:
+            emit_json([record_json(r) for r in records])
+            return
+        for record in records:
+            print_record(record, brief=True)
+
+    _with_service(work)
+
+
+@campaign_app.command("show")
+def show(campaign_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """One campaign: status, author, last dry run and decision."""
+
+    async def work(service: CampaignService, db: Database) -> None:
+        record, _ = await service.load(campaign_id)
+        if as_json:
+            emit_json(record_json(record, full=True))
+        else:
+            print_record(record, brief=False)
+
+    _with_service(work)
+
+
+@campaign_app.command("dry-run")
+def dry_run(
+    campaign_id: str,
+    at: str | None = typer.Option(None, "--at", help="Evaluate at this instant (ISO-8601)."),
+    by: str = typer.Option("cli", "--by"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Who would get what, when, and who is excluded and why; sends nothing."""
+    moment = parse_at(at)
+
+    async def work(service: CampaignService, db: Database) -> dict[str, Any]:
+        return await service.dry_run(campaign_id, at=moment, by=by)
+
+    report = _with_service(work)
+    if as_json:
+        emit_json(report)
+    else:
+        print_dry_run(report)
+
+
+@campaign_app.command("approve")
+def approve(
+    campaign_id: str, by: str = typer.Option(..., "--by", help="The approver's Telegram user id.")
+) -> None:
+    """Approve the last dry run (approver role, never the author)."""
+
+    async def work(service: CampaignService, db: Database) -> None:
+        record = await service.approve(campaign_id, by=by, at=datetime.now(UTC))
+        console.print(f"campaign [bold]{record.id}[/] approved by {by}")
+
+    _with_service(work)
+
+
+@campaign_app.command("reject")
+def reject(campaign_id: str, by: str = typer.Option(..., "--by")) -> None:
+    """Reject the campaign (approver role)."""
+
+    async def work(service: CampaignService, db: Database) -> None:
+        record = await service.reject(campaign_id, by=by, at=datetime.now(UTC))
+        console.print(f"campaign [bold]{record.id}[/] rejected by {by}")
+
+    _with_service(work)
+
+
+@campaign_app.command("plan")
+def plan(
+    campaign_id: str,
+    at: str | None = typer.Option(None, "--at"),
+    by: str = typer.Option("cli", "--by"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Write the planned messages to the outbox (idempotent)."""
+    moment = parse_at(at)
+
+    async def work(service: CampaignService, db: Database) -> dict[str, Any]:
+        result = await service.plan(campaign_id, at=moment, by=by)
+        return {
+            "status": result.status,
+            "inserted": result.inserted,
+            "planned": result.report["planned"],
+            "holdout": result.report["holdout"],
+        }
+
+    outcome = _with_service(work)
+    if as_json:
+        emit_json(outcome)
+    elif outcome["status"] == "pending_approval":
+        console.print(
+            f"[yellow]the planned count moved more than 10 % from the approved one ({outcome['planned']}):"
+            " the campaign is back to pending approval with the new dry run[/]"
+        )
+    else:
+        console.print(
+            f"planned: {outcome['inserted']} new rows"
+            f" ({outcome['planned']} to send, {outcome['holdout']} holdout)"
+        )
+
+
+@campaign_app.command("cancel")
+def cancel(campaign_id: str, by: str = typer.Option(..., "--by")) -> None:
+    """Cancel the campaign and its unsent messages."""
+
+    async def work(service: CampaignService, db: Database) -> int:
+        return await service.cancel(campaign_id, by=by, at=datetime.now(UTC))
+
+    rows = _with_service(work)
+    console.print(f"campaign {campaign_id} cancelled ({rows} unsent messages cancelled)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(campaign_app, name="campaign")

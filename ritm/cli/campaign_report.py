@@ -1,0 +1,93 @@
+"""Human output of campaigns and dry runs (rich tables); `--json` prints the SPEC's keys instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.panel import Panel
+from rich.table import Table
+
+from policy.timeutil import iso_utc
+from ritm.cli.common import console
+from storage.campaigns import CampaignRecord
+
+BAR = "█"
+
+
+def record_json(record: CampaignRecord, *, full: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": record.id, "name": record.name, "priority": record.priority, "status": record.status,
+        "author": record.author, "updated_at": iso_utc(record.updated_at),
+        "planned_at": iso_utc(record.planned_at) if record.planned_at else None,
+    }  # fmt: skip
+    if full:
+        data["fingerprint"] = record.fingerprint
+        data["dry_run"] = record.dry_run
+        data["source"] = record.source
+    return data
+
+
+def print_record(record: CampaignRecord, *, brief: bool) -> None:
+    line = f"[bold]{record.id}[/]  {record.name}  [cyan]{record.priority}[/]  [magenta]{record.status}[/]"
+    if brief:
+        console.print(line)
+        return
+    console.print(line)
+    console.print(f"author {record.author}, updated {iso_utc(record.updated_at)}")
+    if record.dry_run:
+        report = record.dry_run
+        console.print(
+            f"last dry run at {report.get('at')}: audience {report['audience']}, planned {report['planned']},"
+            f" holdout {report['holdout']}"
+        )
+
+
+def _counts(title: str, counts: dict[str, int]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    for key, value in counts.items():
+        table.add_row(key, str(value))
+    return table
+
+
+def print_dry_run(report: dict[str, Any]) -> None:
+    summary = Table(title=f"Dry run of {report['campaign']} at {report['at']}", title_justify="left")
+    for column in ("audience", "excluded", "eligible", "holdout", "planned"):
+        summary.add_column(column, justify="right")
+    summary.add_row(
+        str(report["audience"]), str(sum(report["excluded"].values())), str(report["eligible"]),
+        str(report["holdout"]), str(report["planned"]),
+    )  # fmt: skip
+    console.print(summary)
+    if report["excluded"]:
+        console.print(_counts("Excluded, by reason (first reason wins)", report["excluded"]))
+    breakdowns = {"by_version": "By version", "by_variant": "By variant", "by_channel": "By channel",
+                  "by_rfm": "By RFM segment"}  # fmt: skip
+    for key, title in breakdowns.items():
+        if report.get(key):
+            console.print(_counts(title, report[key]))
+    console.print(f"first due {report['first_due']}, last due {report['last_due']}")
+    hours = report["due_hours_utc"]
+    peak = max(hours.values(), default=0)
+    if peak:
+        histogram = Table(title="Due hours (UTC)", title_justify="left", show_header=False)
+        for hour, count in hours.items():
+            if count:
+                histogram.add_row(hour, str(count), BAR * max(1, round(30 * count / peak)))
+        console.print(histogram)
+    if report.get("widened_protect"):
+        console.print(
+            "[yellow]this campaign drops protected segments "
+            f"{', '.join(report['widened_protect'])}: the approver sees it[/]"
+        )
+    for version, preview in report.get("previews", {}).items():
+        body = preview.get("text", "")
+        if len(body) > 700:
+            body = body[:700] + "…"
+        title = f"preview: {version} ({preview['channel']}, {preview['contact']})"
+        console.print(
+            Panel(f"[bold]{preview.get('subject', '')}[/]\n\n{body}", title=title, title_align="left")
+        )
+    if report.get("status") == "pending_approval":
+        console.print(
+            "waiting for approval: `ritm campaign approve ID --by USER` (an approver, not the author)"
+        )

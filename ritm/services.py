@@ -1,0 +1,22 @@
+"""Factories for the services the CLI, the bot and `ritm run` share (nothing connects at import)."""
+
+from __future__ import annotations
+
+from dispatcher.campaigns import CampaignService
+from dispatcher.links import LinkSigner
+from dispatcher.render import Renderer
+from policy.config import Policy
+from ritm.settings import Settings
+from storage.db import Database
+
+
+def link_signer(settings: Settings) -> LinkSigner:
+    return LinkSigner(settings.secret.get_secret_value(), settings.public_url)
+
+
+def renderer(settings: Settings) -> Renderer:
+    return Renderer(settings.templates)
+
+
+def campaign_service(db: Database, policy: Policy, settings: Settings) -> CampaignService:
+    return CampaignService(db, policy, renderer(settings), link_signer(settings), school=settings.school_name)
