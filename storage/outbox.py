@@ -26,7 +26,8 @@ class PlannedRow:
     variant: str | None
     due_at: int
     deadline: int | None
-    status: str  # planned | holdout
+    status: str  # planned | holdout | cancelled (a follow-up decided against, kept so it is decided once)
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,28 @@ class CountedRow:
 
 
 async def counted_messages(
-    db: Database, *, since: int, until: int, exclude_campaign: str | None = None
+    db: Database,
+    *,
+    since: int,
+    until: int,
+    exclude_campaign: str | None = None,
+    contact_ids: Sequence[str] = (),
 ) -> dict[str, list[CountedRow]]:
-    """Cap-scope messages (mass/scenario) per contact whose due or sent time is in [since, until)."""
+    """Cap-scope messages (mass/scenario) per contact whose due or sent time is in [since, until).
+
+    `exclude_campaign` leaves out the campaign being planned (re-planning must not count itself);
+    `contact_ids` narrows the read to a batch.
+    """
     marks = ",".join("?" * len(COUNTED_STATUSES))
+    only = f" AND contact_id IN ({','.join('?' * len(contact_ids))})" if contact_ids else ""
     sql = (
         "SELECT contact_id, COALESCE(sent_at, due_at) AS t, channel, priority FROM outbox "
         f"WHERE status IN ({marks}) AND priority IN ('mass', 'scenario') "
-        "AND COALESCE(sent_at, due_at) >= ? AND COALESCE(sent_at, due_at) < ? AND campaign_id != ?"
+        f"AND COALESCE(sent_at, due_at) >= ? AND COALESCE(sent_at, due_at) < ? AND campaign_id != ?{only}"
     )
     found: dict[str, list[CountedRow]] = defaultdict(list)
-    async with db.conn.execute(sql, (*COUNTED_STATUSES, since, until, exclude_campaign or "")) as cur:
+    params = (*COUNTED_STATUSES, since, until, exclude_campaign or "", *contact_ids)
+    async with db.conn.execute(sql, params) as cur:
         async for contact_id, t, channel, priority in cur:
             found[contact_id].append(CountedRow(contact_id, int(t), channel, priority))
     return found
@@ -63,7 +75,7 @@ async def insert_planned(db: Database, rows: Iterable[PlannedRow], *, now: int) 
         before = conn.total_changes
         await conn.executemany(
             "INSERT OR IGNORE INTO outbox (campaign_id, contact_id, step, priority, channel, version,"
-            " variant, due_at, deadline, status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " variant, due_at, deadline, status, reason, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             batch,
         )
         return conn.total_changes - before
@@ -81,6 +93,7 @@ async def insert_planned(db: Database, rows: Iterable[PlannedRow], *, now: int) 
                 row.due_at,
                 row.deadline,
                 row.status,
+                row.reason,
                 now,
             )
         )
