@@ -34,6 +34,7 @@ NO_STORE = {"Cache-Control": "no-store, max-age=0"}
 @dataclass
 class HttpDeps:
     db: Database
+    policy: Policy
     campaigns: CampaignCache
     signer: LinkSigner
     clock: Clock
@@ -182,7 +183,7 @@ async def hook(request: web.Request) -> web.Response:
     ):
         return web.json_response({"ok": False, "error": "bad signature"}, status=401)
     try:
-        summary = await apply_hook(deps.db, body, now=deps.clock())
+        summary = await apply_hook(deps.db, body, deps.policy, now=deps.clock())
     except HookError as exc:
         return web.json_response({"ok": False, "error": str(exc)}, status=400)
     return web.json_response({"ok": True, **summary})
