@@ -18,6 +18,7 @@ from dispatcher.campaign_cache import CampaignCache
 from dispatcher.clock import Clock
 from dispatcher.hooks import HookError, apply_hook, verify_hook_signature
 from dispatcher.links import LinkSigner
+from policy.config import Policy
 from storage.db import Database
 from storage.outbox import outbox_row
 from storage.tracking import record_event, revoke_consent
