@@ -1,0 +1,187 @@
+"""The composition root of one process: storage, policy, dispatcher, channels, HTTP (and the bot).
+
+`create_app(settings, policy)` builds everything without starting anything; `serve(app)` runs it until
+SIGTERM. Tests and the demo build an `App` with their own clock and adapters and call its ticks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiohttp import web
+
+from dispatcher.campaign_cache import CampaignCache
+from dispatcher.campaigns import CampaignRefused, CampaignService
+from dispatcher.channels.base import EmailSender, TelegramSender
+from dispatcher.channels.email import EmailChannel
+from dispatcher.channels.telegram import TelegramChannel
+from dispatcher.clock import Clock, system_clock
+from dispatcher.delivery import ChannelDelivery, DeliverySettings
+from dispatcher.followups import FollowUpReport, FollowUps
+from dispatcher.http_app import HttpDeps, create_http_app
+from dispatcher.mime import envelope_address
+from dispatcher.scheduler import build_scheduler
+from dispatcher.worker import OutboxWorker, TickReport
+from policy.campaign import CampaignError
+from policy.config import Policy
+from policy.timeutil import to_epoch
+from ritm.services import campaign_service, link_signer, renderer
+from ritm.settings import Settings
+from storage.campaigns import list_campaigns
+from storage.db import Database, sqlite_version_warning
+from storage.outbox import recover_in_flight
+
+log = logging.getLogger(__name__)
+PLAN_AHEAD = timedelta(hours=1)  # an approved campaign is planned this long before its start
+
+
+@dataclass
+class App:
+    settings: Settings
+    policy: Policy
+    db: Database
+    clock: Clock
+    campaigns: CampaignCache
+    service: CampaignService
+    worker: OutboxWorker
+    followups: FollowUps
+    http: web.Application
+    email: EmailChannel | None = None
+    bot: Bot | None = None
+    _tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def dispatch(self, now: datetime | None = None) -> TickReport:
+        """One worker tick (the lock lets shutdown wait for the sends in hand)."""
+        async with self._tick_lock:
+            return await self.worker.run_once(now or self.clock())
+
+    async def plan_due(self, now: datetime | None = None) -> list[str]:
+        """Plan approved campaigns whose start is near; returns the ids planned."""
+        moment = now or self.clock()
+        planned = []
+        for record in await list_campaigns(self.db, ("approved",)):
+            try:
+                _, campaign = await self.service.load(record.id)
+                if campaign.start - PLAN_AHEAD > moment:
+                    continue
+                result = await self.service.plan(record.id, at=moment, by="scheduler", source="scheduler")
+            except (CampaignRefused, CampaignError) as exc:
+                log.warning(
+                    "not planned", extra={"event": "plan_refused", "campaign": record.id, "why": str(exc)}
+                )
+                continue
+            planned.append(record.id)
+            log.info("planned", extra={"event": "planned", "campaign": record.id, "status": result.status})
+        return planned
+
+    async def follow_up(self, now: datetime | None = None) -> FollowUpReport:
+        return await self.followups.run_once(now or self.clock())
+
+    async def recover(self) -> dict[str, int]:
+        """Rows left `sending` by a dead process: mass/scenario become `uncertain`, service is re-queued."""
+        found = await recover_in_flight(self.db, now=to_epoch(self.clock()))
+        if any(found.values()):
+            log.warning("recovered in-flight rows", extra={"event": "recover", **found})
+        return found
+
+    async def close(self) -> None:
+        if self.email is not None:
+            await self.email.close()
+        if self.bot is not None:
+            await self.bot.session.close()
+        await self.db.close()
+
+
+def make_bot(settings: Settings) -> Bot | None:
+    if settings.bot_token is None:
+        return None
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        if (settings.telegram_api_url)
+        else AiohttpSession()
+    )
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode="HTML"),
+    )
+
+
+async def create_app(
+    settings: Settings,
+    policy: Policy,
+    *,
+    clock: Clock = system_clock,
+    email: EmailSender | None = None,
+    telegram: TelegramSender | None = None,
+    bot: Bot | None = None,
+) -> App:
+    """Open the database (migrating it) and wire every service; nothing starts running here."""
+    warning = sqlite_version_warning()
+    if warning:
+        log.warning(warning, extra={"event": "sqlite_version", "version": sqlite3.sqlite_version})
+    db = await Database.open(settings.db)
+    campaigns = CampaignCache(db, policy)
+    signer = link_signer(settings)
+    email_channel = None
+    if email is None:
+        email_channel = EmailChannel(settings.smtp)
+        email = email_channel
+    bot = bot if bot is not None else make_bot(settings)
+    if telegram is None and bot is not None:
+        telegram = TelegramChannel(bot, settings.telegram)
+    sender = envelope_address(settings.smtp.sender)
+    delivery = ChannelDelivery(
+        db, policy, campaigns, renderer(settings), signer,
+        DeliverySettings(school=settings.school_name, mail_domain=sender.rpartition("@")[2],
+                         unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe"),
+        email=email, telegram=telegram,
+    )  # fmt: skip
+    worker = OutboxWorker(db, policy, delivery, campaigns)
+    http = create_http_app(HttpDeps(db=db, policy=policy, campaigns=campaigns, signer=signer, clock=clock))
+    return App(
+        settings=settings, policy=policy, db=db, clock=clock, campaigns=campaigns,
+        service=campaign_service(db, policy, settings), worker=worker,
+        followups=FollowUps(db, policy, campaigns), http=http, email=email_channel, bot=bot,
+    )  # fmt: skip
+
+
+async def serve(app: App, *, stop: asyncio.Event | None = None, dispatch_every_s: float = 2.0) -> None:
+    """Run HTTP, the scheduler (and the bot) until SIGTERM/SIGINT or `stop` is set."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await app.recover()
+    runner = web.AppRunner(app.http, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, app.settings.http_host, app.settings.http_port).start()
+    scheduler = build_scheduler(
+        app.clock, dispatch=app.dispatch, plan_campaigns=app.plan_due, followups=app.follow_up,
+        dispatch_every_s=dispatch_every_s,
+    )  # fmt: skip
+    scheduler.start()
+    log.info(
+        "ritm running", extra={"event": "start", "http": f"{app.settings.http_host}:{app.settings.http_port}"}
+    )
+    try:
+        await stop.wait()
+    finally:
+        app.worker.stop()
+        scheduler.shutdown(wait=False)
+        # The sends in hand finish (their results are recorded); then nothing is left `sending`.
+        async with app._tick_lock:
+            pass
+        await runner.cleanup()
+        log.info("ritm stopped", extra={"event": "stop"})
