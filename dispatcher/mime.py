@@ -35,7 +35,6 @@ POLICY_UTF8 = POLICY.clone(utf8=True)
 _RESERVED = frozenset({"from", "to", "subject", "date", "message-id", "mime-version", "content-type"})
 _LIST_HEADERS = frozenset({"list-unsubscribe", "list-id", "list-help", "list-archive", "list-post"})
 _LIST_ITEM_SEP = re.compile(r"(?<=>)\s*,\s*(?=<)")  # between "<...>" items, never inside a URL
-_ASCII_BYTES = bytes(range(128))
 _PRINTABLE = re.compile(r"[\t\x20-\x7e]*")
 _TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`{|}~-]+")
 _METHOD = re.compile(rb"^METHOD:([A-Za-z-]+)\r?$", re.MULTILINE)
@@ -138,7 +137,7 @@ def list_headers(
 def envelope_address(header_value: str) -> str:
     """The bare address of a `"Name" <addr>` header value, for the SMTP envelope."""
     address = _split_address(header_value)[1]
-    if not address or "@" not in address:
+    if not _ADDRESS.fullmatch(address):
         raise ValueError(f"not an email address: {header_value!r}")
     return address
 
@@ -249,21 +248,23 @@ def _multipart(subtype: str, parts: list[bytes]) -> bytes:
 
 def _text_part(text: str, subtype: str) -> bytes:
     # One line-end convention inside; a bare CR would be illegal on the wire in 7bit.
-    cte, payload = _encode_text(text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8"))
+    cte, payload = _encode_text(text.replace("\r\n", "\n").replace("\r", "\n"))
     head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {cte}\r\n\r\n'
     return head.encode("ascii") + payload
 
 
-def _encode_text(data: bytes) -> tuple[str, bytes]:
+def _encode_text(text: str) -> tuple[str, bytes]:
     # binascii's C codecs, not email's pure-Python quoprimime. Quoted-printable writes a non-ASCII
     # byte as three characters and base64 every byte as 4/3: QP is shorter under ~18 % non-ASCII.
-    non_ascii = len(data.translate(None, _ASCII_BYTES))
+    data = text.encode("utf-8")
     if (
-        non_ascii == 0
+        len(data) == len(text)
         and b"=_" not in data
         and max((len(line) for line in data.split(b"\n")), default=0) <= 998
     ):
         return "7bit", data.replace(b"\n", b"\r\n")
+    # UTF-8 bytes beyond one per character, doubled: the non-ASCII bytes of Cyrillic text, exactly.
+    non_ascii = 2 * (len(data) - len(text))
     if non_ascii * 100 <= len(data) * 18:
         return "quoted-printable", binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
     # Base64 hides line ends from the transport, so encode the canonical CRLF form (RFC 2045).

@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import aiosmtplib
-from aiosmtplib.email import parse_address
 
 from dispatcher.channels.base import EmailMessage, SendResult
 from dispatcher.mime import envelope_address, render_email
@@ -163,7 +162,7 @@ class EmailChannel:
 
     async def send(self, message: EmailMessage) -> SendResult:
         try:
-            recipient = parse_address(envelope_address(message.to))
+            recipient = envelope_address(message.to)
         except ValueError as exc:
             return SendResult("bad_address", detail=str(exc))
         utf8 = not recipient.isascii()
@@ -175,6 +174,8 @@ class EmailChannel:
         await self._pace.wait()
         try:
             await self.pool.send(self.envelope_from, recipient, rendered.data, utf8=utf8)
+        except ValueError as exc:  # aiosmtplib refuses an address it cannot put on a command line
+            return SendResult("bad_address", detail=str(exc))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             result = classify(exc)
             log.info(
