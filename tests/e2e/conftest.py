@@ -1,0 +1,62 @@
+"""A whole Ritm on loopback: SQLite file, the real SMTP sandbox, the Telegram stand-in, a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dispatcher.channels.email import EmailChannel
+from dispatcher.channels.telegram import TelegramChannel
+from dispatcher.clock import ManualClock
+from dispatcher.ratelimit import RateLimits
+from policy.config import Policy
+from ritm.app import App, create_app
+from ritm.policy_file import load_policy
+from ritm.sandbox.smtp_server import CapturingSmtpServer
+from ritm.sandbox.telegram_api import TelegramStandin
+from ritm.settings import Settings, SmtpSettings
+from storage.importer import import_csv
+from storage.team import add_member
+
+WORKED = Path(__file__).resolve().parents[1] / "fixtures" / "worked"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "campaigns"
+AUTHOR, APPROVER = "101", "202"
+
+
+@dataclass
+class World:
+    app: App
+    smtp: CapturingSmtpServer
+    telegram: TelegramStandin
+    clock: ManualClock
+    policy: Policy
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    policy = load_policy(None)
+    clock = ManualClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    async with CapturingSmtpServer(directory=tmp_path / "mail") as smtp, TelegramStandin() as standin:
+        settings = Settings(
+            db=tmp_path / "ritm.db",
+            public_url="https://ritm.school.example",
+            secret="test-secret",  # type: ignore[arg-type]
+            smtp=SmtpSettings(port=smtp.port, rate_per_s=1000, pool_size=2),
+        )
+        bot = standin.bot()
+        email = EmailChannel(settings.smtp)
+        telegram = TelegramChannel(bot, RateLimits(per_s=1000, per_key_per_s=None, per_group_per_min=None))
+        app = await create_app(settings, policy, clock=clock, email=email, telegram=telegram, bot=bot)
+        for kind in ("contacts", "orders", "events"):
+            await import_csv(app.db, kind, WORKED / f"{kind}.csv", policy, now=clock())  # type: ignore[arg-type]
+        await add_member(app.db, int(AUTHOR), "approver", by="test", at=clock())  # four-eyes, not rank
+        await add_member(app.db, int(APPROVER), "approver", by="test", at=clock())
+        try:
+            yield World(app, smtp, standin, clock, policy)
+        finally:
+            await email.close()
+            await app.close()
