@@ -19,20 +19,47 @@ import asyncio
 import logging
 import re
 import ssl
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Literal, Protocol
 
 import aiosmtplib
 
 from dispatcher.channels.base import EmailMessage, SendResult
 from dispatcher.mime import envelope_address, render_email
-from ritm.settings import SmtpSettings
+from dispatcher.ratelimit import RateLimiter, RateLimits
 
 log = logging.getLogger(__name__)
 
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 _QUIT_TIMEOUT_S = 2.0
+
+
+class _Secret(Protocol):
+    def get_secret_value(self) -> str: ...
+
+
+class SmtpConfig(Protocol):
+    """The SMTP settings this channel reads (ritm.settings.SmtpSettings has them)."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def user(self) -> str | None: ...
+    @property
+    def password(self) -> _Secret | None: ...
+    @property
+    def tls(self) -> Literal["none", "starttls", "tls"]: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def pool_size(self) -> int: ...
+    @property
+    def rate_per_s(self) -> float: ...
+    @property
+    def timeout_s(self) -> float: ...
 
 
 class SmtpPool:
@@ -45,7 +72,7 @@ class SmtpPool:
 
     def __init__(
         self,
-        settings: SmtpSettings,
+        settings: SmtpConfig,
         *,
         local_hostname: str = "localhost",
         tls_context: ssl.SSLContext | None = None,
@@ -114,50 +141,29 @@ class SmtpPool:
                 client.close()
 
 
-class _Pace:
-    """Spaces sends `1 / rate_per_s` apart across all callers (reservation-style, no lock).
-
-    A stand-in for the shared limiter in dispatcher/ratelimit.py; only this channel uses it.
-    """
-
-    def __init__(
-        self,
-        rate_per_s: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-    ) -> None:
-        self.interval_s = 1.0 / rate_per_s
-        self._clock = clock
-        self._sleep = sleep
-        self._next = float("-inf")
-
-    async def wait(self) -> None:
-        now = self._clock()
-        slot = max(self._next, now)
-        self._next = slot + self.interval_s
-        if slot > now:
-            await self._sleep(slot - now)
-
-
 class EmailChannel:
-    """The EmailSender port over SMTP: `await channel.send(message)` → SendResult; `await close()`."""
+    """The EmailSender port over SMTP: `await channel.send(message)` → SendResult; `await close()`.
+
+    `clock` stamps the Date header; `limiter` replaces the default pacing at `settings.rate_per_s`
+    (tests pass one with an injected clock)."""
 
     def __init__(
         self,
-        settings: SmtpSettings,
+        settings: SmtpConfig,
         *,
         domain: str | None = None,
         tls_context: ssl.SSLContext | None = None,
         clock: Callable[[], datetime] | None = None,
-        pace_clock: Callable[[], float] = time.monotonic,
-        pace_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.sender = settings.sender
         self.envelope_from = envelope_address(settings.sender)
         self.domain = domain or self.envelope_from.rpartition("@")[2]
         self.pool = SmtpPool(settings, local_hostname=self.domain, tls_context=tls_context)
-        self._pace = _Pace(settings.rate_per_s, clock=pace_clock, sleep=pace_sleep)
+        # The provider's messages/s, paced on our side so it never has to answer 421/451 for speed.
+        self.limiter = limiter or RateLimiter(
+            RateLimits(per_s=settings.rate_per_s, per_key_per_s=None, per_group_per_min=None)
+        )
         self._clock = clock or (lambda: datetime.now(UTC))
 
     async def send(self, message: EmailMessage) -> SendResult:
@@ -171,7 +177,7 @@ class EmailChannel:
         except (ValueError, UnicodeError) as exc:
             return SendResult("failed", detail=f"cannot build the message: {exc}")
         message_id = rendered.message_id
-        await self._pace.wait()
+        await self.limiter.acquire()
         try:
             await self.pool.send(self.envelope_from, recipient, rendered.data, utf8=utf8)
         except ValueError as exc:  # aiosmtplib refuses an address it cannot put on a command line

@@ -14,6 +14,7 @@ from icalendar import Calendar
 from dispatcher.calendar import event_ics
 from dispatcher.channels.email import EmailChannel
 from dispatcher.mime import unsubscribe_headers
+from dispatcher.ratelimit import RateLimiter, RateLimits
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from tests.email_support import NOW, ics_attachment, message, settings_for, tls_pair
 
@@ -220,9 +221,10 @@ async def test_rate_limit_spaces_messages_by_the_configured_rate(server: Capturi
         waits.append(seconds)
         fake_now[0] += seconds
 
-    channel = EmailChannel(
-        settings_for(server, rate_per_s=4.0), pace_clock=lambda: fake_now[0], pace_sleep=fake_sleep
-    )
+    settings = settings_for(server, rate_per_s=4.0)
+    assert EmailChannel(settings).limiter.limits.per_s == 4.0  # the provider's rate comes from settings
+    limits = RateLimits(per_s=settings.rate_per_s, per_key_per_s=None, per_group_per_min=None)
+    channel = EmailChannel(settings, limiter=RateLimiter(limits, clock=lambda: fake_now[0], sleep=fake_sleep))
     try:
         results = [await channel.send(message(to=f"r{i}@example.com")) for i in range(5)]
     finally:
