@@ -1,0 +1,81 @@
+"""`ritm contact explain ID [--campaign C] [--at T] [--json]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from dispatcher.explain import explain_contact
+from policy.dsl import DslError
+from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
+
+contact_app = typer.Typer(help="One contact: why they would or would not get a message, and when.")
+
+
+@contact_app.command("explain")
+def explain(
+    contact_id: str,
+    campaign: str | None = typer.Option(None, "--campaign", help="Also decide this campaign for them."),
+    at: str | None = typer.Option(None, "--at", help="At this instant (ISO-8601; default now)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Every rule's verdict now and the next instant a mass / scenario message could reach them."""
+    policy, moment = STATE.policy(), parse_at(at)
+
+    async def main() -> dict[str, Any] | None:
+        db = await open_db()
+        try:
+            return await explain_contact(db, policy, contact_id, moment, campaign)
+        except (ValueError, DslError) as exc:
+            fail(str(exc))
+        finally:
+            await db.close()
+
+    result = run(main)
+    if result is None:
+        fail(f"there is no contact {contact_id!r}")
+    if as_json:
+        emit_json(result)
+        return
+    print_explanation(result)
+
+
+def print_explanation(result: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{result['contact']}[/] at {result['at']} —"
+        f" local {result['local_time']} ({result['timezone']}),"
+        f" RFM {result['rfm']['segment']}, window {result['window']['segment']}"
+        f" {result['window']['from']}–{result['window']['to']} {result['window']['days']}"
+    )
+    table = Table("rule", "ok", "why", title="Now", title_justify="left")
+    for channel, verdict in result["reachable"].items():
+        table.add_row(f"reachable:{channel}", _mark(verdict["ok"]), verdict["why"])
+    for item in result["protected"]:
+        table.add_row("protected", _mark(False), f"member of {item['segment']}")
+    for rule in result["rules_now"]:
+        table.add_row(rule["rule"], _mark(rule["ok"]), rule["detail"])
+    console.print(table)
+    for priority, nxt in result["next"].items():
+        console.print(f"next {priority} message: [bold]{nxt['at'] or 'none'}[/] — {nxt['why']}")
+    decision = result.get("campaign")
+    if decision:
+        if not decision["in_audience"]:
+            console.print(f"campaign {decision['id']}: not in its audience")
+        elif decision["excluded"]:
+            console.print(f"campaign {decision['id']}: excluded — {decision['excluded']}")
+        else:
+            holdout = " (holdout: kept as control)" if decision["holdout"] else ""
+            console.print(
+                f"campaign {decision['id']}: {decision['channel']} at {decision['due_at']},"
+                f" version {decision['version']}{holdout}"
+            )
+
+
+def _mark(ok: bool) -> str:
+    return "[green]yes[/]" if ok else "[red]no[/]"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(contact_app, name="contact")
