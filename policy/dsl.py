@@ -48,7 +48,8 @@ __all__ = [
 
 CHANNELS = ("email", "telegram", "sms")
 ORDER_STATUSES = ("pending", "paid", "cancelled")
-OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
+Op = Literal["=", "!=", "<", "<=", ">", ">="]
+OPERATORS: tuple[Op, ...] = ("=", "!=", "<", "<=", ">", ">=")
 COMPARE_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
     "!=": operator.ne,
@@ -71,8 +72,6 @@ NUMERIC_FIELDS = (
 STRING_FIELDS = ("timezone", "locale", "region", "interest")
 FIELDS = NUMERIC_FIELDS + STRING_FIELDS
 PREFIXES = ("tag", "segment", "rfm", "has", "order", "event")
-
-Op = Literal["=", "!=", "<", "<=", ">", ">="]
 _DURATION = re.compile(r"^(\d+)([mhdw])$", re.IGNORECASE)
 _UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 MAX_WITHIN = timedelta(weeks=5218)
