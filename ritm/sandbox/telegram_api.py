@@ -115,6 +115,7 @@ class TelegramStandin:
         if request.match_info["token"] not in self.tokens:
             return web.json_response(ApiError(401, "Unauthorized").json(), status=401)
         self.requests[method] += 1
+        self.world.changed.notify()  # tests may wait for "the bot has called X"
         try:
             if self._failures and method.lower().startswith("send"):
                 raise self._failures.pop(0)
@@ -122,6 +123,9 @@ class TelegramStandin:
             result = await self.api.call(method, params)
         except ApiError as exc:
             return web.json_response(exc.json(), status=exc.code)
+        except Exception:  # a stand-in bug still answers in Telegram's shape, so clients see a 5xx
+            log.exception("stand-in method failed", extra={"event": "standin_error", "method": method})
+            return web.json_response(ApiError(500, "Internal Server Error").json(), status=500)
         return web.json_response({"ok": True, "result": result})
 
     @staticmethod
@@ -203,7 +207,7 @@ class TelegramStandin:
             "id": query_id,
             "from": self.world.user(user_id),
             "message": self.world.message_json(message),
-            "chat_instance": str(abs(hash(("chat", message.chat_id))) % 10**18),
+            "chat_instance": str(abs(message.chat_id) * 2654435761 % 2**63),  # stable per chat, opaque
             "data": button["callback_data"],
         }
         self.world.push_update("callback_query", payload)
@@ -223,7 +227,7 @@ class TelegramStandin:
         return self.sent(chat_id)
 
     async def wait_for(self, condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-        """Wait until `condition()` holds, re-checked on every update, send, edit or callback answer."""
+        """Wait until `condition()` holds, re-checked on every request, update, send, edit or answer."""
         await self.world.changed.wait_for(condition, timeout_s)
 
     async def wait_until_consumed(self, timeout_s: float = 5.0) -> None:

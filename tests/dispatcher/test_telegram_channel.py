@@ -14,7 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from dispatcher.channels.base import Attachment, Button, TelegramMessage
 from dispatcher.channels.telegram import TelegramChannel, escape_html
 from dispatcher.ratelimit import RateLimits
-from ritm.sandbox import DEFAULT_TOKEN, StandinLimits, TelegramStandin
+from ritm.sandbox import DEFAULT_TOKEN, TelegramStandin
 from ritm.settings import TelegramSettings
 from tests.telegram_support import standin_bot
 
@@ -42,7 +42,10 @@ async def test_send_delivers_escaped_html_buttons_and_no_preview(standin: Telegr
         text=f"Привет, <b>{name}</b>! Эфир в 19:00 https://school.example/live",
         buttons=(
             (Button("Присоединиться", url="https://school.example/live"),),
-            (Button("В календарь", url="https://ritm.example/e/tok.ics"), Button("Не сейчас", callback_data="later")),
+            (
+                Button("В календарь", url="https://ritm.example/e/tok.ics"),
+                Button("Не сейчас", callback_data="later"),
+            ),
         ),
     )
     result = await channel.send(message)
@@ -123,7 +126,9 @@ async def test_a_429_storm_is_ridden_out_with_every_message_delivered_once(stand
     assert all(m.text == f"#{m.chat_id}" for m in standin.all_sent())
 
 
-async def test_a_pause_longer_than_the_budget_hands_the_message_back_to_the_outbox(standin: TelegramStandin) -> None:
+async def test_a_pause_longer_than_the_budget_hands_the_message_back_to_the_outbox(
+    standin: TelegramStandin,
+) -> None:
     standin.set_limits(per_chat_per_s=0.1)  # a second message to one chat waits 10 s on the server
     async with standin_bot(standin) as bot:
         channel = TelegramChannel(bot, LOOSE, max_wait_s=2.0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from typing import Any
 
 import aiohttp
@@ -204,3 +206,22 @@ async def test_commands_are_kept_per_scope_and_language(standin: TelegramStandin
     assert standin.commands({"type": "all_private_chats"}) == [{"command": "start", "description": "Начать"}]
     with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand(command="Bad Command", description="x")])
+
+
+async def test_the_stand_in_runs_as_its_own_process() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ritm.sandbox.telegram_serve", "--port", "0", stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        base_url = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip()
+        async with aiohttp.ClientSession() as http, http.get(f"{base_url}/bot{DEFAULT_TOKEN}/getMe") as resp:
+            assert (await resp.json())["result"]["username"] == "ritm_standin_bot"
+    finally:
+        proc.terminate()
+        await proc.wait()
+    bad = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ritm.sandbox.telegram_serve", "--rate", "0", stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await bad.communicate()
+    assert bad.returncode == 2 and err.decode().strip().endswith("--rate must be positive")
