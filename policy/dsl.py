@@ -330,7 +330,12 @@ class _Parser:
             known = ", ".join(p + ":" for p in PREFIXES)
             raise DslError(column, f'unknown predicate "{prefix}:": expected {known}')
         if not name:
-            what = {"has": "a channel", "order": "an order status"}.get(prefix, f"a {prefix} name")
+            what = {
+                "has": "a channel",
+                "order": "an order status",
+                "event": "an event type",
+                "rfm": "an RFM segment name",
+            }.get(prefix, f"a {prefix} name")
             raise DslError(name_column, f'expected {what} after "{prefix}:"')
         if prefix == "has":
             if name.lower() not in CHANNELS:
