@@ -91,13 +91,13 @@ def test_a_broken_segment_is_reported_with_its_own_column() -> None:
         == 'segments.typo: at column 19: expected a duration like 7d after "within", found "7"'
     )
     assert resolve("segment:ok", policy) == SegmentRef("ok")
-    with pytest.raises(DslError, match="segments.typo: at column 19"):
+    with pytest.raises(DslError, match=r"segments\.typo: at column 19"):
         resolve("segment:ok OR segment:typo", policy)
 
 
 def test_unknown_names_inside_segments_are_policy_errors() -> None:
     policy = policy_with({"vip": "tag:vip"})
-    with pytest.raises(PolicyError, match='segments.vip: at column 1: unknown tag "vip"'):
+    with pytest.raises(PolicyError, match=r'segments\.vip: at column 1: unknown tag "vip"'):
         check_policy_segments(policy)
 
 
