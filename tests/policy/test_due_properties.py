@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policy.caps import Channel, Counted, Priority, violates
-from policy.config import DAY_NAMES, Cap, LocalWindow, QuietHours
+from policy.config import DAY_NAMES, Cap, LocalWindow, QuietHours, parse_days
 from policy.due import Due, Excluded, due_time
 from policy.silence import SilenceWindow
 
@@ -125,7 +125,7 @@ def ref_inside(moment: datetime, tz: ZoneInfo, start: str, end: str, days: set[i
 def ref_open(t: datetime, scene: dict[str, object]) -> bool:
     tz, window, quiet = scene["tz"], scene["window"], scene["quiet"]
     assert isinstance(tz, ZoneInfo) and isinstance(window, LocalWindow) and isinstance(quiet, QuietHours)
-    days = {DAY_NAMES.index(d) for d in window.days.split(",")}
+    days = set(parse_days(window.days))
     in_quiet = quiet.from_ != quiet.to and ref_inside(t, tz, quiet.from_, quiet.to, None)
     return ref_inside(t, tz, window.from_, window.to, days) and not in_quiet
 
