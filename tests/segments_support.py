@@ -9,6 +9,7 @@ day floors of recency/created_days are hit exactly, not just approximately.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -267,6 +268,17 @@ def expressions() -> st.SearchStrategy[Expr]:
         ),
         max_leaves=6,
     )
+
+
+WORKED_IMPORTED_AT = datetime(2026, 11, 24, tzinfo=UTC)
+
+
+async def load_worked(db: Database, worked_dir: Path, policy: Policy) -> None:
+    """Import the worked example's three CSV files (with the CSV importer, as a user would)."""
+    from storage.importer import import_csv
+
+    for kind in ("contacts", "orders", "events"):
+        await import_csv(db, kind, worked_dir / f"{kind}.csv", policy, now=WORKED_IMPORTED_AT)
 
 
 def _epoch(value: datetime | None) -> int | None:

@@ -1,0 +1,127 @@
+"""SegmentContext behaviour: lazy RFM, temp-table lifetime, parameterised SQL, ordering, bad input."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from policy.contact import ContactData, EventRecord, OrderRecord, TagRecord
+from policy.dsl import DslError
+from policy.rfm import RfmScores
+from storage.db import Database
+from storage.segments import MAX_LIVE_RFM_TABLES, SegmentContext
+from tests.segments_support import AT_BASE, diff_policy, write_contacts
+
+AT = AT_BASE
+D = timedelta(days=1)
+BASE = [
+    ContactData(
+        "c2",
+        email="c2@example.org",
+        consents={"email": "granted"},
+        region="Урал",
+        tags=(TagRecord("vip", AT - D),),
+        events=(EventRecord("open", AT - D),),
+    ),
+    ContactData(
+        "c1", region="x'); DROP TABLE contacts; --", orders=(OrderRecord("o1", 5000, "paid", AT - D, AT - D),)
+    ),
+    ContactData("c3"),
+]
+
+
+async def temp_tables(db: Database) -> list[str]:
+    rows = await db.fetchall("SELECT name FROM sqlite_temp_master WHERE type = 'table' ORDER BY name")
+    return [str(r[0]) for r in rows]
+
+
+@pytest.fixture
+async def filled(db: Database) -> Database:
+    await write_contacts(db, BASE)
+    return db
+
+
+async def test_a_simple_count_does_not_build_rfm(filled: Database) -> None:
+    ctx = await SegmentContext.create(filled, diff_policy(), AT)
+    assert await ctx.count("tag:vip OR has:email OR event:open within 7d OR paid_total >= 1") == 2
+    assert ctx.cuts is None
+    assert await temp_tables(filled) == []
+
+
+async def test_rfm_is_built_once_and_dropped_on_close(filled: Database) -> None:
+    async with await SegmentContext.create(filled, diff_policy(), AT) as ctx:
+        assert await ctx.count("rfm:no_activity") == 1
+        cuts = ctx.cuts
+        assert await temp_tables(filled) == [ctx.rfm_table]
+        assert await ctx.count("r >= 1") == 2
+        assert ctx.cuts is cuts, "not rebuilt"
+    assert await temp_tables(filled) == []
+
+
+async def test_contexts_nobody_closes_cannot_pile_up_temp_tables(filled: Database) -> None:
+    contexts = [await SegmentContext.create(filled, diff_policy(), AT + k * D) for k in range(5)]
+    for ctx in contexts:
+        assert await ctx.count("rfm:no_activity") == 1
+    assert len(await temp_tables(filled)) == MAX_LIVE_RFM_TABLES
+    evicted = contexts[0]
+    assert evicted.cuts is None
+    assert await evicted.count("rfm:no_activity") == 1, "an evicted context rebuilds on use"
+    assert len(await temp_tables(filled)) == MAX_LIVE_RFM_TABLES
+
+
+async def test_values_are_parameters_never_sql_text(filled: Database) -> None:
+    ctx = await SegmentContext.create(filled, diff_policy(), AT)
+    hostile = "x'); DROP TABLE contacts; --"
+    frag = ctx.compile(f'region = "{hostile}" OR tag:vip')
+    assert hostile not in frag.sql and "vip" not in frag.sql
+    assert hostile in frag.params and "vip" in frag.params
+    assert await ctx.list(f'region = "{hostile}" OR tag:vip') == ["c1", "c2"]
+    assert await filled.scalar("SELECT COUNT(*) FROM contacts") == 3
+
+
+async def test_list_is_ordered_by_id_and_limited(filled: Database) -> None:
+    ctx = await SegmentContext.create(filled, diff_policy(), AT)
+    assert await ctx.list("all") == ["c1", "c2", "c3"]
+    assert await ctx.list("all", limit=2) == ["c1", "c2"]
+    assert await ctx.list("all", limit=0) == []
+    assert await ctx.list("NOT all") == []
+
+
+async def test_bad_expressions_fail_cleanly_and_change_nothing(filled: Database) -> None:
+    ctx = await SegmentContext.create(filled, diff_policy(), AT)
+    for text in ("tag:unknown", "segment:nope", "has:fax", "r >=", "(all"):
+        with pytest.raises(DslError):
+            await ctx.count(text)
+    assert await filled.scalar("SELECT COUNT(*) FROM contacts") == 3
+    assert await ctx.count("all") == 3
+
+
+async def test_rfm_of_agrees_with_and_without_the_base_table(filled: Database) -> None:
+    ctx = await SegmentContext.create(filled, diff_policy(), AT)
+    direct = {cid: await ctx.rfm_of(cid) for cid in ("c1", "c2", "c3", "ghost")}
+    assert ctx.cuts is None, "one contact by thresholds needs no base-wide table"
+    assert direct["c3"] is None and direct["ghost"] is None
+    assert direct["c2"] == RfmScores(r=5, f=2, m=1, segment="other")
+    assert direct["c1"] == RfmScores(r=5, f=2, m=4, segment="big_spenders")
+    await ctx.rfm_counts()
+    assert {cid: await ctx.rfm_of(cid) for cid in direct} == direct
+
+
+async def test_quantile_rfm_of_builds_the_base_table(filled: Database) -> None:
+    ctx = await SegmentContext.create(filled, diff_policy("quantiles"), AT)
+    scores = await ctx.rfm_of("c1")
+    assert ctx.cuts is not None and scores is not None
+    assert await ctx.rfm_counts() == {scores.segment: 2, "no_activity": 1}
+
+
+async def test_rfm_segment_sql_is_a_keyed_lookup(filled: Database) -> None:
+    ctx = await SegmentContext.create(filled, diff_policy(), AT)
+    frag = ctx.rfm_segment_sql()
+    await ctx.prepare()
+    explain = await filled.fetchall(
+        f"EXPLAIN QUERY PLAN SELECT {frag.sql} FROM contacts c", tuple(frag.params)
+    )
+    assert f"SEARCH temp.{ctx.rfm_table} USING PRIMARY KEY (id=?)" in [str(r[3]) for r in explain]
+    rows = await filled.fetchall(f"SELECT c.id, {frag.sql} FROM contacts c ORDER BY c.id", tuple(frag.params))
+    assert [tuple(r) for r in rows] == [("c1", "big_spenders"), ("c2", "other"), ("c3", "no_activity")]
