@@ -99,49 +99,34 @@ class FollowUps:
         for contact_id, sent_at, version, variant in ready:
             fact = facts.get(contact_id)
 
-            def row(
-                due_at: datetime,
-                status: str,
-                reason: str | None = None,
-                *,
-                who: str = contact_id,
-                ver: str | None = version,
-                var: str | None = variant,
-            ) -> PlannedRow:
-                return PlannedRow(
-                    campaign.id,
-                    who,
-                    index,
-                    campaign.priority,
-                    step.channel,
-                    ver,
-                    var,
-                    to_epoch(due_at),
-                    to_epoch(deadline),
-                    status,
-                    reason,
-                )
+            key = RowKey(campaign.id, contact_id, index, campaign.priority, version, variant)
 
             if contact_id in stopped or fact is None or not fact.reachable[0]:
                 reason = "unless" if contact_id in stopped else "no_consent"
-                rows.append(row(now, "cancelled", reason))
+                rows.append(_row(key, step.channel, now, deadline, "cancelled", reason))
                 report.skipped[reason] += 1
                 continue
             tz = self._zone(fact.timezone)
             sent = from_epoch(int(sent_at))
             start = max(sent + step.after, next_local_day(sent, tz))
             due = due_time(
-                priority=campaign.priority, channel=step.channel, tz=tz,
-                window=window_for(campaign, self.policy, fact.window_segment), quiet=self.policy.quiet_hours,
+                priority=campaign.priority,
+                channel=step.channel,
+                tz=tz,
+                window=window_for(campaign, self.policy, fact.window_segment),
+                quiet=self.policy.quiet_hours,
                 silences=silences_of(self.policy, silences.get(contact_id)),
-                caps=caps_for(self.policy, fact.cap_segments), counted=counted_of(counted.get(contact_id)),
-                start=start, deadline=deadline, at=now,
-            )  # fmt: skip
+                caps=caps_for(self.policy, fact.cap_segments),
+                counted=counted_of(counted.get(contact_id)),
+                start=start,
+                deadline=deadline,
+                at=now,
+            )
             if isinstance(due, Due):
-                rows.append(row(due.at, "planned"))
+                rows.append(_row(key, step.channel, due.at, deadline, "planned"))
                 report.planned[f"cascade:{index}"] += 1
             else:
-                rows.append(row(now, "cancelled", due.reason))
+                rows.append(_row(key, step.channel, now, deadline, "cancelled", due.reason))
                 report.skipped[due.reason] += 1
         await insert_planned(self.db, rows, now=to_epoch(now))
 
@@ -199,11 +184,16 @@ class FollowUps:
             channel = next((ch for ch, ok in zip(campaign.channels, fact.reachable, strict=True) if ok), None)
             version, variant = versions.get(contact_id, (campaign.versions[-1].name, None))
             for k, begin, end in open_slots:
-                if (contact_id, REMINDER_STEP + k) in have:
+                step = REMINDER_STEP + k
+                if (contact_id, step) in have:
                     continue
+
+                key = RowKey(campaign.id, contact_id, step, "scenario", version, variant)
                 if channel is None:
+                    rows.append(_row(key, campaign.channels[0], now, end, "cancelled", "no_consent"))
                     report.skipped["no_consent"] += 1
                     continue
+                mine = counted.setdefault(contact_id, [])
                 due = due_time(
                     priority="scenario",
                     channel=channel,
@@ -212,28 +202,19 @@ class FollowUps:
                     quiet=self.policy.quiet_hours,
                     silences=silences_of(self.policy, silences.get(contact_id)),
                     caps=caps_for(self.policy, fact.cap_segments),
-                    counted=counted_of(counted.get(contact_id)),
+                    counted=counted_of(mine),
                     start=begin,
                     deadline=end,
                     at=now,
                 )
                 if isinstance(due, Due):
-                    rows.append(
-                        PlannedRow(
-                            campaign.id,
-                            contact_id,
-                            REMINDER_STEP + k,
-                            "scenario",
-                            channel,
-                            version,
-                            variant,
-                            to_epoch(due.at),
-                            to_epoch(end),
-                            "planned",
-                        )
-                    )
+                    rows.append(_row(key, channel, due.at, end, "planned"))
+                    # The next reminder of this contact must count this one against the caps.
+                    mine.append(CountedRow(contact_id, to_epoch(due.at), channel, "scenario"))
                     report.planned[f"reminder:{k}"] += 1
                 else:
+                    # Decided once: a reminder its slot cannot hold is recorded, not retried every tick.
+                    rows.append(_row(key, channel, now, end, "cancelled", due.reason))
                     report.skipped[f"reminder_{due.reason}"] += 1
         await insert_planned(self.db, rows, now=to_epoch(now))
 
@@ -262,6 +243,34 @@ class FollowUps:
 
     def _zone(self, name: str | None) -> ZoneInfo:
         return zone(name or self.policy.default_timezone)
+
+
+@dataclass(frozen=True)
+class RowKey:
+    campaign_id: str
+    contact_id: str
+    step: int
+    priority: str
+    version: str | None
+    variant: str | None
+
+
+def _row(
+    key: RowKey, channel: str, due_at: datetime, deadline: datetime, status: str, reason: str | None = None
+) -> PlannedRow:
+    return PlannedRow(
+        key.campaign_id,
+        key.contact_id,
+        key.step,
+        key.priority,
+        channel,
+        key.version,
+        key.variant,
+        to_epoch(due_at),
+        to_epoch(deadline),
+        status,
+        reason,
+    )
 
 
 def reminder_slots(campaign: Campaign) -> list[tuple[int, datetime, datetime]]:

@@ -1,0 +1,40 @@
+"""`ritm demo`: the whole loop on embedded defaults (see ritm/demo.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ritm.cli.common import STATE, console, run
+from ritm.demo import prepare, run_demo
+from ritm.demo_report import print_report
+from storage.db import Database
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        out: Path = typer.Option(
+            Path("demo-out"), "--out", help="Where the database, mail and transcript go."
+        ),
+        contacts: int = typer.Option(3000, "--contacts", min=100, help="Size of the synthetic base."),
+        seed: int = typer.Option(7, "--seed"),
+    ) -> None:
+        """Run webinar invitation, digest, cascade, reminders, a payment, a pause and a service notice."""
+        policy = STATE.policy()
+        counts = prepare(out, contacts=contacts, seed=seed)
+        console.print(
+            f"synthetic base in {out / 'base'}: {counts['contacts']} contacts, {counts['orders']} orders,"
+            f" {counts['events']} events"
+        )
+
+        async def main() -> None:
+            story = await run_demo(out, policy=policy, say=console.print)
+            db = await Database.open(out / "ritm.db")
+            try:
+                await print_report(console, db, story)
+            finally:
+                await db.close()
+
+        run(main)

@@ -1,0 +1,246 @@
+"""`ritm demo`: the whole loop on embedded defaults, no token, no network (SPEC §10).
+
+A synthetic base is imported into a fresh SQLite file; a real SMTP server (aiosmtpd) and the Telegram
+Bot API stand-in listen on loopback; the dispatcher runs for five days of compressed time on an
+injected clock: a webinar invitation (four-eyes approval, RFM send windows, an email → Telegram
+cascade, reminders 48 h / 24 h / 2 h), the weekly digest with segment versions and a holdout, a
+payment that opens a silence window, a global pause, and a service notice that goes through both.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from dispatcher.campaigns import CampaignRefused
+from dispatcher.channels.email import EmailChannel
+from dispatcher.channels.telegram import TelegramChannel
+from dispatcher.clock import ManualClock
+from dispatcher.ratelimit import RateLimits
+from policy.config import Policy
+from policy.timeutil import from_epoch, to_epoch
+from ritm.app import App, create_app
+from ritm.demo_campaigns import campaign_text
+from ritm.demo_people import Audience
+from ritm.sandbox.smtp_server import CapturingSmtpServer
+from ritm.sandbox.telegram_api import TelegramStandin
+from ritm.sandbox.telegram_limits import StandinLimits
+from ritm.settings import Settings, SmtpSettings
+from ritm.synthetic import DEFAULT_ANCHOR, write_demo_base
+from storage.campaigns import get_campaign
+from storage.importer import import_csv
+from storage.pause import set_paused
+from storage.team import add_member
+
+MSK = DEFAULT_ANCHOR.tzinfo
+STEP = timedelta(minutes=15)
+AUTHOR, APPROVER = "1001", "2002"
+WEBINAR, DIGEST, NOTICE = "webinar-base-asset", "digest-48", "stream-moved-1127"
+
+
+def msk(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=MSK)
+
+
+@dataclass
+class DemoStory:
+    """What happened, for the report: dry runs, refusals, the payer, the pause."""
+
+    out_dir: Path
+    dry_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    payer: str | None = None
+    people: dict[str, int] = field(default_factory=dict)
+
+
+def prepare(out_dir: Path, *, contacts: int, seed: int) -> dict[str, int]:
+    """A fresh demo directory: the synthetic base's CSV files, no database, no mail from a previous run."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        (out_dir / f"ritm.db{suffix}").unlink(missing_ok=True)
+    shutil.rmtree(out_dir / "mail", ignore_errors=True)
+    return write_demo_base(out_dir / "base", contacts, seed, DEFAULT_ANCHOR)
+
+
+async def run_demo(out_dir: Path, *, policy: Policy, say: Callable[[str], None]) -> DemoStory:
+    """Run the story in a prepared `out_dir` (database, captured mail, Telegram transcript)."""
+    story = DemoStory(out_dir)
+    db_path = out_dir / "ritm.db"
+    base = out_dir / "base"
+    clock = ManualClock(msk(23, 7).astimezone(UTC))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    async with (
+        CapturingSmtpServer(directory=out_dir / "mail") as smtp,
+        TelegramStandin(limits=StandinLimits(per_bot_per_s=1000, per_chat_per_s=50, burst_s=2)) as standin,
+    ):
+        settings = Settings(
+            db=db_path,
+            public_url=f"http://127.0.0.1:{port}",
+            secret="demo-secret",  # type: ignore[arg-type]
+            smtp=SmtpSettings(port=smtp.port, rate_per_s=2000, pool_size=4),
+        )
+        bot = standin.bot()
+        email = EmailChannel(settings.smtp)
+        telegram = TelegramChannel(bot, RateLimits(per_s=900, per_key_per_s=None, per_group_per_min=None))
+        app = await create_app(settings, policy, clock=clock, email=email, telegram=telegram, bot=bot)
+        runner = web.AppRunner(app.http, access_log=None)
+        await runner.setup()
+        await web.SockSite(runner, listener).start()
+        try:
+            for kind in ("contacts", "orders", "events"):
+                report = await import_csv(app.db, kind, base / f"{kind}.csv", policy, now=clock())
+                say(f"imported {kind}: {report.good_rows} rows, {report.rejected} rejected")
+            await add_member(app.db, int(AUTHOR), "approver", by="demo", at=clock(), name="Мария (CRM)")
+            await add_member(
+                app.db, int(APPROVER), "approver", by="demo", at=clock(), name="Олег (head of base)"
+            )
+            async with Audience(
+                settings.public_url, "demo-secret", smtp, standin, _contact_lookup(app)
+            ) as people:
+                await _story(app, clock, people, story, say)
+                story.people = dict(people.did)
+            write_transcript(standin, out_dir / "telegram.txt")
+        finally:
+            await runner.cleanup()
+            await email.close()
+            await app.close()
+    return story
+
+
+def write_transcript(standin: TelegramStandin, path: Path) -> None:
+    """Every Telegram message the bot sent, as the subscriber saw it, with its buttons."""
+    lines = []
+    for sent in standin.all_sent():
+        buttons = [
+            b.get("text", "") for row in (sent.reply_markup or {}).get("inline_keyboard", []) for b in row
+        ]
+        when = from_epoch(sent.date).isoformat()
+        lines.append(f"--- chat {sent.chat_id} at {when} (real time)\n{sent.text or ''}")
+        if buttons:
+            lines.append("[" + "] [".join(buttons) + "]")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _contact_lookup(app: App) -> Callable[[int], Any]:
+    async def lookup(outbox_id: int) -> str | None:
+        value = await app.db.scalar("SELECT contact_id FROM outbox WHERE id = ?", (outbox_id,))
+        return None if value is None else str(value)
+
+    return lookup
+
+
+async def _story(
+    app: App, clock: ManualClock, people: Audience, story: DemoStory, say: Callable[[str], None]
+) -> None:
+    """Five days on a 15-minute step; the scripted moments happen when the clock reaches them."""
+    script = Script(app, people, story)
+    moments = [
+        (msk(23, 7), script.webinar),
+        (msk(24, 12), script.digest),
+        (msk(25, 7, 45), script.someone_pays),
+        (msk(26, 11), script.notice_drafted),
+        (msk(26, 11, 30), script.pause),
+        (msk(26, 12), script.notice_sent),
+        (msk(26, 13), script.resume),
+        (msk(27, 19, 10), script.attendance),
+    ]
+    end = msk(27, 22).astimezone(UTC)
+    say("running five days of dispatch on a compressed clock (15-minute steps) …")
+    while clock() < end:
+        now = clock()
+        while moments and moments[0][0] <= now:
+            await moments.pop(0)[1](now)
+        await script.reapprove_if_drifted(now)
+        await app.plan_due(now)
+        await app.follow_up(now)
+        while (await app.dispatch(now)).claimed:
+            pass
+        await people.react(now, registering_for=WEBINAR)
+        clock.advance(STEP)
+
+
+class Script:
+    """The team's and the subscribers' scripted moments (each a method the loop calls once)."""
+
+    def __init__(self, app: App, people: Audience, story: DemoStory) -> None:
+        self.app, self.people, self.story = app, people, story
+        self.service = app.service
+
+    async def webinar(self, now: datetime) -> None:
+        """Мария adds the invitation; she cannot approve it herself; Олег does."""
+        await self.service.add(campaign_text(WEBINAR), f"{WEBINAR}.toml", by=AUTHOR, at=now)
+        self.story.dry_runs[WEBINAR] = await self.service.dry_run(WEBINAR, at=now, by=AUTHOR)
+        try:
+            await self.service.approve(WEBINAR, by=AUTHOR, at=now)
+        except CampaignRefused as exc:
+            self.story.notes.append(f"Мария tried to approve her own campaign: refused — {exc}")
+        await self.service.approve(WEBINAR, by=APPROVER, at=now)
+        self.story.notes.append("Олег (approver) approved the webinar invitation; the scheduler planned it")
+
+    async def digest(self, now: datetime) -> None:
+        await self.service.add(campaign_text(DIGEST), f"{DIGEST}.toml", by=AUTHOR, at=now)
+        self.story.dry_runs[DIGEST] = await self.service.dry_run(DIGEST, at=now, by=AUTHOR)
+        await self.service.approve(DIGEST, by=APPROVER, at=now)
+        self.story.notes.append("Олег approved the digest on Tuesday; it is planned an hour before its start")
+
+    async def reapprove_if_drifted(self, now: datetime) -> None:
+        """Planning found the count moved > 10 % from the approved dry run: Олег reads it and approves."""
+        for campaign_id in (WEBINAR, DIGEST):
+            record = await get_campaign(self.app.db, campaign_id)
+            if record is None or record.status != "pending_approval" or record.planned_at is None:
+                continue
+            planned = (record.dry_run or {}).get("planned")
+            await self.service.approve(campaign_id, by=APPROVER, at=now)
+            self.story.notes.append(
+                f"{campaign_id}: at planning the count had moved over 10 % from the approved dry run"
+                f" (now {planned}); it went back to approval and Олег approved the new dry run"
+            )
+
+    async def someone_pays(self, now: datetime) -> None:
+        row = await self.app.db.fetchone(
+            "SELECT contact_id FROM outbox WHERE campaign_id = ? AND status = 'planned' AND channel = 'email'"
+            " AND due_at > ? ORDER BY due_at, contact_id LIMIT 1",
+            (DIGEST, to_epoch(now) + 3600),
+        )
+        if row is None:
+            return
+        self.story.payer = str(row[0])
+        await self.people.pay(self.story.payer, "demo-order-1", 14900, now)
+        self.story.notes.append(
+            f"{self.story.payer} paid an order at {now:%d.%m %H:%M} UTC, shortly before their digest was due:"
+            " the 24 h silence after a payment holds it back"
+        )
+
+    async def notice_drafted(self, now: datetime) -> None:
+        await self.service.add(campaign_text(NOTICE), f"{NOTICE}.toml", by=AUTHOR, at=now)
+        self.story.dry_runs[NOTICE] = await self.service.dry_run(NOTICE, at=now, by=AUTHOR)
+
+    async def pause(self, now: datetime) -> None:
+        await set_paused(self.app.db, True, by=APPROVER, at=now, source="demo")
+        self.story.notes.append(
+            f"Олег paused everything at {now:%d.%m %H:%M} UTC: only service messages flow"
+        )
+
+    async def notice_sent(self, now: datetime) -> None:
+        await self.service.plan(NOTICE, at=now, by=AUTHOR)
+        self.story.notes.append(
+            f"the service notice (stream moved to 19:00) was planned at {now:%d.%m %H:%M} UTC,"
+            " during the pause"
+        )
+
+    async def resume(self, now: datetime) -> None:
+        await set_paused(self.app.db, False, by=APPROVER, at=now, source="demo")
+        self.story.notes.append(f"resumed at {now:%d.%m %H:%M} UTC")
+
+    async def attendance(self, now: datetime) -> None:
+        came = await self.people.attend(now)
+        self.story.notes.append(f"{came} registered contacts attended the webinar; their reminders stopped")
