@@ -8,7 +8,7 @@ membership rule, evaluated at "breakpoints" — the instants where the answer ca
 wall times of each local day and the zone's offset transitions. Between two breakpoints local time runs
 continuously and crosses no boundary, so membership is constant there.
 
-Conventions (documented in the policy file too):
+Conventions (the shipped policy file should say the same next to `[quiet_hours]` and `[windows]`):
 - ends are exclusive; `from > to` wraps midnight: 22:00–02:00 on "fri" covers Fri 22:00 → Sat 02:00,
   i.e. `days` names the local day on which the window OPENS;
 - `from == to` is a full 24 hours starting at `from` on each listed day (00:00–00:00 = the whole day);
@@ -56,9 +56,12 @@ def window_span(window: LocalWindow) -> _Span:
 
 def quiet_span(quiet: QuietHours) -> _Span | None:
     """The quiet hours' span, or None when `from == to` (no quiet hours)."""
-    if parse_hhmm(quiet.from_) == parse_hhmm(quiet.to):
-        return None
-    return _span(quiet.from_, quiet.to, None)
+    return _quiet_span(quiet.from_, quiet.to)
+
+
+@lru_cache(maxsize=256)
+def _quiet_span(from_: str, to: str) -> _Span | None:
+    return None if parse_hhmm(from_) == parse_hhmm(to) else _span(from_, to, None)
 
 
 def _contains(span: _Span, local: datetime) -> bool:
