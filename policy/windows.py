@@ -138,6 +138,8 @@ def transitions(tz: ZoneInfo, since: datetime, until: datetime) -> list[datetime
 
 def _breakpoints(tz: ZoneInfo, spans: tuple[_Span, ...], since: datetime, until: datetime) -> list[datetime]:
     """`since`, the transitions and every instant of a span boundary wall time in [since, until), sorted."""
+    if since >= until:
+        return []
     points = {since.astimezone(UTC), *transitions(tz, since, until)}
     first = since.astimezone(tz).date() - timedelta(days=2)  # a span may end up to two days after it opens
     last = until.astimezone(tz).date()

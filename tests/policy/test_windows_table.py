@@ -56,6 +56,13 @@ def test_equal_ends_mean_a_whole_day_for_windows_but_no_quiet_hours() -> None:
     assert quiet_ends(quiet("09:00", "09:00"), BERLIN, utc("2026-11-23 00:00"), utc("2026-11-30 00:00")) == []
 
 
+def test_an_empty_range_has_no_openings() -> None:
+    opening = utc("2026-11-20 09:00")  # 10:00 Berlin
+    assert openings(win("10:00", "12:00"), BERLIN, opening, opening + timedelta(minutes=1)) == [opening]
+    assert openings(win("10:00", "12:00"), BERLIN, opening, opening) == []
+    assert list(open_spans(BERLIN, win("10:00", "12:00"), quiet("21:00", "08:00"), opening, opening)) == []
+
+
 def test_end_of_day_as_24_00() -> None:
     assert in_window(local(BERLIN, "2026-11-23 23:59"), BERLIN, win("20:00", "24:00"))
     assert not in_window(local(BERLIN, "2026-11-24 00:00"), BERLIN, win("20:00", "24:00"))
