@@ -2,8 +2,8 @@
 
 Every function takes an open aiosqlite connection and runs inside the caller's transaction. A batch
 costs a handful of statements whatever its size (one lookup per table through `json_each`, then one
-`executemany` per kind of write), never one await per row. Re-applying the same records writes nothing
-and counts them as unchanged.
+multi-row statement per kind of write), never one await per row. Re-applying the same records writes
+nothing and counts them as unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
+from storage.bulk import UpsertCounts, ids_param, insert_rows
+
 # The scalar columns of `contacts` besides `id` and `fields`, in table order.
 CONTACT_COLUMNS = (
     "email", "name", "telegram_chat_id", "phone", "timezone", "locale", "region", "interest", "created_at",
@@ -23,26 +25,6 @@ _ALL = frozenset(CONTACT_COLUMNS)
 
 
 @dataclass(slots=True)
-class UpsertCounts:
-    """How a batch of records landed: new rows, changed rows, rows that were already so."""
-
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
-        self.imported += other.imported
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        return self
-
-
-def ids_param(values: Iterable[str]) -> str:
-    """A list of keys as one JSON parameter for `IN (SELECT value FROM json_each(?))`."""
-    return json.dumps(list(dict.fromkeys(values)), ensure_ascii=False)
-
-
-@dataclass(frozen=True, slots=True)
 class TagMark:
     """A tag to set: `set_at` None means "no date given" (then: created_at, else now — first time only)."""
 
@@ -51,12 +33,13 @@ class TagMark:
     ttl_s: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ContactRecord:
     """One validated contact. Only the columns named in `present` are written; the others are kept.
 
-    `fields` are custom fields merged into the JSON column (an empty value deletes the key);
-    `consents` are (channel, granted) pairs; tags are only ever added here (see `remove_tags`).
+    `values` follow CONTACT_COLUMNS (instants as epoch seconds). `fields` are custom fields merged into
+    the JSON column (an empty value deletes the key); `consents` are (channel, granted) pairs; tags
+    are only ever added here (see `remove_tags`).
     """
 
     id: str
@@ -74,92 +57,98 @@ class _Tag:
     removed_at: int | None
 
 
-async def upsert_contacts(
-    conn: aiosqlite.Connection, records: Sequence[ContactRecord], *, now: int, source: str = "import"
-) -> UpsertCounts:
-    """Insert new contacts, update changed ones, set consents and tags; count each record once.
+Row = tuple[list[object], dict[str, str]]  # column values, custom fields
 
-    A consent value writes the row with `at = now` only when the status changes. A grant never
-    overrides a revocation recorded by another source (an unsubscribe outranks a stale export).
-    """
-    counts = UpsertCounts()
-    if not records:
+
+@dataclass
+class _Merge:
+    """The stored state of a batch's contacts, and what applying the records changes in it."""
+
+    rows: dict[str, Row]
+    consents: dict[tuple[str, str], tuple[str, str]]  # (contact, channel) → (status, source)
+    tags: dict[tuple[str, str], _Tag]
+    now: int
+    source: str
+    dirty_rows: dict[str, None] = field(default_factory=dict)  # ordered: inserts go in file order
+    dirty_consents: dict[tuple[str, str], str] = field(default_factory=dict)
+    dirty_tags: dict[tuple[str, str], _Tag] = field(default_factory=dict)
+
+    def apply(self, records: Sequence[ContactRecord]) -> UpsertCounts:
+        counts = UpsertCounts()
+        full = len(CONTACT_COLUMNS)
+        for rec in records:
+            cid = rec.id
+            row = self.rows.get(cid)
+            new = row is None
+            if row is None:
+                if len(rec.present) == full:
+                    values = list(rec.values)
+                else:
+                    values = [
+                        v if c in rec.present else None
+                        for c, v in zip(CONTACT_COLUMNS, rec.values, strict=True)
+                    ]
+                row = self.rows[cid] = (values, {k: v for k, v in rec.fields.items() if v})
+                self.dirty_rows[cid] = None
+                counts.imported += 1
+                changed = True
+            elif changed := _merge_row(row, rec):
+                self.dirty_rows[cid] = None
+            if rec.consents and self._consents(cid, rec.consents):
+                changed = True
+            if rec.tags and self._tags(cid, rec.tags, row[0][_CREATED]):
+                changed = True
+            if not new:
+                if changed:
+                    counts.updated += 1
+                else:
+                    counts.unchanged += 1
         return counts
-    ids = ids_param(r.id for r in records)
-    rows = await _load_contacts(conn, ids)
-    existed = set(rows)
-    consents = await _load_consents(conn, ids)
-    tags = await _load_tags(conn, ids)
-    dirty_rows: dict[str, None] = {}  # ordered: inserts go in file order
-    dirty_consents: dict[tuple[str, str], tuple[str, int]] = {}
-    dirty_tags: dict[tuple[str, str], _Tag] = {}
 
-    for rec in records:
-        row = rows.get(rec.id)
+    def _consents(self, cid: str, consents: Iterable[tuple[str, bool]]) -> bool:
+        """A value writes the row (with `at = now`) only when the status changes; a grant never
+        overrides a revocation recorded by another source (an unsubscribe outranks a stale export)."""
         changed = False
-        if row is None:
-            values = [
-                v if c in rec.present else None for c, v in zip(CONTACT_COLUMNS, rec.values, strict=True)
-            ]
-            row = (values, {k: v for k, v in rec.fields.items() if v})
-            rows[rec.id] = row
-            dirty_rows[rec.id] = None
-            counts.imported += 1
-            new = True
-        else:
-            new = False
-            values, extra = row
-            for i, column in enumerate(CONTACT_COLUMNS):
-                if column in rec.present and values[i] != rec.values[i]:
-                    values[i] = rec.values[i]
-                    changed = True
-            for key, value in rec.fields.items():
-                if value and extra.get(key) != value:
-                    extra[key] = value
-                    changed = True
-                elif not value and key in extra:
-                    del extra[key]
-                    changed = True
-            if changed:
-                dirty_rows[rec.id] = None
-        for channel, granted in rec.consents:
+        for channel, granted in consents:
             status = "granted" if granted else "revoked"
-            current = consents.get((rec.id, channel))
+            key = (cid, channel)
+            current = self.consents.get(key)
             if current is not None and (
-                current[0] == status or (granted and current[0] == "revoked" and current[1] != source)
+                current[0] == status or (granted and current[0] == "revoked" and current[1] != self.source)
             ):
                 continue
-            consents[(rec.id, channel)] = (status, source)
-            dirty_consents[(rec.id, channel)] = (status, now)
+            self.consents[key] = (status, self.source)
+            self.dirty_consents[key] = status
             changed = True
-        for mark in rec.tags:
-            tag = _apply_tag(tags.get((rec.id, mark.tag)), mark, row[0][_CREATED], now)
-            if tag is not None:
-                tags[(rec.id, mark.tag)] = tag
-                dirty_tags[(rec.id, mark.tag)] = tag
-                changed = True
-        if not new:
-            if changed:
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
+        return changed
 
-    await _write_contacts(conn, rows, dirty_rows, existed)
-    if dirty_consents:
-        await conn.executemany(
-            "INSERT INTO consents (contact_id, channel, status, source, at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT(contact_id, channel) DO UPDATE SET"
-            " status = excluded.status, source = excluded.source, at = excluded.at",
-            [(cid, ch, status, source, at) for (cid, ch), (status, at) in dirty_consents.items()],
-        )
-    if dirty_tags:
-        await conn.executemany(
-            "INSERT INTO tags (contact_id, tag, set_at, expires_at, removed_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT(contact_id, tag) DO UPDATE SET"
-            " set_at = excluded.set_at, expires_at = excluded.expires_at, removed_at = excluded.removed_at",
-            [(cid, name, t.set_at, t.expires_at, t.removed_at) for (cid, name), t in dirty_tags.items()],
-        )
-    return counts
+    def _tags(self, cid: str, marks: Iterable[TagMark], created_at: object) -> bool:
+        changed = False
+        for mark in marks:
+            key = (cid, mark.tag)
+            tag = _apply_tag(self.tags.get(key), mark, created_at, self.now)
+            if tag is not None:
+                self.tags[key] = self.dirty_tags[key] = tag
+                changed = True
+        return changed
+
+
+def _merge_row(row: Row, rec: ContactRecord) -> bool:
+    """Apply the record's present columns and custom fields to a stored row; True when it changed."""
+    values, extra = row
+    changed = False
+    for i, column in enumerate(CONTACT_COLUMNS):
+        if column in rec.present and values[i] != rec.values[i]:
+            values[i] = rec.values[i]
+            changed = True
+    for key, value in rec.fields.items():
+        if value and extra.get(key) != value:
+            extra[key] = value
+            changed = True
+        elif not value and key in extra:
+            del extra[key]
+            changed = True
+    return changed
 
 
 def _apply_tag(current: _Tag | None, mark: TagMark, created_at: object, now: int) -> _Tag | None:
@@ -181,6 +170,45 @@ def _apply_tag(current: _Tag | None, mark: TagMark, created_at: object, now: int
     if mark.set_at > current.set_at and (current.removed_at is None or mark.set_at > current.removed_at):
         return _Tag(mark.set_at, expires, None)
     return None
+
+
+async def upsert_contacts(
+    conn: aiosqlite.Connection, records: Sequence[ContactRecord], *, now: int, source: str = "import"
+) -> UpsertCounts:
+    """Insert new contacts, update changed ones, set consents and tags; count each record once.
+
+    Consent and tag rules are those of `_Merge`; `source` is stamped on the consents written.
+    """
+    if not records:
+        return UpsertCounts()
+    rows = await _load_contacts(conn, ids_param(r.id for r in records))
+    existed = set(rows)
+    # New contacts cannot have consents or tags yet (foreign keys): only look those up for known ones.
+    known = ids_param(existed) if existed else None
+    merge = _Merge(
+        rows,
+        await _load_consents(conn, known) if known else {},
+        await _load_tags(conn, known) if known else {},
+        now,
+        source,
+    )
+    counts = merge.apply(records)
+    await _write_contacts(conn, rows, merge.dirty_rows, existed)
+    await insert_rows(
+        conn,
+        "INSERT INTO consents (contact_id, channel, status, source, at)",
+        [(cid, ch, status, source, now) for (cid, ch), status in merge.dirty_consents.items()],
+        " ON CONFLICT(contact_id, channel) DO UPDATE SET"
+        " status = excluded.status, source = excluded.source, at = excluded.at",
+    )
+    await insert_rows(
+        conn,
+        "INSERT INTO tags (contact_id, tag, set_at, expires_at, removed_at)",
+        [(cid, name, t.set_at, t.expires_at, t.removed_at) for (cid, name), t in merge.dirty_tags.items()],
+        " ON CONFLICT(contact_id, tag) DO UPDATE SET"
+        " set_at = excluded.set_at, expires_at = excluded.expires_at, removed_at = excluded.removed_at",
+    )
+    return counts
 
 
 async def remove_tags(conn: aiosqlite.Connection, pairs: Iterable[tuple[str, str]], *, at: int) -> int:
@@ -213,19 +241,16 @@ async def contacts_by_email(conn: aiosqlite.Connection, emails: Iterable[str]) -
     return found
 
 
-async def _load_contacts(
-    conn: aiosqlite.Connection, ids: str
-) -> dict[str, tuple[list[object], dict[str, str]]]:
+async def _load_contacts(conn: aiosqlite.Connection, ids: str) -> dict[str, Row]:
     sql = (
         f"SELECT id, {', '.join(CONTACT_COLUMNS)}, fields FROM contacts"
         " WHERE id IN (SELECT value FROM json_each(?))"
     )
-    found: dict[str, tuple[list[object], dict[str, str]]] = {}
+    found: dict[str, Row] = {}
     async with conn.execute(sql, (ids,)) as cur:
         for row in await cur.fetchall():
             raw = row[-1]
-            extra = json.loads(raw) if raw and raw != "{}" else {}
-            found[row[0]] = (list(row[1:-1]), extra)
+            found[row[0]] = (list(row[1:-1]), json.loads(raw) if raw and raw != "{}" else {})
     return found
 
 
@@ -248,10 +273,7 @@ async def _load_tags(conn: aiosqlite.Connection, ids: str) -> dict[tuple[str, st
 
 
 async def _write_contacts(
-    conn: aiosqlite.Connection,
-    rows: Mapping[str, tuple[list[object], dict[str, str]]],
-    dirty: Iterable[str],
-    existed: set[str],
+    conn: aiosqlite.Connection, rows: Mapping[str, Row], dirty: Iterable[str], existed: set[str]
 ) -> None:
     inserts, updates = [], []
     for cid in dirty:
@@ -261,10 +283,7 @@ async def _write_contacts(
             updates.append((*values, blob, cid))
         else:
             inserts.append((cid, *values, blob))
-    columns = ", ".join(CONTACT_COLUMNS)
-    if inserts:
-        marks = ", ".join("?" * (len(CONTACT_COLUMNS) + 2))
-        await conn.executemany(f"INSERT INTO contacts (id, {columns}, fields) VALUES ({marks})", inserts)
+    await insert_rows(conn, f"INSERT INTO contacts (id, {', '.join(CONTACT_COLUMNS)}, fields)", inserts)
     if updates:
         sets = ", ".join(f"{c} = ?" for c in CONTACT_COLUMNS)
         await conn.executemany(f"UPDATE contacts SET {sets}, fields = ? WHERE id = ?", updates)

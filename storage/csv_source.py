@@ -73,6 +73,7 @@ class CsvSource:
         except OSError as exc:
             raise ImportFileError(f"{self.path}: cannot read the file ({exc.strerror})") from None
         text = _check_bytes(self.path, head)
+        self._clean = _all_utf8(self.path)
         self._delimiter = sniff_delimiter(text.split("\n", 1)[0])
         # Later broken bytes become rejected rows (surrogates are detected per row), not a lost file.
         self._file = self.path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
@@ -126,10 +127,23 @@ class CsvSource:
             if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
                 yield line, cells, f"the row has {len(cells)} fields where the header has {width}"
                 continue
-            if _has_bad_bytes(cells):
+            if not self._clean and _has_bad_bytes(cells):
                 yield line, cells, "the row is not valid UTF-8 text"
                 continue
             yield line, cells, None
+
+
+def _all_utf8(path: Path) -> bool:
+    """One quick pass in C over the bytes: when the whole file is UTF-8, rows need no check of their own."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as raw:
+            while chunk := raw.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _has_bad_bytes(cells: list[str]) -> bool:

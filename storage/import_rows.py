@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
@@ -38,6 +39,10 @@ _RU_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?:
 _EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 # An ASCII dot-atom local part: the common case email-validator would accept unchanged.
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+_ORDER_FIELDS = ("id", "contact_id", "email", "amount", "currency", "status", "created_at", "paid_at")
+_EVENT_FIELDS = ("contact_id", "email", "type", "at", "campaign_id", "meta")
 
 
 class BadRow(ValueError):
@@ -76,6 +81,14 @@ def _zone_name(name: str) -> str:
     return name
 
 
+# The spellings seen in practice, looked up before any normalisation (the hot path).
+_FLAGS: dict[str, bool | None] = {
+    "": None,
+    **dict.fromkeys(("1", "yes", "Yes", "YES", "true", "True", "TRUE"), True),
+    **dict.fromkeys(("0", "no", "No", "NO", "false", "False", "FALSE"), False),
+}
+
+
 def parse_flag(text: str) -> bool | None:
     """Consent cell: 1/0, yes/no, true/false, да/нет in any case; empty = unknown (None)."""
     value = text.strip().lower()
@@ -90,6 +103,12 @@ def parse_flag(text: str) -> bool | None:
 
 def parse_epoch(text: str, tz: ZoneInfo) -> int:
     """ISO-8601 (naive = `tz`) or the Russian `ДД.ММ.ГГГГ[ ЧЧ:ММ[:СС]]` → epoch seconds."""
+    try:  # the common case: ISO-8601 as exported, parsed in C
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return int((moment if moment.tzinfo else moment.replace(tzinfo=tz)).timestamp())
     match = _RU_DATE.fullmatch(text.strip())
     if match:
         day, month, year, hour, minute, second = (int(g) if g else 0 for g in match.groups())
@@ -128,59 +147,64 @@ class RowParser:
             name: None if d.ttl is None else int(d.ttl.total_seconds()) for name, d in policy.tags.items()
         }
         ix = hmap.index
-        self._scalars = [(c, ix[c]) for c in CONTACT_COLUMNS if c in ix]
-        self._present = frozenset(c for c, _ in self._scalars)
-        self._consents = [(ix[col], ch) for col, ch in CONSENT_CHANNELS if col in ix]
-
-    def _cell(self, cells: Sequence[str], name: str) -> str:
-        column = self.hmap.index.get(name)
-        return cells[column].strip() if column is not None else ""
+        # Rows are stripped into a list with one "" appended at `width`: absent fields point there.
+        self._pick = itemgetter(*(ix.get(c, hmap.width) for c in CONTACT_COLUMNS))
+        self._present = frozenset(c for c in CONTACT_COLUMNS if c in ix)
+        self._consents = [(ix[col], ch, hmap.labels[col]) for col, ch in CONSENT_CHANNELS if col in ix]
+        absent = hmap.width
+        self._pick_order = itemgetter(*(ix.get(c, absent) for c in _ORDER_FIELDS))
+        self._pick_event = itemgetter(*(ix.get(c, absent) for c in _EVENT_FIELDS))
+        self._has_meta = "meta" in ix
+        self._event_types: set[str] = set()
+        self._id = ix.get("id", -1)
+        self._last_name = ix.get("last_name", -1)
+        self._tag_column = ix.get("tags", -1)
 
     def _label(self, name: str) -> str:
         return self.hmap.labels.get(name, name)
 
     def contact(self, cells: Sequence[str]) -> ContactRecord:
-        got = {c: cells[i].strip() for c, i in self._scalars}
-        email = normalize_email(got["email"]) if got.get("email") else None
+        row = list(map(str.strip, cells))
+        row.append("")
+        email, name, chat_text, phone, tz_name, locale, region, interest, created = self._pick(row)
+        email = normalize_email(email) if email else ""
         # Without an id column (some platform exports) the email is the contact's key.
-        cid = self._cell(cells, "id") if self.hmap.has("id") else (email.lower() if email else "")
+        cid = row[self._id] if self._id >= 0 else email.lower()
         if not cid:
-            raise BadRow(
-                "the id is empty" if self.hmap.has("id") else "the email is empty (it is the key here)"
-            )
+            raise BadRow("the id is empty" if self._id >= 0 else "the email is empty (it is the key here)")
         chat: int | None = None
-        if got.get("telegram_chat_id"):
+        if chat_text:
             try:
-                chat = int(got["telegram_chat_id"])
+                chat = int(chat_text)
             except ValueError:
-                raise BadRow(f"telegram_chat_id {got['telegram_chat_id']!r} is not an integer") from None
-        tz_name = got.get("timezone") or None
-        if tz_name is not None:
+                raise BadRow(f"telegram_chat_id {chat_text!r} is not an integer") from None
+        if tz_name:
             try:
                 _zone_name(tz_name)
             except TimeParseError:
                 raise BadRow(f"unknown timezone {tz_name!r}") from None
-        created = got.get("created_at")
         created_at = self._epoch(created, "created_at") if created else None
-        name = got.get("name") or None
-        last = self._cell(cells, "last_name")
-        if last:
+        present = self._present
+        if self._last_name >= 0 and (last := row[self._last_name]):
             name = f"{name} {last}" if name else last
+            present = present | {"name"}
         values = (
-            email, name, chat, got.get("phone") or None, tz_name, got.get("locale") or None,
-            got.get("region") or None, got.get("interest") or None, created_at,
+            email or None, name or None, chat, phone or None, tz_name or None, locale or None,
+            region or None, interest or None, created_at,
         )  # fmt: skip
         consents = []
-        for column, channel in self._consents:
-            try:
-                flag = parse_flag(cells[column])
-            except BadRow as exc:
-                raise BadRow(f"{self.hmap.labels.get('consent_' + channel)}: {exc}") from None
+        for column, channel, label in self._consents:
+            cell = row[column]
+            flag = _FLAGS.get(cell)
+            if flag is None and cell:
+                try:
+                    flag = parse_flag(cell)
+                except BadRow as exc:
+                    raise BadRow(f"{label}: {exc}") from None
             if flag is not None:
                 consents.append((channel, flag))
-        tags = self._tags(self._cell(cells, "tags"))
-        fields = {name: cells[i].strip() for i, name in self.hmap.extras}
-        present = self._present | {"name"} if last else self._present
+        tags = self._tags(row[self._tag_column]) if self._tag_column >= 0 else ()
+        fields = {key: row[i] for i, key in self.hmap.extras} if self.hmap.extras else {}
         return ContactRecord(cid, values, present, fields, tuple(consents), tags)
 
     def _epoch(self, text: str, name: str) -> int:
@@ -190,10 +214,10 @@ class RowParser:
             raise BadRow(f"{self._label(name)}: {exc}") from None
 
     def _tags(self, text: str) -> tuple[TagMark, ...]:
-        if not text:
+        if not text or text.isspace():
             return ()
         marks: dict[str, TagMark] = {}
-        for part in re.split(r"[;,]", text):
+        for part in text.replace(",", ";").split(";"):
             item = part.strip()
             if not item:
                 continue
@@ -206,57 +230,59 @@ class RowParser:
             marks[name] = TagMark(name, set_at, self.ttl[name])
         return tuple(marks.values())
 
-    def contact_key(self, cells: Sequence[str]) -> tuple[str, str | None]:
-        """(contact_id, None) or ("", normalized email) for orders and events."""
-        cid = self._cell(cells, "contact_id")
+    def _contact_of(self, cid: str, email: str) -> tuple[str, str | None]:
+        """(contact_id, None), or ("", normalized email) when only the email names the contact."""
         if cid:
             return cid, None
-        email = self._cell(cells, "email")
         if not email:
             raise BadRow("the row names no contact (contact_id is empty)")
         return "", normalize_email(email)
 
-    def order(self, cells: Sequence[str], contact_id: str) -> OrderRecord:
-        oid = self._cell(cells, "id")
+    def order(self, cells: Sequence[str]) -> tuple[OrderRecord, str | None]:
+        """The order and, when the row names its contact by email only, that email."""
+        row = list(map(str.strip, cells))
+        row.append("")
+        oid, cid, email, amount_text, raw_currency, raw_status, created, paid = self._pick_order(row)
         if not oid:
             raise BadRow("the order id is empty")
-        amount = parse_amount(self._cell(cells, "amount"))
-        raw_currency = self._cell(cells, "currency")
+        contact_id, by_email = self._contact_of(cid, email)
+        amount = parse_amount(amount_text)
         currency = CURRENCIES.get(raw_currency.lower(), raw_currency.upper())
         if not _CURRENCY.fullmatch(currency):
             raise BadRow(f"bad currency {raw_currency!r}: expected a three-letter code such as RUB")
-        raw_status = self._cell(cells, "status")
         status = ORDER_STATUSES.get(raw_status.lower().replace("ё", "е"))
         if status is None:
             raise BadRow(f"bad status {raw_status!r}: use pending, paid or cancelled")
-        created = self._cell(cells, "created_at")
         if not created:
             raise BadRow("created_at is empty")
         created_at = self._epoch(created, "created_at")
-        paid = self._cell(cells, "paid_at")
         paid_at = self._epoch(paid, "paid_at") if paid else None
         if status == "paid" and paid_at is None:
             raise BadRow("a paid order needs paid_at")
         if paid_at is not None and paid_at < created_at:
             raise BadRow("paid_at is before created_at")
-        return OrderRecord(oid, contact_id, amount, currency, status, created_at, paid_at)
+        return OrderRecord(oid, contact_id, amount, currency, status, created_at, paid_at), by_email
 
-    def event(self, cells: Sequence[str], contact_id: str) -> EventRecord:
-        raw_type = self._cell(cells, "type")
+    def event(self, cells: Sequence[str]) -> tuple[EventRecord, str | None]:
+        """The event and, when the row names its contact by email only, that email."""
+        row = list(map(str.strip, cells))
+        row.append("")
+        cid, email, raw_type, when, campaign, raw_meta = self._pick_event(row)
+        contact_id, by_email = self._contact_of(cid, email)
         kind = raw_type.lower()
-        if not _EVENT_TYPE.fullmatch(kind):
-            raise BadRow(f"bad event type {raw_type!r}: expected a word such as open, click or visit")
-        when = self._cell(cells, "at")
+        if kind not in self._event_types:
+            if not _EVENT_TYPE.fullmatch(kind):
+                raise BadRow(f"bad event type {raw_type!r}: expected a word such as open, click or visit")
+            self._event_types.add(kind)
         if not when:
             raise BadRow("at is empty")
         at = self._epoch(when, "at")
         meta: dict[str, object] | None = None
-        if self.hmap.has("meta"):
-            raw = self._cell(cells, "meta")
+        if self._has_meta:
             try:
-                meta = json.loads(raw) if raw else {}
+                meta = json.loads(raw_meta) if raw_meta else {}
             except json.JSONDecodeError:
                 meta = None
             if not isinstance(meta, dict):
                 raise BadRow('meta must be a JSON object such as {"lesson": 3}')
-        return EventRecord(contact_id, kind, at, self._cell(cells, "campaign_id"), meta)
+        return EventRecord(contact_id, kind, at, campaign, meta), by_email

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.contacts import UpsertCounts, ids_param
+from storage.bulk import UpsertCounts, ids_param, insert_rows
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderRecord:
     """One validated order (instants in epoch seconds)."""
 
@@ -60,16 +60,14 @@ async def upsert_orders(conn: aiosqlite.Connection, records: Sequence[OrderRecor
     inserts = [(oid, *state[oid]) for oid in dirty if oid not in existed]
     updates = [(*state[oid], oid) for oid in dirty if oid in existed]
     if inserts:
-        await conn.executemany(
-            f"INSERT INTO orders (id, {', '.join(_ORDER_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)", inserts
-        )
+        await insert_rows(conn, f"INSERT INTO orders (id, {', '.join(_ORDER_COLUMNS)})", inserts)
     if updates:
         sets = ", ".join(f"{c} = ?" for c in _ORDER_COLUMNS)
         await conn.executemany(f"UPDATE orders SET {sets} WHERE id = ?", updates)
     return counts
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventRecord:
     """One event; its natural key is (contact_id, type, at, campaign_id). `meta` None = keep stored."""
 
@@ -84,11 +82,11 @@ async def insert_events(conn: aiosqlite.Connection, records: Sequence[EventRecor
     """Insert events that are new by their natural key; a differing `meta` updates the stored one."""
     if not records:
         return UpsertCounts()
-    cur = await conn.executemany(
-        "INSERT OR IGNORE INTO events (contact_id, type, at, campaign_id, meta) VALUES (?, ?, ?, ?, ?)",
+    imported = await insert_rows(
+        conn,
+        "INSERT OR IGNORE INTO events (contact_id, type, at, campaign_id, meta)",
         [(r.contact_id, r.type, r.at, r.campaign_id, _meta(r.meta)) for r in records],
     )
-    imported = max(cur.rowcount, 0)
     updated = 0
     with_meta = [
         (_meta(r.meta), r.contact_id, r.type, r.at, r.campaign_id) for r in records if r.meta is not None
