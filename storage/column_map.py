@@ -154,7 +154,8 @@ def map_header(kind: Kind, header: Sequence[str], source: str) -> HeaderMap:
             wanted = " or ".join(repr(o) for o in options)
             found = ", ".join(repr(h.strip()) for h in header[:8]) or "nothing"
             raise ImportFileError(
-                f"{source}: not a {kind} CSV: it has no {wanted} column (the header has {found})"
+                f"{source}: does not look like a {kind} file: it has no {wanted} column"
+                f" (the header has {found})"
             )
     index = {name: column for name, (_, column) in best.items()}
     return HeaderMap(
