@@ -104,41 +104,29 @@ def trim_telegram(markup: str, limit: int = MAX_LENGTH) -> str:
         return markup
     budget = limit - _units(ELLIPSIS)
     used = 0
-    stack: list[tuple[str, str]] = []  # (name, closing tag)
-    cut = 0
-    cut_stack: list[tuple[str, str]] = []
-    soft: tuple[int, list[tuple[str, str]], int] | None = None  # last space/newline: (pos, stack, used)
+    open_tags: tuple[str, ...] = ()  # immutable, so remembering it at a cut point costs nothing
+    cut, cut_tags = 0, open_tags
+    soft: tuple[int, tuple[str, ...], int] | None = None  # the last space or newline: (pos, tags, used)
     for token in _tokens(markup):
         if token.kind == "open":
-            stack.append((token.name, f"</{token.name}>"))
+            open_tags += (token.name,)
             continue  # an opening tag is cut away with the text after it when nothing of it fits
         if token.kind == "close":
-            if stack:
-                stack.pop()
-            cut, cut_stack = token.end, list(stack)
+            open_tags = open_tags[:-1]
+            cut, cut_tags = token.end, open_tags
             continue
-        chars = [token.name] if token.kind == "entity" else list(token.name)
+        chars = [token.name] if token.kind == "entity" else token.name
         pos = token.start
         for char in chars:
-            width = _units(char)
+            width = _units(char) if len(char) > 1 or ord(char) > 0xFFFF else 1
             if used + width > budget:
-                return _close(markup, cut, cut_stack, soft, used)
+                if soft is not None and used - soft[2] <= WORD_BOUNDARY_WINDOW:
+                    cut, cut_tags = soft[0], soft[1]
+                closing = "".join(f"</{name}>" for name in reversed(cut_tags))
+                return markup[:cut].rstrip() + ELLIPSIS + closing
             if token.kind == "text" and char.isspace():
-                soft = (pos, list(stack), used)
+                soft = (pos, open_tags, used)
             used += width
             pos = token.end if token.kind == "entity" else pos + 1
-            cut, cut_stack = pos, list(stack)
+            cut, cut_tags = pos, open_tags
     return markup
-
-
-def _close(
-    markup: str,
-    cut: int,
-    stack: list[tuple[str, str]],
-    soft: tuple[int, list[tuple[str, str]], int] | None,
-    used: int,
-) -> str:
-    if soft is not None and used - soft[2] <= WORD_BOUNDARY_WINDOW:
-        cut, stack = soft[0], soft[1]
-    head = markup[:cut].rstrip()
-    return head + ELLIPSIS + "".join(closing for _, closing in reversed(stack))
