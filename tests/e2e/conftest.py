@@ -38,6 +38,19 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
+    """An empty base; tests add the contacts they need."""
+    async for w in _world(tmp_path, worked=False):
+        yield w
+
+
+@pytest.fixture
+async def worked_world(tmp_path: Path) -> AsyncIterator[World]:
+    """The SPEC's worked example base, imported through the CSV importer."""
+    async for w in _world(tmp_path, worked=True):
+        yield w
+
+
+async def _world(tmp_path: Path, *, worked: bool) -> AsyncIterator[World]:
     policy = load_policy(None)
     clock = ManualClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
     async with CapturingSmtpServer(directory=tmp_path / "mail") as smtp, TelegramStandin() as standin:
@@ -51,7 +64,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         email = EmailChannel(settings.smtp)
         telegram = TelegramChannel(bot, RateLimits(per_s=1000, per_key_per_s=None, per_group_per_min=None))
         app = await create_app(settings, policy, clock=clock, email=email, telegram=telegram, bot=bot)
-        for kind in ("contacts", "orders", "events"):
+        for kind in ("contacts", "orders", "events") if worked else ():
             await import_csv(app.db, kind, WORKED / f"{kind}.csv", policy, now=clock())  # type: ignore[arg-type]
         await add_member(app.db, int(AUTHOR), "approver", by="test", at=clock())  # four-eyes, not rank
         await add_member(app.db, int(APPROVER), "approver", by="test", at=clock())

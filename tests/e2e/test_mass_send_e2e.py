@@ -22,7 +22,8 @@ async def run_until(world: World, until_hours: int, step_min: int = 15) -> None:
         world.clock.advance(timedelta(minutes=step_min))
 
 
-async def test_digest_goes_out_once_per_planned_row(world: World) -> None:
+async def test_digest_goes_out_once_per_planned_row(worked_world: World) -> None:
+    world = worked_world
     app, clock = world.app, world.clock
     text = (EXAMPLES / "digest.toml").read_text(encoding="utf-8")
     added = await app.service.add(text, "digest.toml", by=AUTHOR, at=clock())
@@ -62,7 +63,8 @@ async def test_digest_goes_out_once_per_planned_row(world: World) -> None:
     assert not [r for r in rows if r["status"] in ("planned", "sending", "retry")]
 
 
-async def test_tracking_links_and_one_click_unsubscribe(world: World) -> None:
+async def test_tracking_links_and_one_click_unsubscribe(worked_world: World) -> None:
+    world = worked_world
     app, clock = world.app, world.clock
     text = (EXAMPLES / "digest.toml").read_text(encoding="utf-8")
     added = await app.service.add(text, "digest.toml", by=AUTHOR, at=clock())
