@@ -22,7 +22,8 @@ async def add_contacts(
     made = list(ids)
     async with db.transaction() as conn:
         await conn.executemany(
-            "INSERT INTO contacts (id, email, name, telegram_chat_id, timezone, created_at) VALUES (?,?,?,?,?,?)",
+            "INSERT INTO contacts (id, email, name, telegram_chat_id, timezone, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             [
                 (
                     cid,
@@ -37,7 +38,8 @@ async def add_contacts(
         )
         channels = (["email"] if email else []) + (["telegram"] if telegram else [])
         await conn.executemany(
-            "INSERT INTO consents (contact_id, channel, status, source, at) VALUES (?, ?, 'granted', 'test', ?)",
+            "INSERT INTO consents (contact_id, channel, status, source, at)"
+            " VALUES (?, ?, 'granted', 'test', ?)",
             [(cid, ch, to_epoch(at)) for cid in made for ch in channels],
         )
     return made

@@ -77,7 +77,7 @@ async def test_hard_bounce_suppresses_the_address_for_the_future(world: World) -
 async def test_payment_and_unsubscribe_between_plan_and_send_are_respected(world: World) -> None:
     relax(world)
     now = world.clock()
-    ids = await add_contacts(world.app.db, ["p1", "u1", "k1"], at=now)
+    await add_contacts(world.app.db, ["p1", "u1", "k1"], at=now)
     text = campaign_toml("later-1", start=now + timedelta(hours=3), deadline=now + timedelta(days=2))
     await world.app.service.add(text, "later-1.toml", by=AUTHOR, at=now)
     await world.app.service.dry_run("later-1", at=now, by=AUTHOR)
