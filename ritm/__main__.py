@@ -1,0 +1,5 @@
+"""`python -m ritm` is `ritm`."""
+
+from ritm.cli.main import main
+
+main()
