@@ -18,7 +18,7 @@ import itertools
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from policy.config import Policy
@@ -50,6 +50,12 @@ ADDRESS_SQL = {
     "telegram": "c.telegram_chat_id IS NOT NULL",
     "sms": "(c.phone IS NOT NULL AND c.phone != '')",
 }
+RFM_FIELDS = ("recency_days", "frequency", "monetary", "r", "f", "m")
+AGGREGATES = {  # field -> (rows up to `at`, the metric over one contact's rows)
+    "paid_total": ("orders WHERE status = 'paid' AND paid_at <= ?", "SUM(amount)"),
+    "orders_count": ("orders WHERE created_at <= ?", "COUNT(*)"),
+}
+EMPTY_IS_ZERO = ("paid_total", "orders_count", "frequency", "monetary")
 MAX_LIVE_RFM_TABLES = 3  # per connection: contexts nobody closed cannot pile up temp tables
 _names = itertools.count(1)
 _live: weakref.WeakKeyDictionary[Database, OrderedDict[str, weakref.ref[SegmentContext]]] = (
@@ -63,6 +69,14 @@ class SqlFragment:
 
     sql: str
     params: list[object] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _IdSet:
+    """`SELECT id FROM …`: the ids of a predicate's members; `unique` when no id repeats."""
+
+    sql: str
+    unique: bool
 
 
 class SegmentContext:
@@ -109,6 +123,9 @@ class SegmentContext:
         return SqlFragment(sql, [NO_ACTIVITY])
 
     def _sql(self, node: Expr, params: list[object]) -> str:
+        members = self._member_set(node, params)
+        if members is not None:
+            return f"c.id IN ({members.sql})"
         match node:
             case All():
                 return "1"
@@ -120,16 +137,6 @@ class SegmentContext:
                 return "(" + " OR ".join(self._sql(i, params) for i in items) + ")"
             case SegmentRef(name):
                 return self._sql(segment_expr(self.policy, name), params)
-            case Tag(name, within):
-                params.extend([name, self.at_s, self.at_s, self.at_s])
-                sql = (
-                    "c.id IN (SELECT contact_id FROM tags WHERE tag = ? AND set_at <= ?"
-                    " AND (removed_at IS NULL OR removed_at > ?) AND (expires_at IS NULL OR expires_at > ?)"
-                )
-                if within is not None:
-                    sql += " AND set_at >= ?"
-                    params.append(self.at_s - int(within.total_seconds()))
-                return sql + ")"
             case Has(channel):
                 params.extend([channel, channel])
                 return (
@@ -137,30 +144,68 @@ class SegmentContext:
                     " AND c.id IN (SELECT contact_id FROM consents WHERE channel = ? AND status = 'granted')"
                     " AND c.id NOT IN (SELECT contact_id FROM suppressions WHERE channel = ?))"
                 )
-            case Order(status, within):
-                stamp = "paid_at" if status == "paid" else "created_at"
-                params.extend([status, self.at_s])
-                sql = f"c.id IN (SELECT contact_id FROM orders WHERE status = ? AND {stamp} <= ?"
-                if within is not None:
-                    sql += f" AND {stamp} >= ?"
-                    params.append(self.at_s - int(within.total_seconds()))
-                return sql + ")"
-            case Event(type_, within):
-                params.extend([type_, self.at_s])
-                sql = "c.id IN (SELECT contact_id FROM events WHERE type = ? AND at <= ?"
-                if within is not None:
-                    sql += " AND at >= ?"
-                    params.append(self.at_s - int(within.total_seconds()))
-                return sql + ")"
-            case Rfm(name):
+            case Rfm():  # only no_activity is not a member set
                 self._needs_rfm = True
-                if name == NO_ACTIVITY:
-                    return f"c.id NOT IN (SELECT id FROM temp.{self.rfm_table})"
-                params.append(name)
-                return f"c.id IN (SELECT id FROM temp.{self.rfm_table} WHERE segment = ?)"
+                return f"c.id NOT IN (SELECT id FROM temp.{self.rfm_table})"
             case Compare():
                 return self._compare(node, params)
         raise TypeError(f"not a DSL node: {node!r}")
+
+    def _member_set(self, node: Expr, params: list[object]) -> _IdSet | None:
+        """The predicate as `SELECT id FROM <one table> WHERE …` when it is one; adds params only then.
+
+        These are the predicates true exactly for the contacts that have some matching rows (foreign
+        keys guarantee every such contact exists), so a lone one is counted without touching contacts.
+        """
+        at = self.at_s
+        match node:
+            case SegmentRef(name):
+                return self._member_set(segment_expr(self.policy, name), params)
+            case Tag(name, within):
+                params.extend([name, at, at, at])
+                sql = (
+                    "SELECT contact_id AS id FROM tags WHERE tag = ? AND set_at <= ?"
+                    " AND (removed_at IS NULL OR removed_at > ?) AND (expires_at IS NULL OR expires_at > ?)"
+                )
+                return _IdSet(sql + self._since("set_at", within, params), unique=True)
+            case Order(status, within):
+                stamp = "paid_at" if status == "paid" else "created_at"
+                params.extend([status, at])
+                sql = f"SELECT contact_id AS id FROM orders WHERE status = ? AND {stamp} <= ?"
+                return _IdSet(sql + self._since(stamp, within, params), unique=False)
+            case Event(type_, within):
+                params.extend([type_, at])
+                sql = "SELECT contact_id AS id FROM events WHERE type = ? AND at <= ?"
+                return _IdSet(sql + self._since("at", within, params), unique=False)
+            case Rfm(name) if name != NO_ACTIVITY:
+                self._needs_rfm = True
+                params.append(name)
+                return _IdSet(f"SELECT id FROM temp.{self.rfm_table} WHERE segment = ?", unique=True)
+            case Compare(name, op, value) if name in AGGREGATES or name in RFM_FIELDS:
+                # paid_total, orders_count, frequency and monetary are 0 for a contact without rows:
+                # when the comparison holds for 0 it is not a member set (see _compare).
+                if name in EMPTY_IS_ZERO and COMPARE_OPS[op](0, value):
+                    return None
+                return self._metric_set(name, f"{{}} {op} ?", value, params)
+        return None
+
+    def _metric_set(self, name: str, condition: str, value: object, params: list[object]) -> _IdSet:
+        """Contacts with rows whose metric satisfies `condition` (`{}` stands for the metric)."""
+        if name in RFM_FIELDS:
+            self._needs_rfm = True
+            params.append(value)
+            return _IdSet(f"SELECT id FROM temp.{self.rfm_table} WHERE {condition.format(name)}", unique=True)
+        source, metric = AGGREGATES[name]
+        params.extend([self.at_s, value])
+        sql = f"SELECT contact_id AS id FROM {source} GROUP BY contact_id HAVING {condition.format(metric)}"
+        return _IdSet(sql, unique=True)
+
+    def _since(self, column: str, within: timedelta | None, params: list[object]) -> str:
+        """`within D`: the stamp is in [at − D, at] (the upper bound is already in the query)."""
+        if within is None:
+            return ""
+        params.append(self.at_s - int(within.total_seconds()))
+        return f" AND {column} >= ?"
 
     def _compare(self, node: Compare, params: list[object]) -> str:
         name, op, value = node.field, node.op, node.value
@@ -178,28 +223,10 @@ class SegmentContext:
                 " ELSE -((c.created_at - ? + 86399) / 86400) END"
             )
             return f"(c.created_at IS NOT NULL AND ({days}) {op} ?)"
-        # A contact without rows has paid_total = orders_count = frequency = monetary = 0; when the
-        # comparison holds for 0 select the complement of those failing it, so they are included.
-        empty_holds = COMPARE_OPS[op](0, value)
-        if name in ("paid_total", "orders_count"):
-            params.append(self.at_s)
-            source, metric = (
-                ("orders WHERE status = 'paid' AND paid_at <= ?", "SUM(amount)")
-                if name == "paid_total"
-                else ("orders WHERE created_at <= ?", "COUNT(*)")
-            )
-            params.append(value)
-            grouped = f"SELECT contact_id FROM {source} GROUP BY contact_id HAVING"
-            if empty_holds:
-                return f"c.id NOT IN ({grouped} NOT ({metric} {op} ?))"
-            return f"c.id IN ({grouped} {metric} {op} ?)"
-        self._needs_rfm = True
-        params.append(value)
-        table = f"temp.{self.rfm_table}"
-        if name in ("frequency", "monetary") and empty_holds:
-            return f"c.id NOT IN (SELECT id FROM {table} WHERE NOT ({name} {op} ?))"
-        # recency_days, r, f, m do not exist without activity: every comparison is false.
-        return f"c.id IN (SELECT id FROM {table} WHERE {name} {op} ?)"
+        # The comparison holds for 0, the value of a contact without rows: everyone except those
+        # whose rows make it fail.
+        failing = self._metric_set(name, f"NOT ({{}} {op} ?)", value, params)
+        return f"c.id NOT IN ({failing.sql})"
 
     # -- running ---------------------------------------------------------------------------------
     async def prepare(self) -> None:
@@ -208,10 +235,15 @@ class SegmentContext:
             await self._build_rfm()
 
     async def count(self, text: str | Expr) -> int:
-        frag = self.compile(text)
+        tree = resolve(text, self.policy)
+        params: list[object] = []
+        members = self._member_set(tree, params)
+        if members is not None:  # one table answers alone: no need to visit every contact
+            sql = f"SELECT {'COUNT(*)' if members.unique else 'COUNT(DISTINCT id)'} FROM ({members.sql})"
+        else:
+            sql = f"SELECT COUNT(*) FROM contacts c WHERE {self._sql(tree, params)}"
         await self.prepare()
-        value = await self.db.scalar(f"SELECT COUNT(*) FROM contacts c WHERE {frag.sql}", tuple(frag.params))
-        return int(value)  # type: ignore[call-overload]
+        return int(await self.db.scalar(sql, tuple(params)))  # type: ignore[call-overload]
 
     async def list(self, text: str | Expr, limit: int | None = None) -> list[str]:
         """Ids of the members, ordered by id, at most `limit` of them."""
