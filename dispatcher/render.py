@@ -26,7 +26,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from dispatcher.render_context import MessageContext, build_context, sample_context
+from dispatcher.render_context import MessageContext, build_context, language, sample_context
 from dispatcher.render_env import TemplateEnvironments, TemplateProblem
 from dispatcher.render_telegram import (
     MAX_LENGTH,
@@ -161,15 +161,6 @@ class Renderer:
                 raise TemplateProblem(
                     names.get("telegram", "telegram"), None, f"bad button {label!r} → {url!r}"
                 )
-        if channel == "email" and campaign.priority != "service" and sample.unsubscribe_url:
-            for part in ("text", "html"):
-                body = getattr(message, part)
-                if body is not None and sample.unsubscribe_url not in body:
-                    raise TemplateProblem(
-                        names[part],
-                        None,
-                        "the email has no unsubscribe link (use unsubscribe_url in the footer)",
-                    )
 
     def _render(
         self,
@@ -213,6 +204,8 @@ class Renderer:
                 html = self._part(
                     html_source, "markup", {**context, "open_pixel_url": ctx.open_pixel_url or ""}
                 )
+            if campaign.priority != "service" and ctx.unsubscribe_url:
+                text, html = with_unsubscribe(text, html, ctx.unsubscribe_url, language(ctx.locale))
             return RenderedMessage(subject, text, html, None, [], tags), names
         if channel == "telegram":
             buttons: list[tuple[str, str]] = []
@@ -288,6 +281,21 @@ class Renderer:
         sources = [_Source(f"v.{p}", getattr(v, p)) for v in campaign.versions for p in PART_FILES]
         sources += [_Source("variant.subject", v.subject) for v in campaign.variants]
         return sources
+
+
+UNSUBSCRIBE_LINE = {"ru": "Отписаться от рассылки", "en": "Unsubscribe"}
+
+
+def with_unsubscribe(text: str, html: str | None, url: str, lang: str) -> tuple[str, str | None]:
+    """Every non-service email carries its unsubscribe link: a template (or an inline text) that
+    forgot it gets a plain footer line instead of a failed dry run."""
+    label = UNSUBSCRIBE_LINE.get(lang, UNSUBSCRIBE_LINE["ru"])
+    if url not in text:
+        text = f"{text}\n\n--\n{label}: {url}"
+    if html is not None and url not in html:
+        footer = f'<p style="font-size:12px;color:#777"><a href="{escape(url)}">{escape(label)}</a></p>'
+        html = html.replace("</body>", footer + "</body>", 1) if "</body>" in html else html + footer
+    return text, html
 
 
 def _collector(buttons: list[tuple[str, str]]) -> Any:

@@ -198,7 +198,7 @@ def test_open_pixel_exists_only_in_html() -> None:
         Renderer().render(c, version="all", variant=None, channel="email", ctx=ctx())
     ok = inline_campaign(html='<img src="{{ open_pixel_url }}">')
     msg = Renderer().render(ok, version="all", variant=None, channel="email", ctx=ctx())
-    assert msg.html == '<img src="https://school.example/o/sample.gif">'
+    assert msg.html is not None and msg.html.startswith('<img src="https://school.example/o/sample.gif">')
 
 
 def test_variant_subject_wins_and_tags_name_the_source() -> None:
@@ -263,12 +263,16 @@ def test_missing_parts_and_templates_are_problems(tmp_path: Path) -> None:
         r.check(nowhere, sample_context("Europe/Moscow"))
 
 
-def test_check_wants_an_unsubscribe_link_in_non_service_email() -> None:
-    mass = inline_campaign(text="Без ссылки")
-    with pytest.raises(TemplateProblem, match="unsubscribe"):
-        Renderer().check(mass, sample_context("Europe/Moscow"))
+def test_non_service_email_always_carries_its_unsubscribe_link() -> None:
+    sample = sample_context("Europe/Moscow")
+    mass = inline_campaign(text="Без ссылки", html="<p>Без ссылки</p>")
+    Renderer().check(mass, sample)
+    msg = Renderer().render(mass, version="all", variant=None, channel="email", ctx=sample)
+    assert msg.text.endswith(f"Отписаться от рассылки: {sample.unsubscribe_url}")
+    assert msg.html is not None and f'href="{sample.unsubscribe_url}"' in msg.html
     service = inline_campaign(priority="service", text="Без ссылки")
-    Renderer().check(service, sample_context("Europe/Moscow"))
+    plain = Renderer().render(service, version="all", variant=None, channel="email", ctx=sample)
+    assert sample.unsubscribe_url not in plain.text
 
 
 def test_check_rejects_tags_telegram_does_not_know() -> None:
