@@ -230,14 +230,18 @@ async def known_contacts(conn: aiosqlite.Connection, ids: Iterable[str]) -> set[
 
 
 async def contacts_by_email(conn: aiosqlite.Connection, emails: Iterable[str]) -> dict[str, list[str]]:
-    """email → the ids of the contacts that have it (more than one means the email is ambiguous)."""
+    """lowercased email → the ids of the contacts that have it, compared case-insensitively.
+
+    More than one id means the email is ambiguous.
+    """
     found: dict[str, list[str]] = {}
     async with conn.execute(
-        "SELECT email, id FROM contacts WHERE email IN (SELECT value FROM json_each(?)) ORDER BY id",
+        "SELECT email, id FROM contacts WHERE email COLLATE NOCASE IN (SELECT value FROM json_each(?))"
+        " ORDER BY id",
         (ids_param(emails),),
     ) as cur:
         for email, cid in await cur.fetchall():
-            found.setdefault(email, []).append(cid)
+            found.setdefault(email.lower(), []).append(cid)
     return found
 
 

@@ -12,7 +12,8 @@ CREATE TABLE contacts (
     created_at       INTEGER,
     fields           TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
-CREATE INDEX contacts_email ON contacts(email);
+-- Case-insensitive: orders and events may name their contact by email, in whatever case.
+CREATE INDEX contacts_email ON contacts(email COLLATE NOCASE);
 CREATE INDEX contacts_chat ON contacts(telegram_chat_id);
 
 -- Current consent per channel; its history lives in audit_log.
