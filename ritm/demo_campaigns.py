@@ -1,9 +1,8 @@
-"""The example campaigns the demo adds (the same files `examples/campaigns/` documents)."""
+"""The example campaigns `ritm demo` adds; they ship in `ritm/examples/` as documentation too."""
 
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
 
 FILES = {
     "webinar-base-asset": "webinar.toml",
@@ -13,9 +12,5 @@ FILES = {
 
 
 def campaign_text(campaign_id: str) -> str:
-    """The TOML text of an example campaign, from the installed package or the source tree."""
-    name = FILES[campaign_id]
-    packaged = resources.files("templates").joinpath("campaigns", name)
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parents[1] / "examples" / "campaigns" / name).read_text(encoding="utf-8")
+    """The TOML text of an example campaign, from the installed package."""
+    return resources.files("ritm").joinpath("examples", FILES[campaign_id]).read_text(encoding="utf-8")

@@ -11,15 +11,13 @@ from policy.config import Policy
 from ritm.policy_file import load_policy
 from storage.db import Database
 
-WORKED = Path(__file__).resolve().parents[1].parent / "shared" / "examples" / "worked"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture
 def worked_dir() -> Path:
-    """The SPEC's worked example (a copy ships in tests/fixtures/worked for a standalone clone)."""
-    local = FIXTURES / "worked"
-    return local if local.exists() else WORKED
+    """The SPEC's worked example: a small base, a policy, a campaign and the results they give."""
+    return FIXTURES / "worked"
 
 
 @pytest.fixture

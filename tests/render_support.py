@@ -11,7 +11,7 @@ from policy.campaign import Campaign, parse_campaign
 from policy.config import Policy
 from ritm.policy_file import load_policy
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "campaigns"
+EXAMPLES = Path(__file__).resolve().parents[1] / "ritm" / "examples"
 
 # A campaign that uses every key; the table-driven tests break it one key at a time.
 BASE = """\

@@ -6,7 +6,7 @@ import pytest
 
 from dispatcher.render import Renderer, sample_context
 from dispatcher.render_telegram import markup_problem, telegram_length
-from tests.render_support import ctx, example
+from tests.render_support import EXAMPLES, campaign, ctx, example
 
 SAMPLE = sample_context("Europe/Moscow")
 
@@ -81,7 +81,8 @@ def test_cascade_follow_up_is_telegram_with_buttons() -> None:
     ],
 )
 def test_reminder_wording_follows_the_offset(step: int, subject: str) -> None:
-    c, r = example("webinar.toml"), Renderer()
+    text = (EXAMPLES / "webinar.toml").read_text(encoding="utf-8")
+    c, r = campaign(text.replace('reminders = ["24h", "2h"]', 'reminders = ["48h", "24h", "2h"]')), Renderer()
     email = r.render(c, version="invite", variant=None, channel="email", ctx=SAMPLE, step=step)
     assert email.subject == subject
     assert email.tags["template"] == "webinar_reminder"

@@ -23,7 +23,7 @@ from storage.importer import import_csv
 from storage.team import add_member
 
 WORKED = Path(__file__).resolve().parents[1] / "fixtures" / "worked"
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "campaigns"
+EXAMPLES = Path(__file__).resolve().parents[2] / "ritm" / "examples"
 AUTHOR, APPROVER = "101", "202"
 
 

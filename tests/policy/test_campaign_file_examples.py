@@ -45,7 +45,8 @@ def test_webinar_is_email_then_a_telegram_cascade_with_reminders() -> None:
     assert (step.channel, step.after, step.template) == ("telegram", timedelta(hours=12), "webinar_followup")
     assert step.unless is not None and "webinar_registered" in step.unless
     assert c.event is not None
-    assert c.event.reminders == [timedelta(hours=48), timedelta(hours=24), timedelta(hours=2)]
+    # Two reminders: with the invitation they fit the default 3-per-5-days non-service cap.
+    assert c.event.reminders == [timedelta(hours=24), timedelta(hours=2)]
     assert c.event.starts_at == datetime(2026, 11, 27, 16, tzinfo=UTC)
     assert "register" in c.links
 
