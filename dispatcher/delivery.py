@@ -91,10 +91,15 @@ class ChannelDelivery:
             return SendResult("failed", detail="campaign or contact vanished")
         campaign = loaded.campaign
         ctx = message_context(
-            recipient, campaign, outbox_id=row.id, channel=row.channel,
-            rfm_segment=self._rfm.get(row.contact_id, NO_ACTIVITY), signer=self.signer,
-            default_timezone=self.policy.default_timezone, school=self.settings.school,
-        )  # fmt: skip
+            recipient,
+            campaign,
+            outbox_id=row.id,
+            channel=row.channel,
+            rfm_segment=self._rfm.get(row.contact_id, NO_ACTIVITY),
+            signer=self.signer,
+            default_timezone=self.policy.default_timezone,
+            school=self.settings.school,
+        )
         version = row.version or campaign.versions[-1].name
         try:
             message = self.renderer.render(
@@ -131,9 +136,13 @@ class ChannelDelivery:
         if campaign.event is not None and (row.step == 0 or row.step >= REMINDER_STEP):
             event = campaign.event
             ics = event_ics(
-                uid=f"{campaign.id}-{recipient.id}@{self.settings.mail_domain}", title=event.title,
-                starts_at=event.starts_at, duration=event.duration, url=event.url, stamp=row_stamp(row),
-            )  # fmt: skip
+                uid=f"{campaign.id}-{recipient.id}@{self.settings.mail_domain}",
+                title=event.title,
+                starts_at=event.starts_at,
+                duration=event.duration,
+                url=event.url,
+                stamp=row_stamp(row),
+            )
             attachments = (Attachment("event.ics", "text/calendar", ics),)
         return await self.email.send(
             EmailMessage(

@@ -69,9 +69,16 @@ async def explain_contact(
     caps = caps_for(policy, fact.cap_segments)
     channel = next((c for c in CHANNELS if reachable[c]["ok"]), "email")
     rules = explain_at(
-        at, priority="mass", channel=channel, tz=tz, window=window, quiet=policy.quiet_hours,
-        silences=silences, caps=caps, counted=counted,
-    )  # fmt: skip
+        at,
+        priority="mass",
+        channel=channel,
+        tz=tz,
+        window=window,
+        quiet=policy.quiet_hours,
+        silences=silences,
+        caps=caps,
+        counted=counted,
+    )
     rfm = await ctx.rfm_of(contact_id)
     result: dict[str, Any] = {
         "contact": contact_id,
@@ -81,21 +88,35 @@ async def explain_contact(
         "reachable": reachable,
         "protected": [{"segment": fact.protected_by}] if fact.protected_by else [],
         "rfm": {"segment": rfm.segment, "r": rfm.r, "f": rfm.f, "m": rfm.m} if rfm else {"segment": NO_RFM},
-        "window": {"segment": fact.window_segment or "default", "from": window.from_, "to": window.to,
-                   "days": window.days},
+        "window": {
+            "segment": fact.window_segment or "default",
+            "from": window.from_,
+            "to": window.to,
+            "days": window.days,
+        },
         "cap_segments": list(fact.cap_segments),
         "silences": [
             {"starts": iso_utc(s.starts), "ends": iso_utc(s.ends), "blocks": s.blocks, "reason": s.reason}
-            for s in silences if s.ends > at
+            for s in silences
+            if s.ends > at
         ],
         "rules_now": [{"rule": v.rule, "ok": v.ok, "detail": v.detail} for v in rules],
         "next": {},
-    }  # fmt: skip
+    }
     for priority in ("mass", "scenario"):
         result["next"][priority] = _next(
-            priority, channel, any(r["ok"] for r in reachable.values()), fact.protected_by, tz, window,
-            policy, silences, caps, counted, at,
-        )  # fmt: skip
+            priority,
+            channel,
+            any(r["ok"] for r in reachable.values()),
+            fact.protected_by,
+            tz,
+            window,
+            policy,
+            silences,
+            caps,
+            counted,
+            at,
+        )
     if campaign is not None:
         result["campaign"] = await _campaign_decision(db, policy, campaign, contact_id, at, ctx)
     return result
@@ -131,9 +152,18 @@ def _next(
     if priority == "mass" and protected_by:
         return {"at": None, "why": f"in protected segment {protected_by}: mass campaigns exclude it"}
     due = due_time(
-        priority=priority, channel=channel, tz=tz, window=window, quiet=policy.quiet_hours, silences=silences,
-        caps=caps, counted=counted, start=at, deadline=at + HORIZON, at=at,
-    )  # fmt: skip
+        priority=priority,
+        channel=channel,
+        tz=tz,
+        window=window,
+        quiet=policy.quiet_hours,
+        silences=silences,
+        caps=caps,
+        counted=counted,
+        start=at,
+        deadline=at + HORIZON,
+        at=at,
+    )
     if isinstance(due, Due):
         why = (
             "now"
@@ -152,7 +182,12 @@ async def _campaign_decision(
         return {"id": campaign.id, "in_audience": False}
     d = evaluation.decisions[0]
     return {
-        "id": campaign.id, "in_audience": True, "excluded": d.reason, "channel": d.channel,
-        "due_at": iso_utc(d.due_at) if d.due_at is not None else None, "holdout": d.holdout,
-        "version": d.version, "variant": d.variant,
-    }  # fmt: skip
+        "id": campaign.id,
+        "in_audience": True,
+        "excluded": d.reason,
+        "channel": d.channel,
+        "due_at": iso_utc(d.due_at) if d.due_at is not None else None,
+        "holdout": d.holdout,
+        "version": d.version,
+        "variant": d.variant,
+    }

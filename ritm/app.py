@@ -142,18 +142,34 @@ async def create_app(
         telegram = TelegramChannel(bot, settings.telegram)
     sender = envelope_address(settings.smtp.sender)
     delivery = ChannelDelivery(
-        db, policy, campaigns, renderer(settings), signer,
-        DeliverySettings(school=settings.school_name, mail_domain=sender.rpartition("@")[2],
-                         unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe"),
-        email=email, telegram=telegram,
-    )  # fmt: skip
+        db,
+        policy,
+        campaigns,
+        renderer(settings),
+        signer,
+        DeliverySettings(
+            school=settings.school_name,
+            mail_domain=sender.rpartition("@")[2],
+            unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe",
+        ),
+        email=email,
+        telegram=telegram,
+    )
     worker = OutboxWorker(db, policy, delivery, campaigns)
     http = create_http_app(HttpDeps(db=db, policy=policy, campaigns=campaigns, signer=signer, clock=clock))
     return App(
-        settings=settings, policy=policy, db=db, clock=clock, campaigns=campaigns,
-        service=campaign_service(db, policy, settings), worker=worker,
-        followups=FollowUps(db, policy, campaigns), http=http, email=email_channel, bot=bot,
-    )  # fmt: skip
+        settings=settings,
+        policy=policy,
+        db=db,
+        clock=clock,
+        campaigns=campaigns,
+        service=campaign_service(db, policy, settings),
+        worker=worker,
+        followups=FollowUps(db, policy, campaigns),
+        http=http,
+        email=email_channel,
+        bot=bot,
+    )
 
 
 async def serve(app: App, *, stop: asyncio.Event | None = None, dispatch_every_s: float = 2.0) -> None:
@@ -168,9 +184,12 @@ async def serve(app: App, *, stop: asyncio.Event | None = None, dispatch_every_s
     await runner.setup()
     await web.TCPSite(runner, app.settings.http_host, app.settings.http_port).start()
     scheduler = build_scheduler(
-        app.clock, dispatch=app.dispatch, plan_campaigns=app.plan_due, followups=app.follow_up,
+        app.clock,
+        dispatch=app.dispatch,
+        plan_campaigns=app.plan_due,
+        followups=app.follow_up,
         dispatch_every_s=dispatch_every_s,
-    )  # fmt: skip
+    )
     scheduler.start()
     log.info(
         "ritm running", extra={"event": "start", "http": f"{app.settings.http_host}:{app.settings.http_port}"}

@@ -39,9 +39,15 @@ async def load_recipients(db: Database, ids: Sequence[str]) -> dict[str, Recipie
         )
         for r in rows:
             found[r[0]] = Recipient(
-                id=r[0], email=r[1], name=r[2] or "",
+                id=r[0],
+                email=r[1],
+                name=r[2] or "",
                 telegram_chat_id=int(r[3]) if r[3] is not None else None,
-                phone=r[4], timezone=r[5], locale=r[6], region=r[7], interest=r[8],
+                phone=r[4],
+                timezone=r[5],
+                locale=r[6],
+                region=r[7],
+                interest=r[8],
                 fields=json.loads(r[9]) if r[9] else {},
-            )  # fmt: skip
+            )
     return found

@@ -16,10 +16,14 @@ BAR = "█"
 
 def record_json(record: CampaignRecord, *, full: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": record.id, "name": record.name, "priority": record.priority, "status": record.status,
-        "author": record.author, "updated_at": iso_utc(record.updated_at),
+        "id": record.id,
+        "name": record.name,
+        "priority": record.priority,
+        "status": record.status,
+        "author": record.author,
+        "updated_at": iso_utc(record.updated_at),
         "planned_at": iso_utc(record.planned_at) if record.planned_at else None,
-    }  # fmt: skip
+    }
     if full:
         data["fingerprint"] = record.fingerprint
         data["dry_run"] = record.dry_run
@@ -54,14 +58,21 @@ def print_dry_run(report: dict[str, Any]) -> None:
     for column in ("audience", "excluded", "eligible", "holdout", "planned"):
         summary.add_column(column, justify="right")
     summary.add_row(
-        str(report["audience"]), str(sum(report["excluded"].values())), str(report["eligible"]),
-        str(report["holdout"]), str(report["planned"]),
-    )  # fmt: skip
+        str(report["audience"]),
+        str(sum(report["excluded"].values())),
+        str(report["eligible"]),
+        str(report["holdout"]),
+        str(report["planned"]),
+    )
     console.print(summary)
     if report["excluded"]:
         console.print(_counts("Excluded, by reason (first reason wins)", report["excluded"]))
-    breakdowns = {"by_version": "By version", "by_variant": "By variant", "by_channel": "By channel",
-                  "by_rfm": "By RFM segment"}  # fmt: skip
+    breakdowns = {
+        "by_version": "By version",
+        "by_variant": "By variant",
+        "by_channel": "By channel",
+        "by_rfm": "By RFM segment",
+    }
     for key, title in breakdowns.items():
         if report.get(key):
             console.print(_counts(title, report[key]))
