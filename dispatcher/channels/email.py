@@ -122,6 +122,8 @@ class SmtpPool:
             client.close()  # timeouts, cancellation, broken pipes: the session state is unknown
             raise
         finally:
+            if self._closed:
+                client.close()  # the pool closed while this message was in flight
             self._idle.put_nowait(client)
 
     async def _connect(self, client: aiosmtplib.SMTP) -> None:

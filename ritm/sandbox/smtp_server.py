@@ -88,6 +88,7 @@ class CapturingSmtpServer:
         self.sessions = 0  # SMTP sessions served (connections that got a 220 greeting)
         self.refused_connections = 0
         self.outage_mode: OutageMode | None = None
+        self._serial = 0  # names the .eml files; never reset, so `clear` cannot overwrite one
         self._server: asyncio.Server | None = None
         self._live: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
@@ -136,6 +137,7 @@ class CapturingSmtpServer:
                 protocol.transport.close()
 
     def clear(self) -> None:
+        """Forget the captured messages (the .eml files stay)."""
         self.messages.clear()
         self.accepted = 0
 
@@ -172,19 +174,20 @@ class CapturingSmtpServer:
             if reply is not None:
                 return reply
         self.accepted += 1
+        self._serial += 1
         if self.capture:
-            await self._store(envelope, session)
+            await self._store(envelope, session, self._serial)
         return "250 2.0.0 Message accepted for delivery"
 
     # internals --------------------------------------------------------------------------------
 
-    async def _store(self, envelope: Envelope, session: Session) -> None:
+    async def _store(self, envelope: Envelope, session: Session, number: int) -> None:
         raw = envelope.original_content or b""
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)  # policy.default always builds EmailMessage
         path: Path | None = None
         if self.directory is not None:
-            path = self.directory / f"{len(self.messages) + 1:06d}.eml"
+            path = self.directory / f"{number:06d}.eml"  # numbered before any await: no two alike
             await asyncio.to_thread(path.write_bytes, raw)
         self.messages.append(
             CapturedMessage(
