@@ -1,0 +1,204 @@
+"""Answers about the base as HTML blocks: segment sizes, one segment, RFM, one contact, the calendar."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from markupsafe import Markup
+
+from bot.format import caret_block, esc, mask_email, mask_name, utc_text
+from bot.i18n import N_, Translator
+from bot.queries import CalendarRow
+from bot.report_campaign import contacts
+from policy.dsl import DslError
+
+CHANNEL_NAMES = {"email": N_("email"), "telegram": N_("Telegram"), "sms": N_("SMS")}
+RULE_NAMES = {
+    "window": N_("send window"),
+    "quiet_hours": N_("quiet hours"),
+    "silence": N_("silence"),
+    "cap": N_("caps"),
+}
+
+
+def channel_name(tr: Translator, channel: str) -> Markup:
+    return tr.gettext(CHANNEL_NAMES[channel]) if channel in CHANNEL_NAMES else Markup(esc(channel))
+
+
+def _share(n: int, total: int) -> str:
+    return f"{n / total:.0%}" if total else "—"
+
+
+def segments_blocks(
+    total: int, rfm: Mapping[str, int], saved: Mapping[str, int | str], tr: Translator
+) -> list[str]:
+    blocks: list[str] = [
+        tr.gettext("<b>Base</b>: {n}", n=contacts(tr, total)),
+        tr.gettext("<b>RFM segments</b>"),
+    ]
+    blocks += [f"  • {esc(name)}: {n} ({_share(n, total)})" for name, n in rfm.items()]
+    blocks.append(tr.gettext("<b>Saved segments</b> (policy)"))
+    for name, n in saved.items():
+        shown = f"{n} ({_share(n, total)})" if isinstance(n, int) else f"⚠️ {esc(n)}"
+        blocks.append(f"  • <code>{esc(name)}</code>: {shown}")
+    return blocks
+
+
+def segment_blocks(
+    label: str,
+    size: int,
+    total: int,
+    reach: Mapping[str, int],
+    rfm: Mapping[str, int],
+    sample: Sequence[tuple[str, str | None, str | None]],
+    tr: Translator,
+) -> list[str]:
+    blocks: list[str] = [
+        tr.gettext(
+            "<b>{label}</b>: {n} ({share} of the base)",
+            label=label,
+            n=contacts(tr, size),
+            share=_share(size, total),
+        ),
+        tr.gettext("Reachable:"),
+    ]
+    blocks += [f"  • {channel_name(tr, ch)}: {n}" for ch, n in reach.items()]
+    if rfm:
+        blocks.append(tr.gettext("By RFM segment:"))
+        blocks += [f"  • {esc(name)}: {n}" for name, n in rfm.items()]
+    if sample:
+        blocks.append(tr.gettext("Sample:"))
+        blocks += [
+            f"  • {esc(mask_name(name))} ({esc(cid)}) {esc(mask_email(email))}" for cid, name, email in sample
+        ]
+    return blocks
+
+
+def dsl_error_blocks(text: str, error: DslError, tr: Translator) -> list[str]:
+    """The expression with a caret under the column the parser stopped at, and its sentence."""
+    return [
+        tr.gettext("That segment expression has an error:"),
+        caret_block(text, error.column),
+        tr.gettext("Column {column}: {reason}", column=error.column, reason=error.reason),
+    ]
+
+
+def rfm_blocks(counts: Mapping[str, int], tr: Translator) -> list[str]:
+    total = sum(counts.values())
+    blocks: list[str] = [tr.gettext("<b>RFM</b> over {n}", n=contacts(tr, total))]
+    blocks += [f"  • {esc(name)}: {n} ({_share(n, total)})" for name, n in counts.items()]
+    return blocks
+
+
+def contact_blocks(explained: Mapping[str, Any], tr: Translator) -> list[str]:
+    """`dispatcher.explain.explain_contact`'s answer, for a person."""
+    rfm = explained.get("rfm") or {}
+    window = explained.get("window") or {}
+    blocks: list[str] = [
+        tr.gettext(
+            "<b>Contact {id}</b> · {tz}, local time {local}",
+            id=explained["contact"],
+            tz=explained.get("timezone", ""),
+            local=explained.get("local_time", ""),
+        ),
+        tr.gettext("Reachable:"),
+    ]
+    for channel, verdict in (explained.get("reachable") or {}).items():
+        mark = "✅" if verdict.get("ok") else "—"
+        blocks.append(f"  {mark} {channel_name(tr, channel)}: {esc(verdict.get('why', ''))}")
+    for item in explained.get("protected") or []:
+        blocks.append(tr.gettext("🛡 Protected from mass sends: {segment}", segment=item.get("segment", "")))
+    scores = "".join(f" {k.upper()}{rfm[k]}" for k in ("r", "f", "m") if k in rfm)
+    blocks.append(tr.gettext("RFM: {segment}{scores}", segment=rfm.get("segment", "—"), scores=scores))
+    blocks.append(
+        tr.gettext(
+            "Send window: {from_}–{to} {days} ({segment})",
+            from_=window.get("from", ""),
+            to=window.get("to", ""),
+            days=window.get("days", ""),
+            segment=window.get("segment", ""),
+        )
+    )
+    for silence in explained.get("silences") or []:
+        blocks.append(
+            tr.gettext(
+                "🔇 Silence until {ends} ({reason}, blocks {blocks})",
+                ends=utc_text(silence.get("ends")),
+                reason=silence.get("reason", ""),
+                blocks=silence.get("blocks", ""),
+            )
+        )
+    blocks.append(tr.gettext("Rules for a mass message now:"))
+    for rule in explained.get("rules_now") or []:
+        mark = "✅" if rule.get("ok") else "⛔"
+        name = rule.get("rule", "")
+        label = tr.gettext(RULE_NAMES[name]) if name in RULE_NAMES else Markup(esc(name))
+        blocks.append(f"  {mark} {label}: {esc(rule.get('detail', ''))}")
+    nxt = explained.get("next") or {}
+    for priority, title in (("mass", N_("Next mass message")), ("scenario", N_("Next scenario message"))):
+        item = nxt.get(priority) or {}
+        when = utc_text(item.get("at")) if item.get("at") else tr.gettext("none")
+        blocks.append(f"{tr.gettext(title)}: <b>{esc(when)}</b> — {esc(item.get('why', ''))}")
+    campaign = explained.get("campaign")
+    if campaign:
+        blocks.append(_campaign_line(campaign, tr))
+    return blocks
+
+
+def _campaign_line(campaign: Mapping[str, Any], tr: Translator) -> Markup:
+    if not campaign.get("in_audience"):
+        return tr.gettext("Campaign {id}: not in its audience.", id=campaign.get("id", ""))
+    if campaign.get("excluded"):
+        return tr.gettext(
+            "Campaign {id}: excluded ({reason}).", id=campaign["id"], reason=campaign["excluded"]
+        )
+    if campaign.get("holdout"):
+        return tr.gettext("Campaign {id}: in the holdout (kept as control).", id=campaign["id"])
+    return tr.gettext(
+        "Campaign {id}: due {due} by {channel}, version {version}.",
+        id=campaign["id"],
+        due=utc_text(campaign.get("due_at")),
+        channel=campaign.get("channel") or "",
+        version=campaign.get("version") or "",
+    )
+
+
+def calendar_blocks(
+    days: Sequence[tuple[str, str]],
+    rows: Sequence[CalendarRow],
+    doubles: Mapping[str, int],
+    caps: Sequence[tuple[str, Mapping[str, int]]],
+    timezone: str,
+    tr: Translator,
+) -> list[str]:
+    """`days` are (key, label) pairs; `caps` are (cap description, {day key: contacts over it})."""
+    blocks: list[str] = [tr.gettext("<b>Next 7 days</b> ({tz})", tz=timezone)]
+    for key, label in days:
+        mine = [r for r in rows if r.day == key]
+        total = sum(r.count for r in mine)
+        if not mine:
+            blocks.append(tr.gettext("<b>{day}</b>: nothing planned", day=label))
+            continue
+        blocks.append(
+            tr.ngettext("<b>{day}</b>: {n} message", "<b>{day}</b>: {n} messages", total, day=label)
+        )
+        for r in mine:
+            version = f" · {esc(r.version)}" if r.version else ""
+            blocks.append(
+                f"  • <code>{esc(r.campaign_id)}</code> {esc(r.name)} ({esc(r.priority)}){version}: {r.count}"
+            )
+        if doubles.get(key):
+            blocks.append(
+                tr.ngettext(
+                    "  ⚠️ {n} contact gets 2+ non-service messages this day",
+                    "  ⚠️ {n} contacts get 2+ non-service messages this day",
+                    doubles[key],
+                )
+            )
+        for described, over in caps:
+            if over.get(key):
+                blocks.append(
+                    tr.gettext("  ⚠️ over the cap {cap}: {n}", cap=described, n=contacts(tr, over[key]))
+                )
+    return blocks

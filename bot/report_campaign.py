@@ -1,0 +1,235 @@
+"""Campaign answers as HTML blocks: the list, the dry-run report, the approval card, the stats.
+
+Every function takes plain data (the service's report dict, records, counts) and a translator, and
+returns blocks for `bot.format.pack`; values are escaped by the translator or by `esc`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from markupsafe import Markup
+
+from bot.format import esc, utc_text, visible
+from bot.i18n import N_, Translator
+from bot.queries import Arm
+from bot.uplift import uplift
+from storage.campaigns import CampaignRecord
+
+STATUS_NAMES = {
+    "draft": N_("draft"),
+    "dry_run": N_("dry run done"),
+    "pending_approval": N_("waiting for approval"),
+    "approved": N_("approved"),
+    "scheduled": N_("scheduled"),
+    "sending": N_("sending"),
+    "done": N_("done"),
+    "rejected": N_("rejected"),
+    "cancelled": N_("cancelled"),
+    "paused": N_("paused"),
+}
+REASON_NAMES = {
+    "no_address": N_("no address"),
+    "no_consent": N_("no consent"),
+    "protected": N_("protected segment"),
+    "no_window": N_("no send window before the deadline"),
+    "silence": N_("silence window"),
+    "cap": N_("frequency cap"),
+}
+PREVIEW_CHARS = 500
+
+
+def status_name(tr: Translator, status: str) -> Markup:
+    return tr.gettext(STATUS_NAMES[status]) if status in STATUS_NAMES else Markup(esc(status))
+
+
+def reason_name(tr: Translator, reason: str) -> Markup:
+    """`protected:rplus` → "protected segment rplus"."""
+    kind, _, detail = reason.partition(":")
+    name = tr.gettext(REASON_NAMES[kind]) if kind in REASON_NAMES else Markup(esc(kind))
+    return Markup(f"{name} {esc(detail)}") if detail else name
+
+
+def contacts(tr: Translator, n: int) -> Markup:
+    return tr.ngettext("{n} contact", "{n} contacts", n)
+
+
+def _counts(values: Mapping[str, int]) -> str:
+    return ", ".join(f"{esc(k)} {v}" for k, v in sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def campaign_list(records: list[CampaignRecord], tr: Translator) -> list[str]:
+    if not records:
+        return [tr.gettext("No campaigns yet. Send me a campaign file (.toml) to add one.")]
+    blocks: list[str] = [tr.ngettext("<b>{n} campaign</b>", "<b>{n} campaigns</b>", len(records))]
+    for record in sorted(records, key=lambda r: r.updated_at, reverse=True):
+        planned = (record.dry_run or {}).get("planned")
+        tail = tr.gettext(" · planned {n}", n=planned) if planned is not None else ""
+        blocks.append(
+            f"• <code>{esc(record.id)}</code> {esc(record.name)} — {esc(record.priority)}, "
+            f"{status_name(tr, record.status)}{tail}"
+        )
+    return blocks
+
+
+def summary_blocks(report: Mapping[str, Any], tr: Translator) -> list[str]:
+    """The counting part of a dry run, shared by the /dryrun answer and the approval card."""
+    blocks: list[str] = [tr.gettext("Audience: {n}", n=contacts(tr, int(report["audience"])))]
+    excluded: Mapping[str, int] = report.get("excluded") or {}
+    if excluded:
+        blocks.append(tr.gettext("Excluded: {n}", n=sum(excluded.values())))
+        blocks += [f"  • {reason_name(tr, k)}: {v}" for k, v in excluded.items()]
+    blocks.append(
+        tr.gettext(
+            "Eligible: {eligible} · holdout: {holdout} · <b>planned: {planned}</b>",
+            eligible=report["eligible"],
+            holdout=report["holdout"],
+            planned=report["planned"],
+        )
+    )
+    for key, label in (
+        ("by_version", N_("By version")),
+        ("by_variant", N_("By variant")),
+        ("by_channel", N_("By channel")),
+        ("by_rfm", N_("By RFM segment")),
+    ):
+        values = report.get(key) or {}
+        if values:
+            blocks.append(f"{tr.gettext(label)}: {_counts(values)}")
+    if report.get("first_due"):
+        blocks.append(
+            tr.gettext(
+                "First due {first}, last due {last}",
+                first=utc_text(report["first_due"]),
+                last=utc_text(report.get("last_due")),
+            )
+        )
+    widened = report.get("widened_protect") or []
+    if widened:
+        blocks.append(
+            tr.gettext(
+                "⚠️ Widens the policy's protections: {names} would receive this mass send.",
+                names=", ".join(widened),
+            )
+        )
+    return blocks
+
+
+def dry_run_blocks(report: Mapping[str, Any], record: CampaignRecord, tr: Translator) -> list[str]:
+    blocks: list[str] = [
+        tr.gettext(
+            "<b>Dry run of {id}</b> «{name}» ({priority}) at {at}",
+            id=record.id,
+            name=record.name,
+            priority=record.priority,
+            at=utc_text(report.get("at")),
+        )
+    ]
+    blocks += summary_blocks(report, tr)
+    blocks.append(tr.gettext("Status: {status}", status=status_name(tr, str(report.get("status", "")))))
+    for name, preview in (report.get("previews") or {}).items():
+        blocks.append(
+            tr.gettext(
+                "Preview «{version}» ({channel}, for {contact}):",
+                version=name,
+                channel=preview.get("channel", ""),
+                contact=preview.get("contact", ""),
+            )
+        )
+        body = preview.get("telegram") or preview.get("text") or ""
+        text = visible(body) if preview.get("telegram") else body
+        if len(text) > PREVIEW_CHARS:
+            text = text[:PREVIEW_CHARS] + "…"
+        subject = f"<b>{esc(preview['subject'])}</b>\n" if preview.get("subject") else ""
+        blocks.append(f"<blockquote>{subject}{esc(text)}</blockquote>")
+    return blocks
+
+
+def card_text(record: CampaignRecord, report: Mapping[str, Any], tr: Translator) -> str:
+    blocks: list[str] = [
+        tr.gettext(
+            "🗳 <b>Approval needed: {id}</b> «{name}»\nAuthor: {author}; dry run at {at}.",
+            id=record.id,
+            name=record.name,
+            author=record.author,
+            at=utc_text(report.get("at")),
+        )
+    ]
+    blocks += summary_blocks(report, tr)
+    return "\n".join(blocks)
+
+
+def decision_line(tr: Translator, decision: str, by: str, at: str) -> str:
+    if decision == "approved":
+        return tr.gettext("✅ Approved by {by} at {at}.", by=by, at=at)
+    if decision == "rejected":
+        return tr.gettext("❌ Rejected by {by} at {at}.", by=by, at=at)
+    return tr.gettext("↪️ Superseded by a newer dry run at {at}.", at=at)
+
+
+def stats_blocks(
+    record: CampaignRecord,
+    statuses: Mapping[str, int],
+    events: Mapping[str, tuple[int, int]],
+    arms: Mapping[str, Arm],
+    tr: Translator,
+) -> list[str]:
+    blocks: list[str] = [
+        tr.gettext(
+            "<b>Results of {id}</b> «{name}» — {status}",
+            id=record.id,
+            name=record.name,
+            status=status_name(tr, record.status),
+        )
+    ]
+    blocks.append(
+        tr.gettext(
+            "Sent {sent} · failed {failed} · suppressed {suppressed} · holdout {holdout} · waiting {waiting}",
+            sent=statuses.get("sent", 0),
+            failed=statuses.get("failed", 0) + statuses.get("expired", 0),
+            suppressed=statuses.get("suppressed", 0),
+            holdout=statuses.get("holdout", 0),
+            waiting=statuses.get("planned", 0) + statuses.get("retry", 0) + statuses.get("sending", 0),
+        )
+    )
+    for kind, label in (("open", N_("Opens")), ("click", N_("Clicks")), ("unsubscribe", N_("Unsubscribes"))):
+        count, people = events.get(kind, (0, 0))
+        blocks.append(
+            tr.gettext(
+                "{label}: {count} ({people})",
+                label=tr.gettext(label),
+                count=count,
+                people=contacts(tr, people),
+            )
+        )
+    treated, holdout = arms["treated"], arms["holdout"]
+    blocks.append(
+        tr.gettext(
+            "Conversions (paid orders within 7 days of sending): {orders}, revenue {revenue}",
+            orders=treated.orders,
+            revenue=f"{treated.revenue:,.0f}".replace(",", " "),
+        )
+    )
+    result = uplift(treated.contacts, treated.converted, holdout.contacts, holdout.converted)
+    if result is None:
+        blocks.append(tr.gettext("No holdout to compare with yet."))
+        return blocks
+    blocks.append(
+        tr.gettext(
+            "Converted: treated {t:.1%} of {tn}, holdout {h:.1%} of {hn}",
+            t=result.treated_rate,
+            tn=treated.contacts,
+            h=result.holdout_rate,
+            hn=holdout.contacts,
+        )
+    )
+    interval = tr.gettext(
+        "Uplift {diff:+.1%} (95% CI {low:+.1%} … {high:+.1%})",
+        diff=result.difference,
+        low=result.low,
+        high=result.high,
+    )
+    verdict = tr.gettext("significant") if result.significant else tr.gettext("not significant")
+    blocks.append(f"{interval} — <b>{verdict}</b>")
+    return blocks

@@ -1,0 +1,84 @@
+"""/campaigns, /dryrun <id> and /stats <id>: campaigns from the chat, through the campaign service."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.errors import CAMPAIGN_ERRORS, refusal
+from bot.i18n import Translator
+from bot.queries import conversion_arms, event_counts
+from bot.replies import answer_blocks
+from bot.report_campaign import campaign_list, dry_run_blocks, stats_blocks
+from bot.roles import needs
+from bot.services import BotServices
+from bot.team_approvals import send_cards
+from policy.timeutil import to_epoch
+from storage.campaigns import get_campaign, list_campaigns
+from storage.outbox import status_counts
+from storage.team import Member
+
+ATTRIBUTION = timedelta(days=7)  # a paid order this soon after the send counts as a conversion
+
+
+async def campaigns(message: Message, services: BotServices, tr: Translator) -> None:
+    await answer_blocks(message, campaign_list(await list_campaigns(services.db), tr), tr)
+
+
+async def dry_run(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    services: BotServices,
+    member: Member,
+    tr: Translator,
+    now: datetime,
+) -> None:
+    campaign_id = (command.args or "").strip()
+    if not campaign_id:
+        await message.answer(tr.gettext("Usage: /dryrun CAMPAIGN_ID (see /campaigns)."))
+        return
+    try:
+        report = await services.campaigns.dry_run(campaign_id, at=now, by=str(member.user_id), source="bot")
+    except CAMPAIGN_ERRORS as exc:
+        await message.answer(refusal(exc, tr))
+        return
+    record = await get_campaign(services.db, campaign_id)
+    assert record is not None  # the dry run just stored its report
+    blocks = dry_run_blocks(report, record, tr)
+    if report.get("status") == "pending_approval":
+        sent = await send_cards(bot, services, record, report, now)
+        blocks.append(
+            tr.ngettext("Approval card sent to {n} approver.", "Approval cards sent to {n} approvers.", sent)
+        )
+    elif record.priority != "mass":
+        blocks.append(tr.gettext("No approval needed for {priority} messages.", priority=record.priority))
+    await answer_blocks(message, blocks, tr)
+
+
+async def stats(
+    message: Message, command: CommandObject, services: BotServices, tr: Translator, now: datetime
+) -> None:
+    campaign_id = (command.args or "").strip()
+    record = await get_campaign(services.db, campaign_id) if campaign_id else None
+    if record is None:
+        await message.answer(
+            tr.gettext("Usage: /stats CAMPAIGN_ID; there is no campaign {id}.", id=campaign_id or "—")
+        )
+        return
+    statuses = await status_counts(services.db, campaign_id)
+    events = await event_counts(services.db, campaign_id)
+    arms = await conversion_arms(services.db, campaign_id, int(ATTRIBUTION.total_seconds()), to_epoch(now))
+    await answer_blocks(message, stats_blocks(record, statuses, events, arms, tr), tr)
+
+
+def build_router() -> Router:
+    """A fresh router with this feature's handlers (one per dispatcher)."""
+    router = Router(name="team_campaigns")
+    router.message.register(campaigns, Command("campaigns"), flags=needs("viewer", "campaigns"))
+    router.message.register(dry_run, Command("dryrun"), flags=needs("operator", "dryrun"))
+    router.message.register(stats, Command("stats"), flags=needs("viewer", "stats"))
+    return router

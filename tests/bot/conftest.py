@@ -1,0 +1,194 @@
+"""A whole Ritm with its chat-ops bot polling the Telegram stand-in over HTTP, on a manual clock.
+
+Users act through the stand-in (`say`, `press`, `upload`); the bot polls it as in production
+(`bot.app.run_bot`, updates handled one by one so that "consumed" means "handled"). The stand-in has
+no file downloads yet, so `FileHost` adds Telegram's `getFile` method and its file URL beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiohttp import web
+
+from bot.app import run_bot
+from dispatcher.channels.email import EmailChannel
+from dispatcher.channels.telegram import TelegramChannel
+from dispatcher.clock import ManualClock
+from dispatcher.ratelimit import RateLimits
+from ritm.app import App, create_app
+from ritm.policy_file import load_policy
+from ritm.sandbox.smtp_server import CapturingSmtpServer
+from ritm.sandbox.telegram_api import TelegramStandin
+from ritm.sandbox.telegram_params import Params, bad_request
+from ritm.sandbox.telegram_records import SentMessage
+from ritm.settings import Settings, SmtpSettings
+from storage.importer import import_csv
+from storage.team import add_member
+
+WORKED = Path(__file__).resolve().parents[1] / "fixtures" / "worked"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "campaigns"
+AUTHOR, APPROVER, VIEWER, OPERATOR, ADMIN = 101, 202, 303, 404, 505
+STRANGER = 909
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+class FileHost:
+    """Telegram's `getFile` and `/file/bot<token>/<path>` for the stand-in's stored uploads."""
+
+    def __init__(self, standin: TelegramStandin) -> None:
+        self.standin = standin
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        async def get_file(params: Params) -> dict[str, Any]:
+            file_id = params.text("file_id", required=True) or ""
+            stored = self.standin.world.files.get(file_id)
+            if stored is None:
+                raise bad_request("wrong file_id or the file is temporarily unavailable")
+            return {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_size": len(stored.data),
+                "file_path": f"documents/{stored.file_id}",
+            }
+
+        async def download(request: web.Request) -> web.Response:
+            stored = self.standin.world.files.get(request.match_info["path"].rsplit("/", 1)[-1])
+            if stored is None:
+                raise web.HTTPNotFound()
+            return web.Response(body=stored.data)
+
+        self.standin.api.handlers["getfile"] = get_file
+        app = web.Application()
+        app.router.add_get("/file/bot{token}/{path:.+}", download)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    def bot(self) -> Bot:
+        api = TelegramAPIServer(
+            base=f"{self.standin.base_url}/bot{{token}}/{{method}}",
+            file=f"{self.url}/file/bot{{token}}/{{path}}",
+        )
+        return Bot(
+            self.standin.token,
+            session=AiohttpSession(api=api),
+            default=DefaultBotProperties(parse_mode="HTML"),
+        )
+
+
+@dataclass
+class BotWorld:
+    app: App
+    standin: TelegramStandin
+    smtp: CapturingSmtpServer
+    clock: ManualClock
+    errors: list[logging.LogRecord] = field(default_factory=list)
+
+    async def say(self, user_id: int, text: str, *, language_code: str = "en") -> list[SentMessage]:
+        """Send `text` as the user; return what the bot sent to that chat while handling it."""
+        before = len(self.standin.sent(user_id))
+        self.standin.user_message(user_id, text, language_code=language_code)
+        await self.standin.wait_until_consumed()
+        return self.standin.sent(user_id)[before:]
+
+    async def upload(
+        self, user_id: int, filename: str, data: bytes, *, language_code: str = "en"
+    ) -> list[SentMessage]:
+        before = len(self.standin.sent(user_id))
+        self.standin.user_document(
+            user_id, filename, data, mime_type="application/toml", language_code=language_code
+        )
+        await self.standin.wait_until_consumed()
+        return self.standin.sent(user_id)[before:]
+
+    async def press(
+        self, user_id: int, message: SentMessage, *, data: str | None = None, text: str | None = None
+    ) -> dict[str, Any]:
+        """Press a button as the user; return the bot's answer to the press."""
+        query_id = self.standin.press_button(user_id, message, data=data, text=text)
+        await self.standin.wait_until_consumed()
+        answer = self.standin.callback_answer(query_id)
+        assert answer is not None, "the bot did not answer the button press"
+        return answer
+
+    async def audit_rows(self, action: str) -> list[tuple[str, str, str, str]]:
+        rows = await self.app.db.fetchall(
+            "SELECT actor, action, COALESCE(target, ''), source FROM audit_log WHERE action = ? ORDER BY id",
+            (action,),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+
+class _Errors(logging.Handler):
+    def __init__(self, sink: list[logging.LogRecord]) -> None:
+        super().__init__(logging.ERROR)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
+    policy = load_policy(None)
+    clock = ManualClock(START)
+    async with CapturingSmtpServer(directory=tmp_path / "mail") as smtp, TelegramStandin() as standin:
+        standin.set_limits(enabled=False)  # replies to one chat come faster than Telegram's 1/s here
+        files = FileHost(standin)
+        await files.start()
+        settings = Settings(
+            db=tmp_path / "ritm.db",
+            public_url="https://ritm.school.example",
+            secret="test-secret",  # type: ignore[arg-type]
+            smtp=SmtpSettings(port=smtp.port, rate_per_s=1000, pool_size=2),
+        )
+        bot = files.bot()
+        email = EmailChannel(settings.smtp)
+        telegram = TelegramChannel(bot, RateLimits(per_s=1000, per_key_per_s=None, per_group_per_min=None))
+        app = await create_app(settings, policy, clock=clock, email=email, telegram=telegram, bot=bot)
+        for kind in ("contacts", "orders", "events"):
+            await import_csv(app.db, kind, WORKED / f"{kind}.csv", policy, now=clock())
+        for user_id, role in (
+            (AUTHOR, "approver"),
+            (APPROVER, "approver"),
+            (VIEWER, "viewer"),
+            (OPERATOR, "operator"),
+            (ADMIN, "admin"),
+        ):
+            await add_member(app.db, user_id, role, by="test", at=clock(), name=f"member{user_id}")
+        errors: list[logging.LogRecord] = []
+        handler = _Errors(errors)
+        logging.getLogger("bot").addHandler(handler)
+        stop = asyncio.Event()
+        polling = asyncio.create_task(run_bot(app, stop, handle_as_tasks=False))
+        await standin.wait_for(lambda: standin.requests["getUpdates"] > 0)
+        try:
+            yield BotWorld(app, standin, smtp, clock, errors)
+        finally:
+            stop.set()
+            await polling
+            logging.getLogger("bot").removeHandler(handler)
+            await email.close()
+            await app.close()
+            await files.stop()
+    assert not errors, [r.getMessage() for r in errors]
