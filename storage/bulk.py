@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
 import aiosqlite
 
-# Parameters per statement: SQLite's historical limit, so any build of it takes our statements.
-MAX_PARAMS = 999
+# Bound parameters per statement: SQLite's default limit (999 before 3.32, 32766 since).
+MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+# Rows per statement, a power of two: a remainder is sent in power-of-two pieces, so each table needs
+# at most ten distinct statement texts and the driver's statement cache stays small.
+MAX_ROWS_PER_STATEMENT = 512
 
 
 @dataclass(slots=True)
@@ -39,19 +43,44 @@ async def insert_rows(
     """Run `head VALUES (…), (…), … tail` over `rows`, many rows per statement; return rows changed.
 
     Multi-row VALUES cut the per-row cost of `executemany` (a step and a reset per row) several-fold.
+    A build of SQLite with a lower parameter limit than its version's default gets 999 at a time.
     """
     if not rows:
         return 0
     width = len(rows[0])
-    per = max(1, MAX_PARAMS // width)
-    one = f"({', '.join('?' * width)})"
-    full = len(rows) - len(rows) % per
+    try:
+        return await _insert(
+            conn, head, rows, tail, _power_of_two(min(MAX_PARAMS // width, MAX_ROWS_PER_STATEMENT))
+        )
+    except sqlite3.OperationalError as exc:
+        if "too many SQL variables" not in str(exc):
+            raise
+    return await _insert(conn, head, rows, tail, _power_of_two(999 // width))
+
+
+def _power_of_two(limit: int) -> int:
+    return 1 << max(limit, 1).bit_length() - 1
+
+
+async def _insert(
+    conn: aiosqlite.Connection, head: str, rows: Sequence[tuple[object, ...]], tail: str, per: int
+) -> int:
+    one = f"({', '.join('?' * len(rows[0]))})"
+
+    def sql(count: int) -> str:
+        return f"{head} VALUES {', '.join([one] * count)}{tail}"
+
     changed = 0
+    full = len(rows) - len(rows) % per
     if full:
         params = [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, full, per)]
-        cur = await conn.executemany(f"{head} VALUES {', '.join([one] * per)}{tail}", params)
+        cur = await conn.executemany(sql(per), params)
         changed += max(cur.rowcount, 0)
-    if full < len(rows):
-        cur = await conn.executemany(f"{head} VALUES {one}{tail}", rows[full:])
-        changed += max(cur.rowcount, 0)
+    start, size = full, per
+    while start < len(rows):
+        while size > len(rows) - start:
+            size //= 2
+        async with conn.execute(sql(size), tuple(chain.from_iterable(rows[start : start + size]))) as cur:
+            changed += max(cur.rowcount, 0)
+        start += size
     return changed

@@ -3,13 +3,15 @@
 Rows are parsed and validated first (bad ones are reported by line and never half-written), then
 written in batches, each batch in its own short `BEGIN IMMEDIATE` transaction, so a million-row file
 streams in bounded memory and a `ritm run` beside it only waits for one batch at a time. A batch costs
-a few statements (lookups through `json_each`, multi-row inserts), never one await per row.
+a few statements (lookups through `json_each`, multi-row inserts), never one await per row, and the
+next batch is parsed while SQLite writes the previous one on aiosqlite's thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +33,7 @@ from storage.orders_events import EventRecord, OrderRecord, insert_events, upser
 __all__ = ["ImportFileError", "ImportReport", "RowError", "import_csv"]
 
 BATCH_ROWS = 5000
+YIELD_ROWS = 250  # rows parsed between two turns of the event loop
 MAX_ERRORS = 10_000  # kept in the report; `rejected` still counts every bad row
 
 Record = ContactRecord | OrderRecord | EventRecord
@@ -125,11 +128,19 @@ async def import_csv(
     now_s = to_epoch(now)
     with CsvSource(Path(path), kind) as source, _bulk_gc():
         parser = RowParser(source.hmap, policy, now=now_s)
-        for batch in _batches(source, parser, kind, report, batch_rows):
-            if batch.records:
-                await _write_batch(db, kind, batch, report, now_s)
-            if progress is not None:
-                progress(batch.rows_read)
+        writing: asyncio.Task[None] | None = None
+        try:
+            async for batch in _batches(source, parser, kind, report, batch_rows):
+                # Batch N+1 was parsed while batch N was being written; writes stay in file order.
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(_write_batch(db, kind, batch, report, now_s, progress))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()  # its transaction rolls back; the batches before it are committed
+                await asyncio.gather(writing, return_exceptions=True)
     report.errors.sort(key=lambda e: e.line)
     async with db.transaction() as conn:
         await audit(
@@ -139,10 +150,14 @@ async def import_csv(
     return report
 
 
-def _batches(
+async def _batches(
     source: CsvSource, parser: RowParser, kind: Kind, report: ImportReport, size: int
-) -> Iterator[_Batch]:
-    """Parsed rows in batches of `size`; bad rows go straight to the report."""
+) -> AsyncIterator[_Batch]:
+    """Parsed rows in batches of `size`; bad rows go straight to the report.
+
+    Parsing yields to the event loop every `YIELD_ROWS` rows so that the batch being written keeps
+    moving: each of its statements runs on aiosqlite's thread without the GIL while we parse here.
+    """
     batch = _Batch()
     read = 0
     contacts = kind == "contacts"
@@ -151,6 +166,8 @@ def _batches(
     )
     for line, cells, problem in source.rows():
         read += 1
+        if not read % YIELD_ROWS:
+            await asyncio.sleep(0)
         if problem is not None:
             report.reject(line, problem)
             continue
@@ -174,17 +191,27 @@ def _batches(
     yield batch
 
 
-async def _write_batch(db: Database, kind: Kind, batch: _Batch, report: ImportReport, now: int) -> None:
-    async with db.transaction() as conn:
-        if kind == "contacts":
-            contacts = [r for r in batch.records if isinstance(r, ContactRecord)]
-            report.add(await upsert_contacts(conn, contacts, now=now))
-            return
-        resolved = await _resolve_contacts(conn, batch, report)
-        if kind == "orders":
-            report.add(await upsert_orders(conn, [r for r in resolved if isinstance(r, OrderRecord)]))
-        else:
-            report.add(await insert_events(conn, [r for r in resolved if isinstance(r, EventRecord)]))
+async def _write_batch(
+    db: Database,
+    kind: Kind,
+    batch: _Batch,
+    report: ImportReport,
+    now: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    if batch.records:
+        async with db.transaction() as conn:
+            if kind == "contacts":
+                contacts = [r for r in batch.records if isinstance(r, ContactRecord)]
+                report.add(await upsert_contacts(conn, contacts, now=now))
+            else:
+                resolved = await _resolve_contacts(conn, batch, report)
+                if kind == "orders":
+                    report.add(await upsert_orders(conn, [r for r in resolved if isinstance(r, OrderRecord)]))
+                else:
+                    report.add(await insert_events(conn, [r for r in resolved if isinstance(r, EventRecord)]))
+    if progress is not None:
+        progress(batch.rows_read)
 
 
 async def _resolve_contacts(
