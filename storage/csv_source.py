@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -19,9 +18,6 @@ from storage.column_map import HeaderMap, ImportFileError, Kind, map_header
 
 SNIFF_BYTES = 1 << 16
 DELIMITERS = (",", ";", "\t")
-
-# Platform exports put long HTML blobs in custom fields; the default 128 KiB limit is too tight.
-csv.field_size_limit(min(sys.maxsize, 1 << 26))
 
 
 def _check_bytes(path: Path, head: bytes) -> str:

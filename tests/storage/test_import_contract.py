@@ -46,6 +46,20 @@ async def test_counts_match_the_worked_example(db: Database, worked_dir: Path, w
     assert await db.scalar("SELECT COUNT(*) FROM contacts") == expected["contacts"]["good_rows"]
     assert await db.scalar("SELECT COUNT(*) FROM orders") == expected["orders"]["good_rows"]
     assert await db.scalar("SELECT COUNT(*) FROM events") == expected["events"]["good_rows"]
+    audit = await db.fetchall("SELECT action, target, details FROM audit_log ORDER BY id")
+    assert [(a["action"], a["target"]) for a in audit] == [
+        ("import.contacts", "contacts.csv"), ("import.orders", "orders.csv"), ("import.events", "events.csv"),
+    ]  # fmt: skip
+    assert json.loads(audit[0]["details"]) == {"imported": 111, "updated": 0, "unchanged": 0, "rejected": 9}
+
+
+async def test_progress_reports_rows_read(db: Database, worked_dir: Path, worked_policy: Policy) -> None:
+    seen: list[int] = []
+    await import_csv(
+        db, "events", worked_dir / "events.csv", worked_policy, now=NOW, progress=seen.append, batch_rows=100
+    )
+    assert seen == sorted(seen) and len(seen) >= 6
+    assert seen[-1] == 640  # every data row, good or bad
 
 
 async def test_rejections_name_line_and_reason(db: Database, worked_dir: Path, worked_policy: Policy) -> None:
