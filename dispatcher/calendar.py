@@ -30,6 +30,12 @@ OUTLOOK_365_URL = "https://outlook.office.com/calendar/0/deeplink/compose"
 Method = Literal["PUBLISH", "REQUEST"]
 
 
+def event_uid(campaign_id: str, contact_id: str, domain: str) -> str:
+    """One UID per (event, subscriber) for the attachment and the /e/ download alike: a client that
+    gets both keeps one event, and a re-sent invitation updates it instead of adding another."""
+    return f"{campaign_id}-{contact_id}@{domain}"
+
+
 def event_ics(
     *,
     uid: str,

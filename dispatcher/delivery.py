@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from dispatcher.calendar import event_ics
+from dispatcher.calendar import event_ics, event_uid
 from dispatcher.campaign_cache import CampaignCache
 from dispatcher.channels.base import (
     Attachment,
@@ -136,7 +136,7 @@ class ChannelDelivery:
         if campaign.event is not None and (row.step == 0 or row.step >= REMINDER_STEP):
             event = campaign.event
             ics = event_ics(
-                uid=f"{campaign.id}-{recipient.id}@{self.settings.mail_domain}",
+                uid=event_uid(campaign.id, recipient.id, self.settings.mail_domain),
                 title=event.title,
                 starts_at=event.starts_at,
                 duration=event.duration,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from dispatcher.calendar import event_ics
+from dispatcher.calendar import event_ics, event_uid
 from dispatcher.campaign_cache import CampaignCache
 from dispatcher.clock import Clock
 from dispatcher.hooks import HookError, apply_hook, verify_hook_signature
@@ -39,6 +39,7 @@ class HttpDeps:
     campaigns: CampaignCache
     signer: LinkSigner
     clock: Clock
+    mail_domain: str = "school.example"
     hook_tolerance_s: int = 300
 
 
@@ -157,7 +158,7 @@ async def ics(request: web.Request) -> web.Response:
         return _not_found()
     event = loaded.campaign.event
     body = event_ics(
-        uid=f"{campaign_id}-{contact_id}@ritm",
+        uid=event_uid(campaign_id, contact_id, deps.mail_domain),
         title=event.title,
         starts_at=event.starts_at,
         duration=event.duration,

@@ -181,5 +181,5 @@ class OutboxWorker:
             elif result.kind == "blocked":
                 await revoke_consent(conn, row.contact_id, row.channel, "bot_blocked", now)
             elif result.kind == "bad_address":
-                await suppress_address(conn, row.contact_id, row.channel, "chat_not_found", now)
+                await suppress_address(conn, row.contact_id, row.channel, "bad_address", now)
         return Outcome(row.id, "failed", reason=result.kind, error=result.detail)

@@ -135,12 +135,13 @@ async def create_app(
     signer = link_signer(settings)
     email_channel = None
     if email is None:
-        email_channel = EmailChannel(settings.smtp)
+        email_channel = EmailChannel(settings.smtp, clock=clock)
         email = email_channel
     bot = bot if bot is not None else make_bot(settings)
     if telegram is None and bot is not None:
         telegram = TelegramChannel(bot, settings.telegram)
     sender = envelope_address(settings.smtp.sender)
+    mail_domain = sender.rpartition("@")[2]
     delivery = ChannelDelivery(
         db,
         policy,
@@ -149,14 +150,18 @@ async def create_app(
         signer,
         DeliverySettings(
             school=settings.school_name,
-            mail_domain=sender.rpartition("@")[2],
+            mail_domain=mail_domain,
             unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe",
         ),
         email=email,
         telegram=telegram,
     )
     worker = OutboxWorker(db, policy, delivery, campaigns)
-    http = create_http_app(HttpDeps(db=db, policy=policy, campaigns=campaigns, signer=signer, clock=clock))
+    http = create_http_app(
+        HttpDeps(
+            db=db, policy=policy, campaigns=campaigns, signer=signer, clock=clock, mail_domain=mail_domain
+        )
+    )
     return App(
         settings=settings,
         policy=policy,
