@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from storage.contacts import (
     ContactRecord,
     TagMark,
     UpsertCounts,
+    contacts_by_email,
     known_contacts,
     remove_tags,
     upsert_contacts,
@@ -101,18 +103,25 @@ async def apply_hook(db: Database, body: bytes, policy: Policy, *, now: datetime
         return good
 
     contacts = parse("contacts", "contacts", lambda p, c: p.contact(c))
-    orders = parse("orders", "orders", lambda p, c: p.order(c, p.contact_key(c)[0]))
-    events = parse("events", "events", lambda p, c: p.event(c, p.contact_key(c)[0]))
+    orders = parse("orders", "orders", lambda p, c: p.order(c))
+    events = parse("events", "events", lambda p, c: p.event(c))
     tags = _parse_tags(batches["tags"], policy, now_s, errors)
     async with db.transaction() as conn:
         summary["contacts"] = _counts(
             await upsert_contacts(conn, [r for _, r in contacts], now=now_s, source="hook")
         )
-        named = [r.contact_id for _, r in orders] + [r.contact_id for _, r in events] + [t[1] for t in tags]
+        by_email = await contacts_by_email(conn, [e for _, (_, e) in [*orders, *events] if e is not None])
+        order_rows = _by_email("orders", orders, by_email, errors)
+        event_rows = _by_email("events", events, by_email, errors)
+        named = (
+            [r.contact_id for _, r in order_rows]
+            + [r.contact_id for _, r in event_rows]
+            + [t[1] for t in tags]
+        )
         known = await known_contacts(conn, named)
-        summary["orders"] = _counts(await upsert_orders(conn, _known("orders", orders, known, errors)))
+        summary["orders"] = _counts(await upsert_orders(conn, _known("orders", order_rows, known, errors)))
         summary["tags"] = await _apply_tags(conn, tags, known, errors, now_s)
-        kept_events = _known("events", events, known, errors)
+        kept_events = _known("events", event_rows, known, errors)
         summary["events"] = _counts(await insert_events(conn, kept_events))
         summary["reminders_stopped"] = await _stop_reminders(conn, kept_events)
     summary["errors"] = errors
@@ -121,6 +130,32 @@ async def apply_hook(db: Database, body: bytes, policy: Policy, *, now: datetime
 
 def _counts(c: UpsertCounts) -> dict[str, int]:
     return {"imported": c.imported, "updated": c.updated, "unchanged": c.unchanged}
+
+
+R = TypeVar("R", OrderRecord, EventRecord)
+
+
+def _by_email(
+    kind: str,
+    rows: Sequence[tuple[int, tuple[R, str | None]]],
+    by_email: dict[str, list[str]],
+    errors: list[dict[str, Any]],
+) -> list[tuple[int, R]]:
+    """Items that name their contact by email only get its id (when exactly one contact has it)."""
+    out: list[tuple[int, R]] = []
+    for index, (record, email) in rows:
+        if email is None:
+            out.append((index, record))
+            continue
+        owners = by_email.get(email, [])
+        if len(owners) == 1:
+            out.append((index, replace(record, contact_id=owners[0])))
+        else:
+            why = "no contact has" if not owners else f"{len(owners)} contacts share"
+            errors.append(
+                {"kind": kind, "index": index, "reason": f"unknown contact: {why} the email {email!r}"}
+            )
+    return out
 
 
 def _known(
