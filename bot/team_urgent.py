@@ -100,6 +100,9 @@ async def segment_chosen(
 async def segment_typed(
     message: Message, state: FSMContext, services: BotServices, tr: Translator, now: datetime
 ) -> None:
+    if (message.text or "").startswith("/"):
+        await message.answer(tr.gettext("Pick a segment, type a name or DSL, or /cancel."))
+        return
     await _choose(message, state, services, tr, now, message.text or "")
 
 
@@ -234,6 +237,8 @@ async def cancel(message: Message, state: FSMContext, tr: Translator) -> None:
 def build_router() -> Router:
     """A fresh router with this feature's handlers (one per dispatcher)."""
     router = Router(name="team_urgent")
+    # /cancel first: in the middle of the dialog it must not be taken for the awaited text.
+    router.message.register(cancel, Command("cancel"), flags=needs("operator", "cancel"))
     router.message.register(urgent, Command("urgent"), flags=needs("operator", "urgent"))
     router.callback_query.register(
         segment_chosen,
@@ -250,5 +255,4 @@ def build_router() -> Router:
         stale_send, F.data == f"{PREFIX}:go", flags=needs("operator", "urgent_send")
     )
     router.callback_query.register(cancel_button, F.data == f"{PREFIX}:no", flags=needs("operator", "cancel"))
-    router.message.register(cancel, Command("cancel"), flags=needs("operator", "cancel"))
     return router

@@ -38,7 +38,7 @@ from storage.importer import import_csv
 from storage.team import add_member
 
 WORKED = Path(__file__).resolve().parents[1] / "fixtures" / "worked"
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "campaigns"
+EXAMPLES = Path(__file__).resolve().parents[2] / "ritm" / "examples"
 AUTHOR, APPROVER, VIEWER, OPERATOR, ADMIN = 101, 202, 303, 404, 505
 STRANGER = 909
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
