@@ -12,9 +12,9 @@ import aiosqlite
 
 # Bound parameters per statement: SQLite's default limit (999 before 3.32, 32766 since).
 MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
-# Rows per statement, a power of two: a remainder is sent in power-of-two pieces, so each table needs
-# at most ten distinct statement texts and the driver's statement cache stays small.
-MAX_ROWS_PER_STATEMENT = 512
+# Rows per statement. Two statement texts per table (this many rows, and one row for the remainder)
+# keep the driver's statement cache small; each call is one hop to aiosqlite's thread.
+MAX_ROWS_PER_STATEMENT = 256
 
 
 @dataclass(slots=True)
@@ -49,17 +49,11 @@ async def insert_rows(
         return 0
     width = len(rows[0])
     try:
-        return await _insert(
-            conn, head, rows, tail, _power_of_two(min(MAX_PARAMS // width, MAX_ROWS_PER_STATEMENT))
-        )
+        return await _insert(conn, head, rows, tail, max(1, min(MAX_PARAMS // width, MAX_ROWS_PER_STATEMENT)))
     except sqlite3.OperationalError as exc:
         if "too many SQL variables" not in str(exc):
             raise
-    return await _insert(conn, head, rows, tail, _power_of_two(999 // width))
-
-
-def _power_of_two(limit: int) -> int:
-    return 1 << max(limit, 1).bit_length() - 1
+    return await _insert(conn, head, rows, tail, max(1, 999 // width))
 
 
 async def _insert(
@@ -76,11 +70,7 @@ async def _insert(
         params = [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, full, per)]
         cur = await conn.executemany(sql(per), params)
         changed += max(cur.rowcount, 0)
-    start, size = full, per
-    while start < len(rows):
-        while size > len(rows) - start:
-            size //= 2
-        async with conn.execute(sql(size), tuple(chain.from_iterable(rows[start : start + size]))) as cur:
-            changed += max(cur.rowcount, 0)
-        start += size
+    if full < len(rows):  # the remainder row by row, still in one call
+        cur = await conn.executemany(sql(1), rows[full:])
+        changed += max(cur.rowcount, 0)
     return changed

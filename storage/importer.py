@@ -3,15 +3,13 @@
 Rows are parsed and validated first (bad ones are reported by line and never half-written), then
 written in batches, each batch in its own short `BEGIN IMMEDIATE` transaction, so a million-row file
 streams in bounded memory and a `ritm run` beside it only waits for one batch at a time. A batch costs
-a few statements (lookups through `json_each`, multi-row inserts), never one await per row, and the
-next batch is parsed while SQLite writes the previous one on aiosqlite's thread.
+a few statements (lookups through `json_each`, multi-row inserts), never one await per row.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,8 +30,7 @@ from storage.orders_events import EventRecord, OrderRecord, insert_events, upser
 
 __all__ = ["ImportFileError", "ImportReport", "RowError", "import_csv"]
 
-BATCH_ROWS = 5000
-YIELD_ROWS = 250  # rows parsed between two turns of the event loop
+BATCH_ROWS = 10_000  # rows per transaction: few checkpoints, yet a short hold on the write lock
 MAX_ERRORS = 10_000  # kept in the report; `rejected` still counts every bad row
 
 Record = ContactRecord | OrderRecord | EventRecord
@@ -128,19 +125,8 @@ async def import_csv(
     now_s = to_epoch(now)
     with CsvSource(Path(path), kind) as source, _bulk_gc():
         parser = RowParser(source.hmap, policy, now=now_s)
-        writing: asyncio.Task[None] | None = None
-        try:
-            async for batch in _batches(source, parser, kind, report, batch_rows):
-                # Batch N+1 was parsed while batch N was being written; writes stay in file order.
-                if writing is not None:
-                    await writing
-                writing = asyncio.create_task(_write_batch(db, kind, batch, report, now_s, progress))
-            if writing is not None:
-                await writing
-        finally:
-            if writing is not None and not writing.done():
-                writing.cancel()  # its transaction rolls back; the batches before it are committed
-                await asyncio.gather(writing, return_exceptions=True)
+        for batch in _batches(source, parser, kind, report, batch_rows):
+            await _write_batch(db, kind, batch, report, now_s, progress)
     report.errors.sort(key=lambda e: e.line)
     async with db.transaction() as conn:
         await audit(
@@ -150,14 +136,10 @@ async def import_csv(
     return report
 
 
-async def _batches(
+def _batches(
     source: CsvSource, parser: RowParser, kind: Kind, report: ImportReport, size: int
-) -> AsyncIterator[_Batch]:
-    """Parsed rows in batches of `size`; bad rows go straight to the report.
-
-    Parsing yields to the event loop every `YIELD_ROWS` rows so that the batch being written keeps
-    moving: each of its statements runs on aiosqlite's thread without the GIL while we parse here.
-    """
+) -> Iterator[_Batch]:
+    """Parsed rows in batches of `size`; bad rows go straight to the report."""
     batch = _Batch()
     read = 0
     contacts = kind == "contacts"
@@ -166,8 +148,6 @@ async def _batches(
     )
     for line, cells, problem in source.rows():
         read += 1
-        if not read % YIELD_ROWS:
-            await asyncio.sleep(0)
         if problem is not None:
             report.reject(line, problem)
             continue
