@@ -146,7 +146,7 @@ async def _story(
     moments = [
         (msk(23, 7), script.webinar),
         (msk(24, 12), script.digest),
-        (msk(25, 7, 45), script.someone_pays),
+        (msk(25, 9, 15), script.someone_pays),
         (msk(26, 11), script.notice_drafted),
         (msk(26, 11, 30), script.pause),
         (msk(26, 12), script.notice_sent),

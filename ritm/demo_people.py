@@ -7,11 +7,13 @@ click links found in the captured emails and Telegram buttons, and the signed we
 
 from __future__ import annotations
 
+import email
 import json
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from email.message import Message
 
 import aiohttp
 
@@ -62,11 +64,11 @@ class Audience:
         new_mail = self.smtp.messages[self._mail_seen :]
         self._mail_seen = len(self.smtp.messages)
         for captured in new_mail:
-            message = captured.message
+            # The stdlib's default (compat32) parser is ~10x cheaper than the modern one used by tests.
+            message = email.message_from_bytes(captured.raw)
             outbox_id = str(message.get("X-Ritm-Outbox", ""))
             contact = await self.contact_of(int(outbox_id)) if outbox_id.isdigit() else None
-            body = message.get_body(("html",))
-            html = body.get_content() if body is not None else ""
+            html = _html_of(message)
             campaign = str(message.get("X-Ritm-Campaign", ""))
             if unit_hash(f"open:{captured.rcpt_tos[0]}:{campaign}") < OPEN_SHARE:
                 for url in PIXEL.findall(html)[:1]:
@@ -157,3 +159,12 @@ class Audience:
         assert self.session is not None
         async with self.session.get(url, allow_redirects=False) as response:
             await response.read()
+
+
+def _html_of(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    return ""

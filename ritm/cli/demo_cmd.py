@@ -7,8 +7,6 @@ from pathlib import Path
 import typer
 
 from ritm.cli.common import STATE, console, run
-from ritm.demo import prepare, run_demo
-from ritm.demo_report import print_report
 from storage.db import Database
 
 
@@ -18,10 +16,13 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(
             Path("demo-out"), "--out", help="Where the database, mail and transcript go."
         ),
-        contacts: int = typer.Option(3000, "--contacts", min=100, help="Size of the synthetic base."),
+        contacts: int = typer.Option(2000, "--contacts", min=100, help="Size of the synthetic base."),
         seed: int = typer.Option(7, "--seed"),
     ) -> None:
         """Run webinar invitation, digest, cascade, reminders, a payment, a pause and a service notice."""
+        from ritm.demo import prepare, run_demo  # aiogram takes seconds to import: only for the demo
+        from ritm.demo_report import print_report
+
         policy = STATE.policy()
         counts = prepare(out, contacts=contacts, seed=seed)
         console.print(

@@ -6,7 +6,6 @@ import logging
 
 import typer
 
-from ritm.app import create_app, serve
 from ritm.cli.common import STATE, run
 
 
@@ -19,6 +18,8 @@ def register(app: typer.Typer) -> None:
         settings = STATE.settings().model_copy(update={"db": STATE.db_path})
         policy = STATE.policy()
         logging.getLogger().setLevel(logging.INFO)
+
+        from ritm.app import create_app, serve  # aiogram takes seconds to import: only when running
 
         async def main() -> None:
             application = await create_app(settings, policy)
