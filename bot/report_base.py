@@ -185,8 +185,9 @@ def calendar_blocks(
         )
         for r in mine:
             version = f" · {esc(r.version)}" if r.version else ""
+            name = f" {esc(r.name)}" if r.name else ""
             blocks.append(
-                f"  • <code>{esc(r.campaign_id)}</code> {esc(r.name)} ({esc(r.priority)}){version}: {r.count}"
+                f"  • <code>{esc(r.campaign_id)}</code>{name} ({esc(r.priority)}){version}: {r.count}"
             )
         if doubles.get(key):
             blocks.append(
