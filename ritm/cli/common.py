@@ -36,6 +36,10 @@ class CliState:
     _policy: Policy | None = field(default=None, repr=False)
     _settings: Settings | None = field(default=None, repr=False)
 
+    def forget(self) -> None:
+        self._policy = None
+        self._settings = None
+
     def settings(self) -> Settings:
         if self._settings is None:
             try:

@@ -27,6 +27,7 @@ def _global(
 ) -> None:
     STATE.db_path = db
     STATE.policy_path = policy
+    STATE.forget()  # one process may run several commands (tests): read the files again
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
 
 

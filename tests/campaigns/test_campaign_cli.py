@@ -1,0 +1,105 @@
+"""`ritm campaign …` from the shell's point of view: the four-eyes rule cannot be bypassed from the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from ritm.cli import campaign_cmd, import_cmd, team_cmd
+from ritm.cli.common import STATE
+from ritm.cli.main import _global
+
+AT = "2026-11-20T12:00:00+00:00"
+
+
+@pytest.fixture
+def cli(tmp_path: Path, worked_dir: Path) -> Iterator[object]:
+    root = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+    root.callback()(_global)
+    for module in (import_cmd, team_cmd, campaign_cmd):
+        module.register(root)
+    base = ["--db", str(tmp_path / "ritm.db"), "--policy", str(worked_dir / "policy.toml")]
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(root, [*base, *args])
+        return result.exit_code, result.stdout, result.stderr
+
+    for kind in ("contacts", "orders", "events"):
+        assert invoke("import", kind, str(worked_dir / f"{kind}.csv"), "--json")[0] == 0
+    assert invoke("team", "add", "1", "approver")[0] == 0
+    assert invoke("team", "add", "2", "approver")[0] == 0
+    assert invoke("team", "add", "3", "operator")[0] == 0
+    yield invoke
+    STATE.forget()
+
+
+def test_author_cannot_approve_and_plan_needs_approval(cli, worked_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    campaign = str(worked_dir / "campaign.toml")
+    assert cli("campaign", "add", campaign, "--by", "1")[0] == 0
+    code, _, err = cli("campaign", "approve", "worked-1", "--by", "2")
+    assert code == 2 and "dry run first" in err
+    code, out, err = cli("campaign", "dry-run", "worked-1", "--at", AT, "--json", "--by", "1")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["status"] == "pending_approval" and report["planned"] == 39
+    for key in (
+        "audience",
+        "excluded",
+        "eligible",
+        "holdout",
+        "planned",
+        "by_version",
+        "by_variant",
+        "by_channel",
+        "by_rfm",
+        "first_due",
+        "last_due",
+        "due_hours_utc",
+        "previews",
+    ):
+        assert key in report, key
+
+    for who, why in (("1", "four-eyes"), ("3", "approver role"), ("99", "not in the team")):
+        code, _, err = cli("campaign", "approve", "worked-1", "--by", who)
+        assert code == 2 and why in err, (who, err)
+    code, _, err = cli("campaign", "plan", "worked-1", "--at", AT)
+    assert code == 2 and "approved before planning" in err
+
+    assert cli("campaign", "approve", "worked-1", "--by", "2")[0] == 0
+    code, out, err = cli("campaign", "plan", "worked-1", "--at", AT, "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"status": "scheduled", "inserted": 45, "planned": 39, "holdout": 6}
+    code, out, _ = cli("campaign", "plan", "worked-1", "--at", AT, "--json")
+    assert json.loads(out)["inserted"] == 0  # idempotent
+
+
+def test_a_changed_file_goes_back_to_draft_and_needs_a_new_approval(
+    cli, worked_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    original = (worked_dir / "campaign.toml").read_text(encoding="utf-8")
+    path = tmp_path / "campaign.toml"
+    path.write_text(original, encoding="utf-8")
+    cli("campaign", "add", str(path), "--by", "1")
+    cli("campaign", "dry-run", "worked-1", "--at", AT, "--by", "1")
+    assert cli("campaign", "approve", "worked-1", "--by", "2")[0] == 0
+    path.write_text(
+        original.replace('name = "Worked example"', 'name = "Worked example, v2"'), encoding="utf-8"
+    )
+    code, out, _ = cli("campaign", "add", str(path), "--by", "1", "--json")
+    assert code == 0 and json.loads(out) == {"id": "worked-1", "status": "draft", "change": "changed"}
+    code, _, err = cli("campaign", "plan", "worked-1", "--at", AT)
+    assert code == 2 and "approved" in err
+
+
+def test_bad_campaign_file_is_one_sentence(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('id = "x"\nname = "X"\npriority = "loud"\n', encoding="utf-8")
+    code, _, err = cli("campaign", "add", str(bad), "--by", "1")
+    assert code == 2 and "priority" in err and err.count("\n") <= 2
+    code, _, err = cli("campaign", "add", str(tmp_path / "missing.toml"), "--by", "1")
+    assert code == 2 and "cannot read" in err
