@@ -108,7 +108,13 @@ async def poll_until(dp: Dispatcher, bot: Bot, stop: asyncio.Event, *, handle_as
     finally:
         stopped.cancel()
         if not polling.done():
-            with contextlib.suppress(RuntimeError):  # polling had not started yet
+            try:
                 await dp.stop_polling()
-            await polling
-    polling.result()  # a polling crash surfaces to the caller
+            except RuntimeError:  # not started yet: nothing to wind down
+                polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+    if not polling.cancelled() and polling.exception() is not None:
+        # aiogram retries network errors itself; what ends polling is fatal (e.g. a revoked token).
+        log.error("bot polling stopped", exc_info=polling.exception(), extra={"event": "bot_crashed"})
+        polling.result()

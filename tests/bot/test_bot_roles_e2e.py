@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage.pause import get_paused
-from tests.bot.conftest import ADMIN, OPERATOR, STRANGER, VIEWER, BotWorld
+from tests.bot.conftest import ADMIN, EXAMPLES, OPERATOR, STRANGER, VIEWER, BotWorld
 
 
 async def test_stranger_gets_a_refusal_and_an_audit_row(world: BotWorld) -> None:
@@ -77,3 +77,26 @@ async def test_whoami_answers_in_the_members_language(world: BotWorld) -> None:
     assert switched.text == "Done: I will answer you in English."
     [again] = await world.say(OPERATOR, "/whoami", language_code="ru")
     assert again.text is not None and "role: operator" in again.text
+
+
+async def test_help_lists_what_the_role_allows(world: BotWorld) -> None:
+    [viewer] = await world.say(VIEWER, "/help")
+    [admin] = await world.say(ADMIN, "/help")
+    assert "/segment NAME | DSL — size, reach, RFM and a sample of a segment" in (viewer.text or "")
+    assert "/urgent" not in (viewer.text or "") and "/pause" not in (viewer.text or "")
+    assert "/urgent [NAME | DSL]" in (admin.text or "") and "/pause" in (admin.text or "")
+    [start] = await world.say(ADMIN, "/start")
+    assert start.text == admin.text  # a member's /start is the help
+
+
+async def test_a_stranger_pressing_a_team_button_is_refused_and_audited(world: BotWorld) -> None:
+    await world.upload(OPERATOR, "digest.toml", (EXAMPLES / "digest.toml").read_bytes())
+    await world.say(OPERATOR, "/dryrun digest-48")
+    [card] = [m for m in world.standin.sent(ADMIN) if m.buttons()]
+    answer = await world.press(STRANGER, card, text=card.buttons()[0]["text"])
+    assert answer["show_alert"] and "for the school's team only" in str(answer["text"])
+    answer = await world.press(VIEWER, card, text=card.buttons()[0]["text"])
+    assert answer["text"] == "Sorry, this needs the approver role; yours is viewer."
+    refused = await world.audit_rows("bot.refused")
+    assert [r[0] for r in refused] == [str(STRANGER), str(VIEWER)]
+    assert card.buttons() and not card.edited
