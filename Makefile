@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ritm demo
+	$(BIN)/ritm demo --out demo-out
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -24,8 +24,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+# Quick versions; the README's figures come from the 1 M runs (`--contacts 1000000`).
 bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py --contacts 100000
+	$(BIN)/python bench/segment_bench.py --contacts 100000
+	$(BIN)/python bench/plan_bench.py --contacts 100000
+	$(BIN)/python bench/send_bench.py --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
