@@ -34,6 +34,9 @@ FREQUENCIES = ("normal", "weekly")
 async def start_linked(
     message: Message, command: CommandObject, services: BotServices, tr: Translator, now: datetime
 ) -> None:
+    if message.chat.type != "private":  # a group must never become someone's personal channel
+        await message.answer(tr.gettext("Open this link in a private chat with the bot."))
+        return
     contact_id = services.signer.start_contact((command.args or "").strip())
     if contact_id is None or not await contact_exists(services.db, contact_id):
         log.info("bad start token", extra={"event": "start_forged", "chat": message.chat.id})

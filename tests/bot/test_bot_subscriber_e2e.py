@@ -95,3 +95,15 @@ async def test_bound_subscriber_free_text_gets_a_note_without_an_audit_row(world
     assert await world.audit_rows("bot.stranger") == []
     [hello] = await world.say(CHAT, "/start")
     assert (hello.text or "").startswith("This chat is connected.")
+
+
+async def test_a_group_chat_cannot_be_bound(world: BotWorld) -> None:
+    group = -100777
+    world.standin.add_chat(group, chat_type="supergroup", title="School chat")
+    before = await snapshot(world)
+    token = world.app.service.signer.start_token("h00020")
+    world.standin.user_message(CHAT, f"/start {token}", chat_id=group, language_code="en")
+    await world.standin.wait_until_consumed()
+    [reply] = world.standin.sent(group)
+    assert reply.text == "Open this link in a private chat with the bot."
+    assert await snapshot(world) == before
