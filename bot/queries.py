@@ -136,19 +136,27 @@ async def double_booked(db: Database, days: Sequence[Day]) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in rows}
 
 
+SENT_LAG_S = 3 * 86400
 _SCOPES = {"mass": "('mass')", "scenario": "('scenario')", "nonservice": "('mass', 'scenario')"}
 
 
 async def over_cap(db: Database, days: Sequence[Day], cap: Cap) -> dict[str, int]:
-    """Per day: contacts whose counted messages that local day exceed a (daily or shorter) cap."""
+    """Per day: contacts whose counted messages that local day exceed a (daily or shorter) cap.
+
+    A sent message counts at its send time, which is at or after its due time and, retries ending with
+    the send window, within `SENT_LAG_S` of it: that bound keeps the read on the (status, due_at) index,
+    and CROSS JOIN keeps the outbox as the outer loop (one range read, not one per day).
+    """
     cte, params = _days_cte(days)
     marks = ",".join("?" * len(COUNTED_STATUSES))
     channel = "" if cap.channel == "any" else " AND o.channel = ?"
-    extra: list[object] = [*COUNTED_STATUSES, *([cap.channel] if channel else []), cap.max]
+    since, until = min(d[1] for d in days) - SENT_LAG_S, max(d[2] for d in days)
+    extra: list[object] = [*COUNTED_STATUSES, since, until, *([cap.channel] if channel else []), cap.max]
     rows = await db.fetchall(
-        f"{cte} SELECT day, COUNT(*) FROM (SELECT d.day AS day, o.contact_id FROM days d"
-        " JOIN outbox o ON COALESCE(o.sent_at, o.due_at) >= d.lo AND COALESCE(o.sent_at, o.due_at) < d.hi"
-        f" WHERE o.status IN ({marks}) AND o.priority IN {_SCOPES[cap.scope]}{channel}"
+        f"{cte} SELECT day, COUNT(*) FROM (SELECT d.day AS day, o.contact_id FROM outbox o CROSS JOIN days d"
+        " ON COALESCE(o.sent_at, o.due_at) >= d.lo AND COALESCE(o.sent_at, o.due_at) < d.hi"
+        f" WHERE o.status IN ({marks}) AND o.due_at >= ? AND o.due_at < ?"
+        f" AND o.priority IN {_SCOPES[cap.scope]}{channel}"
         " GROUP BY d.day, o.contact_id HAVING COUNT(*) > ?) GROUP BY day",
         (*params, *extra),
     )
