@@ -138,7 +138,7 @@ async def text_typed(
     message: Message, state: FSMContext, services: BotServices, tr: Translator, now: datetime
 ) -> None:
     text = (message.text or "").strip()
-    if text.startswith("/"):
+    if not text or text.startswith("/"):
         await message.answer(tr.gettext("Write the message text, or /cancel."))
         return
     if len(text) > MAX_TEXT:
