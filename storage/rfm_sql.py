@@ -69,7 +69,7 @@ def _scores_sql(source: str, cuts: RfmCuts, params: dict[str, object]) -> str:
     params["unmatched"] = UNMATCHED
     segment = f"CASE {' '.join(whens)} ELSE :unmatched END" if whens else ":unmatched"
     return (
-        f"SELECT id, recency_days, frequency, monetary, r, f, m, {segment} FROM ("
+        f"SELECT id, recency_days, frequency, monetary, r, f, m, {segment} AS segment FROM ("
         f"SELECT id, recency_days, frequency, monetary, {r} AS r, {f} AS f, {m} AS m FROM ({source}))"
     )
 
@@ -96,6 +96,14 @@ async def materialise_rfm(db: Database, table: str, config: RfmConfig, at_s: int
     finally:
         await db.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
     return cuts
+
+
+async def threshold_distribution(db: Database, config: RfmConfig, at_s: int) -> dict[str, int]:
+    """Active contacts per RFM segment by thresholds, in one aggregate pass (no table is written)."""
+    params: dict[str, object] = {"at": at_s, "since": at_s - int(config.period.total_seconds())}
+    scored = _scores_sql(FACTS_SQL, cut_points(config), params)
+    rows = await db.fetchall(f"SELECT segment, COUNT(*) FROM ({scored}) GROUP BY segment", params)
+    return {str(r[0]): int(r[1]) for r in rows}
 
 
 async def _quantile_cuts(db: Database, facts: str, config: RfmConfig) -> RfmCuts:

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Literal
 
 from policy.config import Policy
 from policy.dsl import (
@@ -43,7 +44,7 @@ from policy.segment_names import resolve, segment_expr
 from policy.timeutil import to_epoch
 from storage.contact_data import load_contact
 from storage.db import Database
-from storage.rfm_sql import drop_rfm, materialise_rfm
+from storage.rfm_sql import drop_rfm, materialise_rfm, threshold_distribution
 
 ADDRESS_SQL = {
     "email": "(c.email IS NOT NULL AND c.email != '')",
@@ -51,11 +52,13 @@ ADDRESS_SQL = {
     "sms": "(c.phone IS NOT NULL AND c.phone != '')",
 }
 RFM_FIELDS = ("recency_days", "frequency", "monetary", "r", "f", "m")
-AGGREGATES = {  # field -> (rows up to `at`, the metric over one contact's rows)
-    "paid_total": ("orders WHERE status = 'paid' AND paid_at <= ?", "SUM(amount)"),
-    "orders_count": ("orders WHERE created_at <= ?", "COUNT(*)"),
+AGGREGATES = {  # field -> (a contact's orders up to `at`, the metric over them)
+    "paid_total": ("status = 'paid' AND paid_at <= ?", "SUM(amount)"),
+    "orders_count": ("created_at <= ?", "COUNT(*)"),
 }
 EMPTY_IS_ZERO = ("paid_total", "orders_count", "frequency", "monetary")
+NO_DRIVER = 5  # _drive_rank of a conjunct that is not a member set
+Mode = Literal["drive", "scan", "lookup"]
 MAX_LIVE_RFM_TABLES = 3  # per connection: contexts nobody closed cannot pile up temp tables
 _names = itertools.count(1)
 _live: weakref.WeakKeyDictionary[Database, OrderedDict[str, weakref.ref[SegmentContext]]] = (
@@ -73,10 +76,31 @@ class SqlFragment:
 
 @dataclass(frozen=True, slots=True)
 class _IdSet:
-    """`SELECT id FROM …`: the ids of a predicate's members; `unique` when no id repeats."""
+    """A predicate's members: contacts with rows of `source` matching `where` (and, grouped per
+    contact, `having`); `unique` when a contact has at most one such row (or group)."""
 
-    sql: str
-    unique: bool
+    source: str
+    id_col: str
+    where: str
+    having: str | None = None
+    unique: bool = False
+
+    def ids_sql(self) -> str:
+        sql = f"SELECT {self.id_col} AS id FROM {self.source} WHERE {self.where}"
+        return sql if self.having is None else f"{sql} GROUP BY {self.id_col} HAVING {self.having}"
+
+    def test(self, mode: Mode) -> str:
+        """Membership of `c`: a probe into the list built once, or a keyed lookup of `c`'s own rows.
+
+        Without GROUP BY an aggregate query yields one row even when no row matches, so the lookup
+        asks for `COUNT(*) > 0` as the list's GROUP BY implicitly does.
+        """
+        if mode != "lookup":
+            return f"c.id IN ({self.ids_sql()})"
+        rows = f"FROM {self.source} WHERE {self.id_col} = c.id AND {self.where}"
+        if self.having is None:
+            return f"EXISTS (SELECT 1 {rows})"
+        return f"EXISTS (SELECT COUNT(*) {rows} HAVING COUNT(*) > 0 AND {self.having})"
 
 
 class SegmentContext:
@@ -110,10 +134,15 @@ class SegmentContext:
             self.cuts = None
 
     # -- compiling -------------------------------------------------------------------------------
-    def compile(self, text: str | Expr) -> SqlFragment:
-        """A boolean SQL expression over `contacts c`; `DslError` for bad text or unknown names."""
+    def compile(self, text: str | Expr, *, lookup: bool = False) -> SqlFragment:
+        """A boolean SQL expression over `contacts c`; `DslError` for bad text or unknown names.
+
+        The default form suits scanning the base (WHERE over all contacts, or columns of a SELECT over
+        many). `lookup=True` gives the same predicate as per-contact key lookups, which is cheaper
+        when the query visits only a few contacts (e.g. `WHERE c.id IN (?, ?)`).
+        """
         params: list[object] = []
-        sql = self._sql(resolve(text, self.policy), params)
+        sql = self._sql(resolve(text, self.policy), params, "lookup" if lookup else "drive")
         return SqlFragment(sql, params)
 
     def rfm_segment_sql(self) -> SqlFragment:
@@ -122,37 +151,81 @@ class SegmentContext:
         sql = f"COALESCE((SELECT segment FROM temp.{self.rfm_table} WHERE id = c.id), ?)"
         return SqlFragment(sql, [NO_ACTIVITY])
 
-    def _sql(self, node: Expr, params: list[object]) -> str:
+    def _sql(self, node: Expr, params: list[object], mode: Mode) -> str:
+        """SQL for `node` in `mode`.
+
+        SQLite walks the first `c.id IN (list)` term of a WHERE clause and looks contacts up by key.
+        In `drive` mode a conjunction puts its likely smallest member set first to be that list and
+        tests the rest per contact (`lookup`); under NOT / OR nothing can drive, so each member set
+        is a list built once and probed per contact (`scan`).
+        """
         members = self._member_set(node, params)
         if members is not None:
-            return f"c.id IN ({members.sql})"
+            return members.test(mode)
+        inner: Mode = "scan" if mode == "drive" else mode
         match node:
             case All():
                 return "1"
             case Not(item):
-                return f"NOT {self._sql(item, params)}"
-            case And(items):
-                return "(" + " AND ".join(self._sql(i, params) for i in items) + ")"
+                return f"NOT {self._sql(item, params, inner)}"
             case Or(items):
-                return "(" + " OR ".join(self._sql(i, params) for i in items) + ")"
+                return "(" + " OR ".join(self._sql(i, params, inner) for i in items) + ")"
+            case And(items):
+                ordered = sorted(items, key=self._drive_rank)
+                if mode == "drive" and self._drive_rank(ordered[0])[0] < NO_DRIVER:
+                    parts = [self._sql(ordered[0], params, "drive")]
+                    parts += [self._sql(i, params, "lookup") for i in ordered[1:]]
+                else:
+                    parts = [self._sql(i, params, inner) for i in ordered]
+                return "(" + " AND ".join(parts) + ")"
             case SegmentRef(name):
-                return self._sql(segment_expr(self.policy, name), params)
+                return self._sql(segment_expr(self.policy, name), params, mode)
             case Has(channel):
                 params.extend([channel, channel])
-                return (
-                    f"({ADDRESS_SQL[channel]}"
-                    " AND c.id IN (SELECT contact_id FROM consents WHERE channel = ? AND status = 'granted')"
-                    " AND c.id NOT IN (SELECT contact_id FROM suppressions WHERE channel = ?))"
+                if mode == "drive":  # the consents of the channel are the list to walk
+                    consent = (
+                        "c.id IN (SELECT contact_id FROM consents WHERE channel = ? AND status = 'granted')"
+                    )
+                else:  # a large set: a key lookup per contact beats building the list
+                    consent = (
+                        "EXISTS (SELECT 1 FROM consents WHERE contact_id = c.id AND channel = ?"
+                        " AND status = 'granted')"
+                    )
+                suppressed = (
+                    "EXISTS (SELECT 1 FROM suppressions WHERE contact_id = c.id AND channel = ?)"
+                    if mode == "lookup"
+                    else "c.id IN (SELECT contact_id FROM suppressions WHERE channel = ?)"
                 )
+                return f"({ADDRESS_SQL[channel]} AND {consent} AND NOT {suppressed})"
             case Rfm():  # only no_activity is not a member set
                 self._needs_rfm = True
-                return f"c.id NOT IN (SELECT id FROM temp.{self.rfm_table})"
+                return "NOT " + _IdSet(f"temp.{self.rfm_table}", "id", "1", unique=True).test(mode)
             case Compare():
-                return self._compare(node, params)
+                return self._compare(node, params, mode)
         raise TypeError(f"not a DSL node: {node!r}")
 
+    def _drive_rank(self, node: Expr) -> tuple[int, float]:
+        """Without statistics, a guess at which conjunct has the fewest members (smallest first)."""
+        match node:
+            case SegmentRef(name):
+                return self._drive_rank(segment_expr(self.policy, name))
+            case Tag(within=window) | Order(within=window) | Event(within=window) if window is not None:
+                return (0, window.total_seconds())
+            case Tag() | Order():
+                return (1, 0)
+            case Rfm(name) if name != NO_ACTIVITY:
+                return (2, 0)
+            case Compare(name, op, value) if name in AGGREGATES or name in RFM_FIELDS:
+                zero_holds = name in EMPTY_IS_ZERO and COMPARE_OPS[op](0, value)
+                return (NO_DRIVER, 0) if zero_holds else (2, 0)
+            case Event():
+                return (3, 0)
+            case Has():
+                return (4, 0)
+        return (NO_DRIVER, 0)
+
     def _member_set(self, node: Expr, params: list[object]) -> _IdSet | None:
-        """The predicate as `SELECT id FROM <one table> WHERE …` when it is one; adds params only then.
+        """The predicate as the ids of one table's matching rows when it is one; adds params only then.
 
         These are the predicates true exactly for the contacts that have some matching rows (foreign
         keys guarantee every such contact exists), so a lone one is counted without touching contacts.
@@ -163,24 +236,27 @@ class SegmentContext:
                 return self._member_set(segment_expr(self.policy, name), params)
             case Tag(name, within):
                 params.extend([name, at, at, at])
-                sql = (
-                    "SELECT contact_id AS id FROM tags WHERE tag = ? AND set_at <= ?"
-                    " AND (removed_at IS NULL OR removed_at > ?) AND (expires_at IS NULL OR expires_at > ?)"
+                where = (
+                    "tag = ? AND set_at <= ? AND (removed_at IS NULL OR removed_at > ?)"
+                    " AND (expires_at IS NULL OR expires_at > ?)"
                 )
-                return _IdSet(sql + self._since("set_at", within, params), unique=True)
+                return _IdSet(
+                    "tags", "contact_id", where + self._since("set_at", within, params), unique=True
+                )
             case Order(status, within):
                 stamp = "paid_at" if status == "paid" else "created_at"
                 params.extend([status, at])
-                sql = f"SELECT contact_id AS id FROM orders WHERE status = ? AND {stamp} <= ?"
-                return _IdSet(sql + self._since(stamp, within, params), unique=False)
+                where = f"status = ? AND {stamp} <= ?" + self._since(stamp, within, params)
+                return _IdSet("orders", "contact_id", where)
             case Event(type_, within):
                 params.extend([type_, at])
-                sql = "SELECT contact_id AS id FROM events WHERE type = ? AND at <= ?"
-                return _IdSet(sql + self._since("at", within, params), unique=False)
+                return _IdSet(
+                    "events", "contact_id", "type = ? AND at <= ?" + self._since("at", within, params)
+                )
             case Rfm(name) if name != NO_ACTIVITY:
                 self._needs_rfm = True
                 params.append(name)
-                return _IdSet(f"SELECT id FROM temp.{self.rfm_table} WHERE segment = ?", unique=True)
+                return _IdSet(f"temp.{self.rfm_table}", "id", "segment = ?", unique=True)
             case Compare(name, op, value) if name in AGGREGATES or name in RFM_FIELDS:
                 # paid_total, orders_count, frequency and monetary are 0 for a contact without rows:
                 # when the comparison holds for 0 it is not a member set (see _compare).
@@ -194,11 +270,10 @@ class SegmentContext:
         if name in RFM_FIELDS:
             self._needs_rfm = True
             params.append(value)
-            return _IdSet(f"SELECT id FROM temp.{self.rfm_table} WHERE {condition.format(name)}", unique=True)
-        source, metric = AGGREGATES[name]
+            return _IdSet(f"temp.{self.rfm_table}", "id", condition.format(name), unique=True)
+        where, metric = AGGREGATES[name]
         params.extend([self.at_s, value])
-        sql = f"SELECT contact_id AS id FROM {source} GROUP BY contact_id HAVING {condition.format(metric)}"
-        return _IdSet(sql, unique=True)
+        return _IdSet("orders", "contact_id", where, having=condition.format(metric), unique=True)
 
     def _since(self, column: str, within: timedelta | None, params: list[object]) -> str:
         """`within D`: the stamp is in [at − D, at] (the upper bound is already in the query)."""
@@ -207,7 +282,7 @@ class SegmentContext:
         params.append(self.at_s - int(within.total_seconds()))
         return f" AND {column} >= ?"
 
-    def _compare(self, node: Compare, params: list[object]) -> str:
+    def _compare(self, node: Compare, params: list[object], mode: Mode) -> str:
         name, op, value = node.field, node.op, node.value
         if name == "timezone":
             params.extend([self.policy.default_timezone, value])
@@ -226,7 +301,7 @@ class SegmentContext:
         # The comparison holds for 0, the value of a contact without rows: everyone except those
         # whose rows make it fail.
         failing = self._metric_set(name, f"NOT ({{}} {op} ?)", value, params)
-        return f"c.id NOT IN ({failing.sql})"
+        return f"NOT {failing.test(mode)}"
 
     # -- running ---------------------------------------------------------------------------------
     async def prepare(self) -> None:
@@ -239,9 +314,10 @@ class SegmentContext:
         params: list[object] = []
         members = self._member_set(tree, params)
         if members is not None:  # one table answers alone: no need to visit every contact
-            sql = f"SELECT {'COUNT(*)' if members.unique else 'COUNT(DISTINCT id)'} FROM ({members.sql})"
+            what = "COUNT(*)" if members.unique else "COUNT(DISTINCT id)"
+            sql = f"SELECT {what} FROM ({members.ids_sql()})"
         else:
-            sql = f"SELECT COUNT(*) FROM contacts c WHERE {self._sql(tree, params)}"
+            sql = f"SELECT COUNT(*) FROM contacts c WHERE {self._sql(tree, params, 'drive')}"
         await self.prepare()
         return int(await self.db.scalar(sql, tuple(params)))  # type: ignore[call-overload]
 
@@ -257,11 +333,18 @@ class SegmentContext:
         return [str(row[0]) for row in await self.db.fetchall(sql, tuple(params))]
 
     async def rfm_counts(self) -> dict[str, int]:
-        """Members per RFM segment (segments with members, in rule order) and `no_activity`."""
-        self._needs_rfm = True
-        await self.prepare()
-        rows = await self.db.fetchall(f"SELECT segment, COUNT(*) FROM temp.{self.rfm_table} GROUP BY segment")
-        found = {str(r[0]): int(r[1]) for r in rows}
+        """Members per RFM segment (segments with members, in rule order) and `no_activity`.
+
+        By thresholds, unless the per-contact table is already built, one aggregate pass answers
+        without writing the table; quantiles need the table (its cut points come from the base).
+        """
+        if self.cuts is None and self.policy.rfm.method == "thresholds":
+            found = await threshold_distribution(self.db, self.policy.rfm, self.at_s)
+        else:
+            self._needs_rfm = True
+            await self.prepare()
+            sql = f"SELECT segment, COUNT(*) FROM temp.{self.rfm_table} GROUP BY segment"
+            found = {str(r[0]): int(r[1]) for r in await self.db.fetchall(sql)}
         order = [rule.name for rule in self.policy.rfm.segments]
         counts = {name: found.pop(name) for name in dict.fromkeys(order) if name in found}
         counts.update(sorted(found.items()))

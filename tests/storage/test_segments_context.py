@@ -102,10 +102,15 @@ async def test_rfm_of_agrees_with_and_without_the_base_table(filled: Database) -
     direct = {cid: await ctx.rfm_of(cid) for cid in ("c1", "c2", "c3", "ghost")}
     assert ctx.cuts is None, "one contact by thresholds needs no base-wide table"
     assert direct["c3"] is None and direct["ghost"] is None
+    assert await ctx.rfm_counts() == {"big_spenders": 1, "other": 1, "no_activity": 1}
+    assert ctx.cuts is None, "threshold counts need no table either"
     assert direct["c2"] == RfmScores(r=5, f=2, m=1, segment="other")
     assert direct["c1"] == RfmScores(r=5, f=2, m=4, segment="big_spenders")
-    await ctx.rfm_counts()
+    ctx.rfm_segment_sql()
+    await ctx.prepare()
+    assert ctx.cuts is not None
     assert {cid: await ctx.rfm_of(cid) for cid in direct} == direct
+    assert await ctx.rfm_counts() == {"big_spenders": 1, "other": 1, "no_activity": 1}
 
 
 async def test_quantile_rfm_of_builds_the_base_table(filled: Database) -> None:

@@ -108,7 +108,10 @@ async def _check_leaves(
         await write_contacts(db, base)
         scores = _pure_scores(base, method, at) if method == "quantiles" else {}
         async with await SegmentContext.create(db, policy, at) as ctx:
-            frags = [ctx.compile(leaf) for leaf in LEAVES]
+            # The scanning form and the per-contact lookup form of every predicate, side by side.
+            frags = [ctx.compile(leaf) for leaf in LEAVES] + [
+                ctx.compile(leaf, lookup=True) for leaf in LEAVES
+            ]
             await ctx.prepare()
             columns = ", ".join(f.sql for f in frags)
             params = tuple(p for f in frags for p in f.params)
@@ -117,10 +120,12 @@ async def _check_leaves(
             for i in sorted(counted):  # count() answers a lone predicate from its own table
                 assert await ctx.count(LEAVES[i]) == sum(r[i] for r in rows.values()), to_text(LEAVES[i])
         for contact in base:
-            for leaf, got in zip(LEAVES, rows[contact.id], strict=True):
+            row = rows[contact.id]
+            for leaf, scanned, looked_up in zip(LEAVES, row[: len(LEAVES)], row[len(LEAVES) :], strict=True):
                 want = evaluate(leaf, contact, policy, at, rfm=scores.get(contact.id))
-                assert got in (0, 1), f"{to_text(leaf)} is never NULL"
-                assert bool(got) == want, f"{contact.id}: {to_text(leaf)}"
+                assert scanned in (0, 1) and looked_up in (0, 1), f"{to_text(leaf)} is never NULL"
+                assert bool(scanned) == want, f"{contact.id}: {to_text(leaf)}"
+                assert bool(looked_up) == want, f"{contact.id}: {to_text(leaf)} (lookup form)"
     finally:
         await db.close()
 
@@ -146,9 +151,16 @@ async def _check_rfm(template: Path, base: list[ContactData], at: datetime, meth
     db = await _open_copy(template)
     try:
         await write_contacts(db, base)
+        pure = Counter(s.segment if (s := score(m, cuts)) else NO_ACTIVITY for m in metrics.values())
+        expected_counts = {name: n for name, n in pure.items() if name != NO_ACTIVITY}
+        expected_counts[NO_ACTIVITY] = pure[NO_ACTIVITY]
         async with await SegmentContext.create(db, policy, at) as ctx:
-            counts = await ctx.rfm_counts()
+            # Thresholds count in one pass without the table; then the table is built and counted.
+            assert await ctx.rfm_counts() == expected_counts
+            frag = ctx.rfm_segment_sql()
+            await ctx.prepare()
             assert ctx.cuts == cuts
+            assert await ctx.rfm_counts() == expected_counts
             rows = await db.fetchall(
                 f"SELECT id, recency_days, frequency, monetary, r, f, m, segment FROM temp.{ctx.rfm_table}"
             )
@@ -162,12 +174,6 @@ async def _check_rfm(template: Path, base: list[ContactData], at: datetime, meth
                 assert sql[cid] == (m.recency_days, m.frequency, m.monetary, scores.r, scores.f, scores.m,
                                     scores.segment), cid  # fmt: skip
                 assert await ctx.rfm_of(cid) == scores
-            pure = Counter(s.segment if (s := score(m, cuts)) else NO_ACTIVITY for m in metrics.values())
-            assert counts == {name: n for name, n in pure.items() if n or name == NO_ACTIVITY} | {
-                NO_ACTIVITY: pure[NO_ACTIVITY]
-            }
-            frag = ctx.rfm_segment_sql()
-            await ctx.prepare()
             per_contact = await db.fetchall(f"SELECT c.id, {frag.sql} FROM contacts c", tuple(frag.params))
             for cid, segment in per_contact:
                 scores = score(metrics[cid], cuts)
