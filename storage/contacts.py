@@ -16,6 +16,11 @@ import aiosqlite
 
 from storage.bulk import UpsertCounts, ids_param, insert_rows
 
+__all__ = [
+    "CONTACT_COLUMNS", "ContactRecord", "TagMark", "UpsertCounts", "contacts_by_email", "known_contacts",
+    "remove_tags", "upsert_contacts",
+]  # fmt: skip
+
 # The scalar columns of `contacts` besides `id` and `fields`, in table order.
 CONTACT_COLUMNS = (
     "email", "name", "telegram_chat_id", "phone", "timezone", "locale", "region", "interest", "created_at",
@@ -230,19 +235,20 @@ async def known_contacts(conn: aiosqlite.Connection, ids: Iterable[str]) -> set[
 
 
 async def contacts_by_email(conn: aiosqlite.Connection, emails: Iterable[str]) -> dict[str, list[str]]:
-    """lowercased email → the ids of the contacts that have it, compared case-insensitively.
+    """Each given email that some contact has → the ids of those contacts (compared case-insensitively).
 
-    More than one id means the email is ambiguous.
+    More than one id means the email is ambiguous; emails no contact has are absent from the result.
     """
-    found: dict[str, list[str]] = {}
+    wanted = list(dict.fromkeys(emails))
+    by_lower: dict[str, list[str]] = {}
     async with conn.execute(
         "SELECT email, id FROM contacts WHERE email COLLATE NOCASE IN (SELECT value FROM json_each(?))"
         " ORDER BY id",
-        (ids_param(emails),),
+        (ids_param(wanted),),
     ) as cur:
         for email, cid in await cur.fetchall():
-            found.setdefault(email.lower(), []).append(cid)
-    return found
+            by_lower.setdefault(email.lower(), []).append(cid)
+    return {e: by_lower[e.lower()] for e in wanted if e.lower() in by_lower}
 
 
 async def _load_contacts(conn: aiosqlite.Connection, ids: str) -> dict[str, Row]:

@@ -202,7 +202,7 @@ async def _resolve_contacts(
     if batch.emails:
         owners = await contacts_by_email(conn, batch.emails.values())
         for index, email in batch.emails.items():
-            found = owners.get(email.lower(), [])
+            found = owners.get(email, [])
             if len(found) == 1:
                 records[index].contact_id = found[0]
             else:
