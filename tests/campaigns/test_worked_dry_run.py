@@ -6,13 +6,12 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from policy.campaign import parse_campaign
-from storage.importer import import_csv
-
 from dispatcher.planner import evaluate_campaign, summarise, write_plan
+from policy.campaign import parse_campaign
 from policy.config import Policy
 from policy.timeutil import iso_utc, parse_instant
 from storage.db import Database
+from storage.importer import import_csv
 from storage.outbox import rows_of_campaign
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
