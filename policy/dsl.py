@@ -21,31 +21,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-__all__ = [
-    "CHANNELS",
-    "COMPARE_OPS",
-    "FIELDS",
-    "NUMERIC_FIELDS",
-    "OPERATORS",
-    "ORDER_STATUSES",
-    "STRING_FIELDS",
-    "All",
-    "And",
-    "Compare",
-    "DslError",
-    "Event",
-    "Expr",
-    "Has",
-    "Not",
-    "Or",
-    "Order",
-    "Rfm",
-    "SegmentRef",
-    "Tag",
-    "parse",
-    "to_text",
-]
-
 CHANNELS = ("email", "telegram", "sms")
 ORDER_STATUSES = ("pending", "paid", "cancelled")
 Op = Literal["=", "!=", "<", "<=", ">", ">="]
@@ -58,17 +33,8 @@ COMPARE_OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-NUMERIC_FIELDS = (
-    "paid_total",
-    "orders_count",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "r",
-    "f",
-    "m",
-    "created_days",
-)
+RFM_FIELDS = ("recency_days", "frequency", "monetary", "r", "f", "m")
+NUMERIC_FIELDS = ("paid_total", "orders_count", *RFM_FIELDS, "created_days")
 STRING_FIELDS = ("timezone", "locale", "region", "interest")
 FIELDS = NUMERIC_FIELDS + STRING_FIELDS
 PREFIXES = ("tag", "segment", "rfm", "has", "order", "event")
@@ -296,7 +262,8 @@ class _Parser:
         if token.kind == "(":
             self.pos += 1
             inner = self.expr()
-            if self.peek() is None or self.peek().kind != ")":  # type: ignore[union-attr]
+            closing = self.peek()
+            if closing is None or closing.kind != ")":
                 raise self.fail(f'")" to close the "(" at column {token.column}')
             self.pos += 1
             return inner

@@ -9,6 +9,9 @@ INSERT for thresholds, or after one sort per metric for quantiles.
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import timedelta
 
 from policy.config import RfmConfig
@@ -124,5 +127,29 @@ async def _quantile_cuts(db: Database, facts: str, config: RfmConfig) -> RfmCuts
     return RfmCuts(values["recency_days"], values["frequency"], values["monetary"], tuple(config.segments))
 
 
-async def drop_rfm(db: Database, table: str) -> None:
+# The temp tables built on each connection, oldest first, with how to tell their owner it was dropped.
+MAX_LIVE_TABLES = 3  # per connection: contexts nobody closed cannot pile up tables in a long-lived process
+_live: weakref.WeakKeyDictionary[Database, OrderedDict[str, weakref.WeakMethod[Callable[[], None]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def build_rfm_table(
+    db: Database, table: str, config: RfmConfig, at_s: int, on_evict: weakref.WeakMethod[Callable[[], None]]
+) -> RfmCuts:
+    """`materialise_rfm`, first dropping the oldest live tables of this connection beyond the bound."""
+    live = _live.setdefault(db, OrderedDict())
+    while len(live) >= MAX_LIVE_TABLES:
+        name, evicted = live.popitem(last=False)
+        await db.conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        callback = evicted()
+        if callback is not None:
+            callback()
+    cuts = await materialise_rfm(db, table, config, at_s)
+    live[table] = on_evict
+    return cuts
+
+
+async def release_rfm_table(db: Database, table: str) -> None:
+    _live.get(db, OrderedDict()).pop(table, None)
     await db.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")

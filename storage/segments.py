@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -25,6 +24,7 @@ from typing import Literal
 from policy.config import Policy
 from policy.dsl import (
     COMPARE_OPS,
+    RFM_FIELDS,
     STRING_FIELDS,
     All,
     And,
@@ -44,14 +44,13 @@ from policy.segment_names import resolve, segment_expr
 from policy.timeutil import to_epoch
 from storage.contact_data import load_contact
 from storage.db import Database
-from storage.rfm_sql import drop_rfm, materialise_rfm, threshold_distribution
+from storage.rfm_sql import build_rfm_table, release_rfm_table, threshold_distribution
 
 ADDRESS_SQL = {
     "email": "(c.email IS NOT NULL AND c.email != '')",
     "telegram": "c.telegram_chat_id IS NOT NULL",
     "sms": "(c.phone IS NOT NULL AND c.phone != '')",
 }
-RFM_FIELDS = ("recency_days", "frequency", "monetary", "r", "f", "m")
 AGGREGATES = {  # field -> (a contact's orders up to `at`, the metric over them)
     "paid_total": ("status = 'paid' AND paid_at <= ?", "SUM(amount)"),
     "orders_count": ("created_at <= ?", "COUNT(*)"),
@@ -59,11 +58,7 @@ AGGREGATES = {  # field -> (a contact's orders up to `at`, the metric over them)
 EMPTY_IS_ZERO = ("paid_total", "orders_count", "frequency", "monetary")
 NO_DRIVER = 5  # _drive_rank of a conjunct that is not a member set
 Mode = Literal["drive", "scan", "lookup"]
-MAX_LIVE_RFM_TABLES = 3  # per connection: contexts nobody closed cannot pile up temp tables
 _names = itertools.count(1)
-_live: weakref.WeakKeyDictionary[Database, OrderedDict[str, weakref.ref[SegmentContext]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +124,7 @@ class SegmentContext:
     async def close(self) -> None:
         """Drop this context's temp tables (the connection keeps them otherwise)."""
         if self.cuts is not None:
-            await drop_rfm(self.db, self.rfm_table)
-            _live.get(self.db, OrderedDict()).pop(self.rfm_table, None)
+            await release_rfm_table(self.db, self.rfm_table)
             self.cuts = None
 
     # -- compiling -------------------------------------------------------------------------------
@@ -368,12 +362,9 @@ class SegmentContext:
         return None if row is None else RfmScores(int(row[0]), int(row[1]), int(row[2]), str(row[3]))
 
     async def _build_rfm(self) -> None:
-        live = _live.setdefault(self.db, OrderedDict())
-        while len(live) >= MAX_LIVE_RFM_TABLES:
-            name, ref = live.popitem(last=False)
-            await drop_rfm(self.db, name)
-            owner = ref()
-            if owner is not None:
-                owner.cuts = None  # it rebuilds on its next prepare()
-        self.cuts = await materialise_rfm(self.db, self.rfm_table, self.policy.rfm, self.at_s)
-        live[self.rfm_table] = weakref.ref(self)
+        self.cuts = await build_rfm_table(
+            self.db, self.rfm_table, self.policy.rfm, self.at_s, on_evict=weakref.WeakMethod(self._forget_rfm)
+        )
+
+    def _forget_rfm(self) -> None:
+        self.cuts = None  # the table was dropped to make room: rebuilt on the next prepare()

@@ -10,7 +10,8 @@ from policy.contact import ContactData, EventRecord, OrderRecord, TagRecord
 from policy.dsl import DslError
 from policy.rfm import RfmScores
 from storage.db import Database
-from storage.segments import MAX_LIVE_RFM_TABLES, SegmentContext
+from storage.rfm_sql import MAX_LIVE_TABLES
+from storage.segments import SegmentContext
 from tests.segments_support import AT_BASE, diff_policy, write_contacts
 
 AT = AT_BASE
@@ -63,11 +64,11 @@ async def test_contexts_nobody_closes_cannot_pile_up_temp_tables(filled: Databas
     contexts = [await SegmentContext.create(filled, diff_policy(), AT + k * D) for k in range(5)]
     for ctx in contexts:
         assert await ctx.count("rfm:no_activity") == 1
-    assert len(await temp_tables(filled)) == MAX_LIVE_RFM_TABLES
+    assert len(await temp_tables(filled)) == MAX_LIVE_TABLES
     evicted = contexts[0]
     assert evicted.cuts is None
     assert await evicted.count("rfm:no_activity") == 1, "an evicted context rebuilds on use"
-    assert len(await temp_tables(filled)) == MAX_LIVE_RFM_TABLES
+    assert len(await temp_tables(filled)) == MAX_LIVE_TABLES
 
 
 async def test_values_are_parameters_never_sql_text(filled: Database) -> None:
