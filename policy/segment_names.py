@@ -32,7 +32,7 @@ class _Catalog:
 
 def resolve(expr: Expr | str, policy: Policy) -> Expr:
     """Parse `expr` when it is text and check that every tag, segment and RFM name exists."""
-    tree = parse(expr) if isinstance(expr, str) else expr
+    tree = _parse(expr) if isinstance(expr, str) else expr
     catalog = _catalog_of(policy)
     for problem in _unknown_names(tree, policy):
         raise problem
@@ -56,6 +56,12 @@ def check_policy_segments(policy: Policy) -> None:
     for name in policy.segments:
         if name in catalog.errors:
             raise PolicyError(f"segments.{name}: {catalog.errors[name]}")
+
+
+@lru_cache(maxsize=512)
+def _parse(text: str) -> Expr:
+    """Parsing is pure and the AST immutable: the evaluator, called per contact, parses a text once."""
+    return parse(text)
 
 
 def _catalog_of(policy: Policy) -> _Catalog:
