@@ -20,6 +20,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
+from bot.app import run_bot
 from dispatcher.campaign_cache import CampaignCache
 from dispatcher.campaigns import CampaignRefused, CampaignService
 from dispatcher.channels.base import EmailSender, TelegramSender
@@ -196,6 +197,7 @@ async def serve(app: App, *, stop: asyncio.Event | None = None, dispatch_every_s
         dispatch_every_s=dispatch_every_s,
     )
     scheduler.start()
+    bot_task = asyncio.create_task(run_bot(app, stop), name="bot")  # returns at once without a bot
     log.info(
         "ritm running", extra={"event": "start", "http": f"{app.settings.http_host}:{app.settings.http_port}"}
     )
@@ -204,6 +206,8 @@ async def serve(app: App, *, stop: asyncio.Event | None = None, dispatch_every_s
     finally:
         app.worker.stop()
         scheduler.shutdown(wait=False)
+        with contextlib.suppress(Exception):  # run_bot logged a crash itself ("bot_crashed")
+            await bot_task
         # The sends in hand finish (their results are recorded); then nothing is left `sending`.
         async with app._tick_lock:
             pass

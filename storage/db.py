@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -45,6 +46,9 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        # One connection serves every coroutine of the process (worker, bot, HTTP): their write
+        # transactions take turns instead of nesting (SQLite has one transaction per connection).
+        self._writer = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -76,14 +80,15 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error."""
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
-        await self.conn.execute("COMMIT")
+        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error; one at a time per process."""
+        async with self._writer:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
 
     async def schema_version(self) -> int:
         await self.conn.execute(
