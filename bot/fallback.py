@@ -8,9 +8,9 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.i18n import Translator
-from bot.queries import chat_contact
 from bot.services import BotServices
 from storage.audit import audit
+from storage.reports import chat_contact
 from storage.team import Member
 
 

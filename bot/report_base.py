@@ -9,9 +9,9 @@ from markupsafe import Markup
 
 from bot.format import caret_block, esc, mask_email, mask_name, utc_text
 from bot.i18n import N_, Translator
-from bot.queries import CalendarRow
 from bot.report_campaign import contacts
 from policy.dsl import DslError
+from storage.reports import CalendarRow
 
 CHANNEL_NAMES = {"email": N_("email"), "telegram": N_("Telegram"), "sms": N_("SMS")}
 RULE_NAMES = {

@@ -13,9 +13,9 @@ from markupsafe import Markup
 
 from bot.format import esc, utc_text, visible
 from bot.i18n import N_, Translator
-from bot.queries import Arm
-from bot.uplift import uplift
+from policy.uplift import uplift
 from storage.campaigns import CampaignRecord
+from storage.reports import Arm
 
 STATUS_NAMES = {
     "draft": N_("draft"),

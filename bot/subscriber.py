@@ -20,9 +20,9 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.i18n import Translator
-from bot.queries import Subscriber, chat_contact, contact_exists, set_frequency, subscriber
 from bot.services import BotServices
 from bot.team_help import help_text
+from storage.reports import Subscriber, chat_contact, contact_exists, set_frequency, subscriber
 from storage.team import Member
 from storage.tracking import bind_telegram, grant_consent, revoke_consent
 

@@ -16,13 +16,13 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, User
 
-from bot.cards_store import Card, card_sent, close_cards, drop_card, get_card, new_card, open_cards
 from bot.errors import CAMPAIGN_ERRORS, refusal_alert
 from bot.format import TELEGRAM_LIMIT, esc, shorten, utc_text
 from bot.i18n import Translator
 from bot.report_campaign import card_text, decision_line
 from bot.roles import needs
 from bot.services import BotServices
+from storage.approval_cards import Card, card_sent, close_cards, drop_card, get_card, new_card, open_cards
 from storage.campaigns import CampaignRecord, get_campaign
 from storage.team import Member, at_least, list_members
 

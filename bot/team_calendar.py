@@ -15,13 +15,13 @@ from aiogram.types import Message
 from babel.dates import format_date
 
 from bot.i18n import Translator
-from bot.queries import Day, double_booked, over_cap, planned_by_day
 from bot.replies import answer_blocks
 from bot.report_base import calendar_blocks
 from bot.roles import needs
 from bot.services import BotServices
 from policy.config import Cap
 from policy.timeutil import format_duration, to_epoch, zone
+from storage.reports import Day, double_booked, over_cap, planned_by_day
 
 DAYS = 7
 

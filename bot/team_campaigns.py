@@ -10,7 +10,6 @@ from aiogram.types import Message
 
 from bot.errors import CAMPAIGN_ERRORS, refusal
 from bot.i18n import Translator
-from bot.queries import conversion_arms, event_counts
 from bot.replies import answer_blocks
 from bot.report_campaign import campaign_list, dry_run_blocks, stats_blocks
 from bot.roles import needs
@@ -19,6 +18,7 @@ from bot.team_approvals import send_cards
 from policy.timeutil import to_epoch
 from storage.campaigns import get_campaign, list_campaigns
 from storage.outbox import status_counts
+from storage.reports import conversion_arms, event_counts
 from storage.team import Member
 
 ATTRIBUTION = timedelta(days=7)  # a paid order this soon after the send counts as a conversion

@@ -9,7 +9,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.i18n import Translator
-from bot.queries import CHANNELS, people, rfm_breakdown
 from bot.replies import answer_blocks
 from bot.report_base import dsl_error_blocks, rfm_blocks, segment_blocks, segments_blocks
 from bot.roles import needs
@@ -18,6 +17,7 @@ from policy.config import Policy
 from policy.dsl import All, And, DslError, Expr, Has, Or
 from policy.rfm import segment_names
 from policy.segment_names import resolve
+from storage.reports import CHANNELS, people, rfm_breakdown
 from storage.segments import SegmentContext
 
 SAMPLE_SIZE = 5

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from bot.uplift import Z_95
 from policy.timeutil import to_epoch
+from policy.uplift import Z_95
 from storage.outbox import rows_of_campaign
 from tests.bot.conftest import APPROVER, AUTHOR, EXAMPLES, VIEWER, BotWorld
 

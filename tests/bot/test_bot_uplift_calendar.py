@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.team_calendar import local_days
-from bot.uplift import uplift
 from policy.timeutil import to_epoch
+from policy.uplift import uplift
 
 
 def test_uplift_not_significant_when_the_interval_holds_zero() -> None:

@@ -1,4 +1,4 @@
-"""The read queries behind the bot's answers (segments, calendar, stats) and the subscriber's own rows.
+"""The read queries behind the team's answers (segments, calendar, stats) and a subscriber's own rows.
 
 Parameterised SQL only; segment fragments come from `storage.segments.SegmentContext.compile`.
 """
