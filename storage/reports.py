@@ -202,3 +202,56 @@ async def conversion_arms(db: Database, campaign_id: str, window_s: int, now_s: 
     for r in rows:
         arms["holdout" if r[0] else "treated"] = Arm(int(r[1]), int(r[2]), int(r[3]), float(r[4]))
     return arms
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One (version, variant, channel) group of a campaign's first sends (SPEC §9)."""
+
+    version: str
+    variant: str
+    channel: str
+    statuses: dict[str, int]
+    opened: int
+    clicked: int
+    unsubscribed: int
+    complained: int
+    converted: int
+    revenue: float
+
+
+async def breakdown(db: Database, campaign_id: str, window_s: int, now_s: int) -> list[Breakdown]:
+    """Outcomes per version, variant and channel: statuses, people who opened / clicked / left, and
+    paid orders within `window_s` after the send (holdout rows: after their would-be send)."""
+    rows = await db.fetchall(
+        "WITH first AS (SELECT contact_id, COALESCE(version, '') AS version,"
+        " COALESCE(variant, '') AS variant, channel, status, COALESCE(sent_at, due_at) AS t"
+        " FROM outbox WHERE campaign_id = :c AND step = 0),"
+        " acted AS (SELECT contact_id, MAX(type = 'open') AS o, MAX(type = 'click') AS k,"
+        " MAX(type = 'unsubscribe') AS u, MAX(type = 'complaint') AS p FROM events WHERE campaign_id = :c"
+        " AND at <= :now GROUP BY contact_id),"
+        " paid AS (SELECT f.contact_id, COUNT(o.id) AS n, TOTAL(o.amount) AS money FROM first f JOIN orders o"
+        " ON o.contact_id = f.contact_id AND o.status = 'paid' AND o.paid_at >= f.t AND o.paid_at < f.t + :w"
+        " AND o.paid_at <= :now WHERE f.status IN ('sent', 'holdout') GROUP BY f.contact_id)"
+        " SELECT f.version, f.variant, f.channel, f.status, COUNT(*), TOTAL(a.o), TOTAL(a.k), TOTAL(a.u),"
+        " TOTAL(a.p), COUNT(p.contact_id), TOTAL(p.money) FROM first f"
+        " LEFT JOIN acted a ON a.contact_id = f.contact_id LEFT JOIN paid p ON p.contact_id = f.contact_id"
+        " GROUP BY f.version, f.variant, f.channel, f.status ORDER BY f.version, f.variant, f.channel",
+        {"c": campaign_id, "now": now_s, "w": window_s},
+    )
+    groups: dict[tuple[str, str, str], Breakdown] = {}
+    for version, variant, channel, status, n, o, k, u, p, conv, money in rows:
+        key = (str(version), str(variant), str(channel))
+        old = groups.get(key) or Breakdown(*key, {}, 0, 0, 0, 0, 0, 0.0)
+        counted = status == "sent"  # reactions and sales of the treated only; holdout has its own row
+        groups[key] = Breakdown(
+            *key,
+            {**old.statuses, str(status): int(n)},
+            old.opened + (int(o) if counted else 0),
+            old.clicked + (int(k) if counted else 0),
+            old.unsubscribed + (int(u) if counted else 0),
+            old.complained + (int(p) if counted else 0),
+            old.converted + (int(conv) if counted else 0),
+            old.revenue + (float(money) if counted else 0.0),
+        )
+    return list(groups.values())

@@ -11,9 +11,10 @@ import typer
 
 from dispatcher.campaigns import CampaignRefused, CampaignService
 from dispatcher.render import TemplateProblem
+from dispatcher.stats import campaign_stats
 from policy.config import PolicyError
 from policy.dsl import DslError
-from ritm.cli.campaign_report import print_dry_run, print_record, record_json
+from ritm.cli.campaign_report import print_dry_run, print_record, print_stats, record_json
 from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
 from ritm.services import campaign_service
 from storage.campaigns import list_campaigns
@@ -182,6 +183,26 @@ def cancel(campaign_id: str, by: str = typer.Option(..., "--by")) -> None:
 
     rows = _with_service(work)
     console.print(f"campaign {campaign_id} cancelled ({rows} unsent messages cancelled)")
+
+
+@campaign_app.command("stats")
+def stats(
+    campaign_id: str,
+    at: str | None = typer.Option(None, "--at", help="Count what happened up to this instant."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Sent, opens, clicks, unsubscribes, conversions and revenue per version/variant/channel; uplift."""
+    moment = parse_at(at)
+
+    async def work(service: CampaignService, db: Database) -> dict[str, Any]:
+        await service.load(campaign_id)
+        return await campaign_stats(db, campaign_id, moment)
+
+    result = _with_service(work)
+    if as_json:
+        emit_json(result)
+    else:
+        print_stats(result)
 
 
 def register(app: typer.Typer) -> None:

@@ -102,3 +102,48 @@ def print_dry_run(report: dict[str, Any]) -> None:
         console.print(
             "waiting for approval: `ritm campaign approve ID --by USER` (an approver, not the author)"
         )
+
+
+def print_stats(result: dict[str, Any]) -> None:
+    table = Table(
+        "version",
+        "variant",
+        "channel",
+        "sent",
+        "failed",
+        "opens",
+        "clicks",
+        "unsubs",
+        "conversions",
+        "revenue",
+        "per send",
+        title=f"Results of {result['campaign']} (conversions: paid within {result['attribution_days']} d)",
+        title_justify="left",
+    )
+    for g in result["groups"]:
+        table.add_row(
+            g["version"],
+            g["variant"] or "",
+            g["channel"],
+            str(g["sent"]),
+            str(g["failed"]),
+            str(g["opens"]),
+            str(g["clicks"]),
+            str(g["unsubscribes"]),
+            str(g["conversions"]),
+            f"{g['revenue']:,.0f}",
+            "" if g["revenue_per_send"] is None else f"{g['revenue_per_send']:,.2f}",
+        )
+    console.print(table)
+    lift = result["uplift"]
+    if lift is None:
+        console.print("uplift: no holdout to compare with")
+    else:
+        verdict = "significant" if lift["significant"] else "not significant"
+        low, high = lift["ci95"]
+        console.print(
+            f"uplift: {lift['treated_rate']:.2%} treated vs {lift['holdout_rate']:.2%} holdout →"
+            f" {lift['difference']:+.2%} (95 % CI {low:+.2%} … {high:+.2%}), {verdict}"
+        )
+    if result["show_up_rate"] is not None:
+        console.print(f"show-up rate: {result['show_up_rate']:.1%} of the registered attended")
