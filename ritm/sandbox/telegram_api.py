@@ -67,6 +67,7 @@ class TelegramStandin:
         """Listen (port 0 = any free port); return the base URL for `TelegramAPIServer.from_base`."""
         app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         add_control_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -127,6 +128,15 @@ class TelegramStandin:
             log.exception("stand-in method failed", extra={"event": "standin_error", "method": method})
             return web.json_response(ApiError(500, "Internal Server Error").json(), status=500)
         return web.json_response({"ok": True, "result": result})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """What `bot.download(file)` fetches after getFile: the upload's bytes."""
+        if request.match_info["token"] not in self.tokens:
+            return web.json_response(ApiError(401, "Unauthorized").json(), status=401)
+        stored = self.world.files.get(request.match_info["path"].rsplit("/", 1)[-1])
+        if stored is None:
+            return web.json_response(ApiError(404, "Not Found").json(), status=404)
+        return web.Response(body=stored.data, content_type=stored.mime_type or "application/octet-stream")
 
     @staticmethod
     async def _read_params(request: web.Request) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class BotApi(MessageMethods):
                 "sendPhoto",
                 "deleteMessage",
                 "getChat",
+                "getFile",
                 "close",
                 "logOut",
             )
@@ -63,6 +64,19 @@ class BotApi(MessageMethods):
 
     async def close(self, params: Params) -> bool:
         return True
+
+    async def getFile(self, params: Params) -> Json:
+        """A stored upload's path; the bytes are served at `/file/bot<token>/<file_path>`."""
+        file_id = params.text("file_id", required=True) or ""
+        stored = self.world.files.get(file_id)
+        if stored is None:
+            raise bad_request("wrong file_id or the file is temporarily unavailable")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+            "file_path": f"documents/{stored.file_id}",
+        }
 
     async def logOut(self, params: Params) -> bool:
         return True

@@ -1,8 +1,7 @@
 """A whole Ritm with its chat-ops bot polling the Telegram stand-in over HTTP, on a manual clock.
 
 Users act through the stand-in (`say`, `press`, `upload`); the bot polls it as in production
-(`bot.app.run_bot`, updates handled one by one so that "consumed" means "handled"). The stand-in has
-no file downloads yet, so `FileHost` adds Telegram's `getFile` method and its file URL beside it.
+(`bot.app.run_bot`, updates handled one by one so that "consumed" means "handled").
 """
 
 from __future__ import annotations
@@ -16,11 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiohttp import web
 
 from bot.app import run_bot
 from dispatcher.channels.email import EmailChannel
@@ -31,7 +25,6 @@ from ritm.app import App, create_app
 from ritm.policy_file import load_policy
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.sandbox.telegram_api import TelegramStandin
-from ritm.sandbox.telegram_params import Params, bad_request
 from ritm.sandbox.telegram_records import SentMessage
 from ritm.settings import Settings, SmtpSettings
 from storage.importer import import_csv
@@ -42,58 +35,6 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "ritm" / "examples"
 AUTHOR, APPROVER, VIEWER, OPERATOR, ADMIN = 101, 202, 303, 404, 505
 STRANGER = 909
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
-
-class FileHost:
-    """Telegram's `getFile` and `/file/bot<token>/<path>` for the stand-in's stored uploads."""
-
-    def __init__(self, standin: TelegramStandin) -> None:
-        self.standin = standin
-        self.runner: web.AppRunner | None = None
-        self.url = ""
-
-    async def start(self) -> None:
-        async def get_file(params: Params) -> dict[str, Any]:
-            file_id = params.text("file_id", required=True) or ""
-            stored = self.standin.world.files.get(file_id)
-            if stored is None:
-                raise bad_request("wrong file_id or the file is temporarily unavailable")
-            return {
-                "file_id": stored.file_id,
-                "file_unique_id": stored.file_unique_id,
-                "file_size": len(stored.data),
-                "file_path": f"documents/{stored.file_id}",
-            }
-
-        async def download(request: web.Request) -> web.Response:
-            stored = self.standin.world.files.get(request.match_info["path"].rsplit("/", 1)[-1])
-            if stored is None:
-                raise web.HTTPNotFound()
-            return web.Response(body=stored.data)
-
-        self.standin.api.handlers["getfile"] = get_file
-        app = web.Application()
-        app.router.add_get("/file/bot{token}/{path:.+}", download)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-
-    def bot(self) -> Bot:
-        api = TelegramAPIServer(
-            base=f"{self.standin.base_url}/bot{{token}}/{{method}}",
-            file=f"{self.url}/file/bot{{token}}/{{path}}",
-        )
-        return Bot(
-            self.standin.token,
-            session=AiohttpSession(api=api),
-            default=DefaultBotProperties(parse_mode="HTML"),
-        )
 
 
 @dataclass
@@ -154,15 +95,13 @@ async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
     clock = ManualClock(START)
     async with CapturingSmtpServer(directory=tmp_path / "mail") as smtp, TelegramStandin() as standin:
         standin.set_limits(enabled=False)  # replies to one chat come faster than Telegram's 1/s here
-        files = FileHost(standin)
-        await files.start()
         settings = Settings(
             db=tmp_path / "ritm.db",
             public_url="https://ritm.school.example",
             secret="test-secret",  # type: ignore[arg-type]
             smtp=SmtpSettings(port=smtp.port, rate_per_s=1000, pool_size=2),
         )
-        bot = files.bot()
+        bot = standin.bot()
         email = EmailChannel(settings.smtp)
         telegram = TelegramChannel(bot, RateLimits(per_s=1000, per_key_per_s=None, per_group_per_min=None))
         app = await create_app(settings, policy, clock=clock, email=email, telegram=telegram, bot=bot)
@@ -190,5 +129,4 @@ async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
             logging.getLogger("bot").removeHandler(handler)
             await email.close()
             await app.close()
-            await files.stop()
     assert not errors, [r.getMessage() for r in errors]
