@@ -86,7 +86,8 @@ async def contact_facts(
     params: list[object] = []
 
     def frag(text: str) -> str:
-        compiled = ctx.compile(text)
+        # For a few ids, per-contact key lookups beat building each member list over the whole base.
+        compiled = ctx.compile(text, lookup=bool(only_ids))
         params.extend(compiled.params)
         return f"({compiled.sql})"
 
@@ -109,7 +110,7 @@ async def contact_facts(
     rfm = ctx.rfm_segment_sql()
     columns.append(f"({rfm.sql})")
     params.extend(rfm.params)
-    where = ctx.compile(q.audience)
+    where = ctx.compile(q.audience, lookup=bool(only_ids))
     await ctx.prepare()  # builds the per-`at` tables (RFM) the fragments refer to
     sql = f"SELECT c.id, c.timezone, {', '.join(columns)} FROM contacts c WHERE ({where.sql})"
     all_params = [*params, *where.params]

@@ -18,7 +18,7 @@ async def matching_ids(db: Database, ctx: SegmentContext, dsl: str, ids: Sequenc
     """Which of `ids` match the DSL expression at the context's `at`."""
     if not ids:
         return set()
-    frag = ctx.compile(dsl)
+    frag = ctx.compile(dsl, lookup=True)
     await ctx.prepare()
     marks = ",".join("?" * len(ids))
     rows = await db.fetchall(

@@ -43,7 +43,7 @@ async def explain_contact(
         if loaded is None:
             raise ValueError(f"there is no campaign {campaign_id!r}")
         campaign = loaded.campaign
-    ctx = await SegmentContext.create(db, policy, at)
+    ctx = await SegmentContext.create(db, policy, at, scope=[contact_id])
     protect = list(policy.protect.mass) if campaign is None else campaign.effective_protect(policy)
     questions = questions_for(policy, "all", CHANNELS, protect, [])
     facts = [f async for f in contact_facts(db, ctx, policy, questions, only_ids=[contact_id])]

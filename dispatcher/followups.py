@@ -55,20 +55,19 @@ class FollowUps:
         rows = await self.db.fetchall(
             f"SELECT id FROM campaigns WHERE status IN ({','.join('?' * len(ACTIVE))}) ORDER BY id", ACTIVE
         )
-        ctx = await SegmentContext.create(self.db, self.policy, now)
         for (campaign_id,) in rows:
             loaded = await self.campaigns.get(campaign_id)
             if loaded is None:
                 continue
             for index in range(1, len(loaded.campaign.cascade) + 1):
-                await self._cascade_step(ctx, loaded, index, now, report)
+                await self._cascade_step(loaded, index, now, report)
             if loaded.campaign.event is not None:
                 await self._reminders(loaded, now, report)
         return report
 
     # -- cascades ----------------------------------------------------------------------------------
     async def _cascade_step(
-        self, ctx: SegmentContext, loaded: LoadedCampaign, index: int, now: datetime, report: FollowUpReport
+        self, loaded: LoadedCampaign, index: int, now: datetime, report: FollowUpReport
     ) -> None:
         campaign = loaded.campaign
         step = campaign.cascade[index - 1]
@@ -82,6 +81,7 @@ class FollowUps:
         if not ready:
             return
         ids = [r[0] for r in ready]
+        ctx = await SegmentContext.create(self.db, self.policy, now, scope=ids)
         stopped = await matching_ids(self.db, ctx, step.unless, ids) if step.unless else set()
         facts = {
             f.contact_id: f
@@ -164,7 +164,7 @@ class FollowUps:
                 (campaign.id,),
             )
         }
-        ctx = await SegmentContext.create(self.db, self.policy, now)
+        ctx = await SegmentContext.create(self.db, self.policy, now, scope=ids)
         facts = {
             f.contact_id: f
             async for f in contact_facts(

@@ -51,11 +51,25 @@ async def recheck(
     db: Database, policy: Policy, rows: Sequence[ClaimedRow], now: datetime, campaigns: CampaignCache
 ) -> dict[int, Verdict]:
     """A verdict for every claimed row, from one query per (campaign, channel) group."""
+    ctx = await SegmentContext.create(db, policy, now, scope=sorted({r.contact_id for r in rows}))
+    try:
+        return await _recheck(db, ctx, policy, rows, now, campaigns)
+    finally:
+        await ctx.close()
+
+
+async def _recheck(
+    db: Database,
+    ctx: SegmentContext,
+    policy: Policy,
+    rows: Sequence[ClaimedRow],
+    now: datetime,
+    campaigns: CampaignCache,
+) -> dict[int, Verdict]:
     verdicts: dict[int, Verdict] = {}
     groups: dict[tuple[str, str], list[ClaimedRow]] = defaultdict(list)
     for row in rows:
         groups[(row.campaign_id, row.channel)].append(row)
-    ctx = await SegmentContext.create(db, policy, now)
     nonservice_ids = sorted({r.contact_id for r in rows if r.priority != "service"})
     max_per = max((c.per for c in _all_caps(policy)), default=timedelta(0))
     now_s = to_epoch(now)

@@ -9,9 +9,10 @@ INSERT for thresholds, or after one sort per metric for quantiles.
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from policy.config import RfmConfig
@@ -38,6 +39,23 @@ FROM (
 )
 GROUP BY contact_id
 """
+# The same facts for a few contacts only (`:ids` a JSON array): a worker tick scores its batch, not
+# the whole base.
+SCOPED_FACTS_SQL = (
+    FACTS_SQL.replace(
+        "WHERE at <= :at", "WHERE at <= :at AND contact_id IN (SELECT value FROM json_each(:ids))"
+    )
+    .replace(
+        "WHERE created_at <= :at",
+        "WHERE created_at <= :at AND contact_id IN (SELECT value FROM json_each(:ids))",
+    )
+    .replace(
+        "paid_at <= :at GROUP", "paid_at <= :at AND contact_id IN (SELECT value FROM json_each(:ids)) GROUP"
+    )
+)
+# Quantile cut points of the whole base, by (connection, policy RFM config, hour): a scoped table
+# needs them too, and they move slowly.
+_cuts_cache: weakref.WeakKeyDictionary[Database, dict[tuple[str, int], RfmCuts]] = weakref.WeakKeyDictionary()
 
 TABLE_SQL = """
 CREATE TEMP TABLE {table} (
@@ -77,15 +95,25 @@ def _scores_sql(source: str, cuts: RfmCuts, params: dict[str, object]) -> str:
     )
 
 
-async def materialise_rfm(db: Database, table: str, config: RfmConfig, at_s: int) -> RfmCuts:
-    """Create temp table `table` with the RFM of every active contact at `at_s`; return the cut points."""
+async def materialise_rfm(
+    db: Database, table: str, config: RfmConfig, at_s: int, ids: Sequence[str] | None = None
+) -> RfmCuts:
+    """Create temp table `table` with the RFM of every active contact at `at_s` (or of those among
+    `ids`); return the cut points."""
     window: timedelta = config.period
     base = {"at": at_s, "since": at_s - int(window.total_seconds())}
     await db.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
     await db.conn.execute(TABLE_SQL.format(table=table))
+    if ids is not None:
+        cuts = cut_points(config) if config.method == "thresholds" else await _hourly_cuts(db, config, at_s)
+        params = {**base, "ids": json.dumps(list(ids))}
+        await db.conn.execute(
+            f"INSERT INTO temp.{table} {_scores_sql(SCOPED_FACTS_SQL, cuts, params)}", params
+        )
+        return cuts
     if config.method == "thresholds":
         cuts = cut_points(config)
-        params: dict[str, object] = dict(base)
+        params = dict(base)
         await db.conn.execute(f"INSERT INTO temp.{table} {_scores_sql(FACTS_SQL, cuts, params)}", params)
         return cuts
     facts = f"{table}_facts"
@@ -99,6 +127,24 @@ async def materialise_rfm(db: Database, table: str, config: RfmConfig, at_s: int
     finally:
         await db.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
     return cuts
+
+
+async def _hourly_cuts(db: Database, config: RfmConfig, at_s: int) -> RfmCuts:
+    key = (config.model_dump_json(), at_s // 3600)
+    cache = _cuts_cache.setdefault(db, {})
+    if key not in cache:
+        facts = f"ritm_rfm_cuts_{at_s}"
+        window = int(config.period.total_seconds())
+        await db.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
+        await db.conn.execute(
+            f"CREATE TEMP TABLE {facts} AS {FACTS_SQL}", {"at": at_s, "since": at_s - window}
+        )
+        try:
+            cache.clear()  # one hour's cut points are enough to keep
+            cache[key] = await _quantile_cuts(db, facts, config)
+        finally:
+            await db.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
+    return cache[key]
 
 
 async def threshold_distribution(db: Database, config: RfmConfig, at_s: int) -> dict[str, int]:
@@ -135,7 +181,12 @@ _live: weakref.WeakKeyDictionary[Database, OrderedDict[str, weakref.WeakMethod[C
 
 
 async def build_rfm_table(
-    db: Database, table: str, config: RfmConfig, at_s: int, on_evict: weakref.WeakMethod[Callable[[], None]]
+    db: Database,
+    table: str,
+    config: RfmConfig,
+    at_s: int,
+    on_evict: weakref.WeakMethod[Callable[[], None]],
+    ids: Sequence[str] | None = None,
 ) -> RfmCuts:
     """`materialise_rfm`, first dropping the oldest live tables of this connection beyond the bound."""
     live = _live.setdefault(db, OrderedDict())
@@ -145,7 +196,7 @@ async def build_rfm_table(
         callback = evicted()
         if callback is not None:
             callback()
-    cuts = await materialise_rfm(db, table, config, at_s)
+    cuts = await materialise_rfm(db, table, config, at_s, ids)
     live[table] = on_evict
     return cuts
 

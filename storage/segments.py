@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -101,9 +102,14 @@ class _IdSet:
 class SegmentContext:
     """Compiles and counts segments for one policy at one instant (`at`, whole seconds)."""
 
-    def __init__(self, db: Database, policy: Policy, at: datetime) -> None:
+    def __init__(
+        self, db: Database, policy: Policy, at: datetime, *, scope: Sequence[str] | None = None
+    ) -> None:
         self.db = db
         self.policy = policy
+        # With a scope, RFM is computed for these contacts only: a query over a batch of ids (a worker
+        # tick, one contact's explanation) must not score the whole base. Queries must stay inside it.
+        self.scope = list(scope) if scope is not None else None
         self.at = whole_seconds(at)
         self.at_s = to_epoch(self.at)
         self.rfm_table = f"ritm_rfm_{next(_names)}"
@@ -111,9 +117,11 @@ class SegmentContext:
         self._needs_rfm = False
 
     @classmethod
-    async def create(cls, db: Database, policy: Policy, at: datetime) -> SegmentContext:
+    async def create(
+        cls, db: Database, policy: Policy, at: datetime, *, scope: Sequence[str] | None = None
+    ) -> SegmentContext:
         """A context; nothing is computed until an expression needs it."""
-        return cls(db, policy, at)
+        return cls(db, policy, at, scope=scope)
 
     async def __aenter__(self) -> SegmentContext:
         return self
@@ -363,7 +371,12 @@ class SegmentContext:
 
     async def _build_rfm(self) -> None:
         self.cuts = await build_rfm_table(
-            self.db, self.rfm_table, self.policy.rfm, self.at_s, on_evict=weakref.WeakMethod(self._forget_rfm)
+            self.db,
+            self.rfm_table,
+            self.policy.rfm,
+            self.at_s,
+            on_evict=weakref.WeakMethod(self._forget_rfm),
+            ids=self.scope,
         )
 
     def _forget_rfm(self) -> None:
