@@ -99,11 +99,16 @@ class Database:
         return int(row[0]) if row else 0
 
     async def migrate(self) -> list[str]:
-        """Apply the migrations this database lacks, each in its own transaction; return their names."""
-        current = await self.schema_version()
+        """Apply the migrations this database lacks, each in its own transaction; return their names.
+
+        "Lacks" is by number, not "above the highest": a database that got a later migration first
+        (two branches of work meeting) still gets the earlier one.
+        """
+        await self.schema_version()  # creates the bookkeeping table on a fresh file
+        done = {int(r[0]) for r in await self.fetchall("SELECT number FROM schema_migrations")}
         applied = []
         for number, name, sql in migration_files():
-            if number <= current:
+            if number in done:
                 continue
             async with self.transaction() as conn:
                 for statement in _statements(sql):

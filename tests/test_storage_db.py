@@ -25,3 +25,16 @@ async def test_failed_transaction_rolls_back(db: Database) -> None:
     except RuntimeError:
         pass
     assert await db.scalar("SELECT COUNT(*) FROM contacts") == 0
+
+
+async def test_a_missing_earlier_migration_is_still_applied(tmp_path: Path) -> None:
+    first = await Database.open(tmp_path / "b.db")
+    last = max(n for n, _, _ in migration_files())
+    async with first.transaction() as conn:
+        await conn.execute("DELETE FROM schema_migrations WHERE number = 3")
+        for index in ("events_type_at_contact", "consents_channel", "orders_paid_by_contact"):
+            await conn.execute(f"DROP INDEX {index}")
+    assert await first.migrate() == ["0003_segment_indexes.sql"]
+    assert await first.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_type_at_contact'") == 1
+    assert await first.schema_version() == last
+    await first.close()
