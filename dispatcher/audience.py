@@ -21,6 +21,7 @@ ADDRESS_SQL = {
     "sms": "(c.phone IS NOT NULL AND c.phone != '')",
 }
 BASE_WINDOW = "default"
+PREFERENCE = "pref:"  # cap segments that are a subscriber's frequency choice (fields.frequency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ def questions_for(
         protect=list(protect),
         version_segments=list(version_segments),
         window_segments=[name for name in policy.windows if name != BASE_WINDOW],
-        cap_segments=list(policy.segment_caps),
+        cap_segments=[*policy.segment_caps, *(f"{PREFERENCE}{name}" for name in policy.frequency_caps)],
     )
 
 
@@ -91,6 +92,12 @@ async def contact_facts(
         params.extend(compiled.params)
         return f"({compiled.sql})"
 
+    def cap_member(name: str) -> str:
+        if name.startswith(PREFERENCE):
+            params.append(name.removeprefix(PREFERENCE))
+            return "(json_extract(c.fields, '$.frequency') IS ?)"
+        return frag(_named(policy, name))
+
     def mask(parts: Sequence[str]) -> str:
         return "(" + " | ".join(f"({p} << {i})" for i, p in enumerate(parts)) + ")" if parts else "0"
 
@@ -104,7 +111,7 @@ async def contact_facts(
         mask([frag(f"has:{ch}") for ch in q.channels]),
         first([frag(_named(policy, name)) for name in q.protect]),
         first([frag(_named(policy, name)) for name in q.window_segments]),
-        mask([frag(_named(policy, name)) for name in q.cap_segments]),
+        mask([cap_member(name) for name in q.cap_segments]),
         first([frag(_named(policy, name)) for name in q.version_segments]),
     ]
     rfm = ctx.rfm_segment_sql()

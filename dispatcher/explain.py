@@ -61,7 +61,7 @@ async def explain_contact(
         db, policy, at=at_s, since=at_s, until=to_epoch(at + HORIZON), contact_ids=[contact_id]
     )
     silences = silences_of(policy, raw.get(contact_id))
-    max_per = max((c.per for c in caps_for(policy, list(policy.segment_caps))), default=timedelta(0))
+    max_per = max((c.per for c in policy.all_caps()), default=timedelta(0))
     counted_rows = await counted_messages(
         db, since=to_epoch(at - max_per), until=to_epoch(at + HORIZON + max_per), contact_ids=[contact_id]
     )

@@ -221,13 +221,7 @@ class FollowUps:
     async def _load_limits(
         self, ids: list[str], now: datetime, until: datetime
     ) -> tuple[dict[str, SilenceInputs], dict[str, list[CountedRow]]]:
-        max_per = max(
-            (
-                c.per
-                for c in (*self.policy.caps, *(c for cs in self.policy.segment_caps.values() for c in cs))
-            ),
-            default=timedelta(0),
-        )
+        max_per = max((c.per for c in self.policy.all_caps()), default=timedelta(0))
         silences = await silence_inputs(
             self.db,
             self.policy,

@@ -72,10 +72,17 @@ def version_names(campaign: Campaign) -> list[str]:
     return [v.name for v in campaign.versions]
 
 
+PREFERENCE = "pref:"  # a cap "segment" that is the subscriber's own frequency choice
+
+
 def caps_for(policy: Policy, segments: Sequence[str]) -> list[Cap]:
+    """The global caps plus those of every cap segment (and frequency choice) the contact is in."""
     caps = list(policy.caps)
     for name in segments:
-        caps.extend(policy.segment_caps.get(name, ()))
+        if name.startswith(PREFERENCE):
+            caps.extend(policy.frequency_caps.get(name.removeprefix(PREFERENCE), ()))
+        else:
+            caps.extend(policy.segment_caps.get(name, ()))
     return caps
 
 
@@ -125,10 +132,7 @@ async def evaluate_campaign(
     questions = questions_for(
         policy, campaign.audience, campaign.channels, protect, [v.segment for v in campaign.versions]
     )
-    max_per = max(
-        [c.per for c in (*policy.caps, *(c for cs in policy.segment_caps.values() for c in cs))],
-        default=timedelta(0),
-    )
+    max_per = max([c.per for c in policy.all_caps()], default=timedelta(0))
     at_s, since, until = to_epoch(at), to_epoch(start - max_per), to_epoch(deadline + max_per)
     service = campaign.priority == "service"
     counted = (

@@ -19,7 +19,7 @@ from dispatcher.campaign_cache import CampaignCache, LoadedCampaign
 from dispatcher.conditions import WHOLE_DAY, attended, matching_ids
 from dispatcher.planner import caps_for, counted_of, silences_of, window_for
 from policy.caps import Counted, binding_cap
-from policy.config import Cap, Policy
+from policy.config import Policy
 from policy.due import Due, due_time
 from policy.silence import SilenceWindow, blocks_priority
 from policy.timeutil import from_epoch, to_epoch, zone
@@ -71,7 +71,7 @@ async def _recheck(
     for row in rows:
         groups[(row.campaign_id, row.channel)].append(row)
     nonservice_ids = sorted({r.contact_id for r in rows if r.priority != "service"})
-    max_per = max((c.per for c in _all_caps(policy)), default=timedelta(0))
+    max_per = max((c.per for c in policy.all_caps()), default=timedelta(0))
     now_s = to_epoch(now)
     silences = (
         await silence_inputs(db, policy, at=now_s, since=now_s, until=now_s + 1, contact_ids=nonservice_ids)
@@ -103,10 +103,6 @@ async def _recheck(
                 counted_of(sent.get(row.contact_id)),
             )
     return verdicts
-
-
-def _all_caps(policy: Policy) -> list[Cap]:
-    return [*policy.caps, *(c for caps in policy.segment_caps.values() for c in caps)]
 
 
 async def _facts(

@@ -195,6 +195,12 @@ class Policy(_Strict):
     windows: dict[str, LocalWindow] = Field(default_factory=dict)
     caps: list[Cap] = Field(default_factory=list)
     segment_caps: dict[str, list[Cap]] = Field(default_factory=dict)
+    # Caps chosen by the subscriber ("how often" in the bot, stored as contacts.fields.frequency).
+    frequency_caps: dict[str, list[Cap]] = Field(
+        default_factory=lambda: {
+            "weekly": [Cap(max=1, per=timedelta(days=7), channel="any", scope="nonservice")]
+        }
+    )
     rfm: RfmConfig = RfmConfig()
     reminders: Reminders = Reminders()
 
@@ -220,6 +226,14 @@ class Policy(_Strict):
             if name not in known:
                 raise ValueError(f"segment_caps.{name}: no segment or RFM segment has that name")
         return self
+
+    def all_caps(self) -> list[Cap]:
+        """Every cap any contact may be under (the longest `per` bounds what planning must read)."""
+        return [
+            *self.caps,
+            *(c for caps in self.segment_caps.values() for c in caps),
+            *(c for caps in self.frequency_caps.values() for c in caps),
+        ]
 
     def default_window(self) -> LocalWindow:
         return self.windows.get("default") or LocalWindow.model_validate({"from": "10:00", "to": "20:00"})
