@@ -262,48 +262,44 @@ class CampaignService:
             fingerprint=record.fingerprint,
             dry_run_fingerprint=record.dry_run_fingerprint,
         )
-        if refused is not None:
-            await self._audit_refusal(by, "campaign.approve", campaign_id, refused.reason, at, source)
-            raise CampaignRefused(refused.reason)
-        planned = int((record.dry_run or {}).get("planned", 0))
-        async with self.db.transaction() as conn:
-            await record_decision(
-                conn,
-                campaign_id=campaign_id,
-                fingerprint=record.fingerprint,
-                planned=planned,
-                decision="approved",
-                by_user=by,
-                at=at,
-                source=source,
-            )
-            await set_status(conn, campaign_id, "approved", at)
-        fresh = await get_campaign(self.db, campaign_id)
-        assert fresh is not None
-        return fresh
+        return await self._decide(record, "approved", refused, by=by, at=at, source=source)
 
     async def reject(
         self, campaign_id: str, *, by: str, at: datetime, source: str = "cli", reason: str = ""
     ) -> CampaignRecord:
         record, _ = await self.load(campaign_id)
         refused = check_rejection(status=record.status, rejecter_role=await self._role(by), rejecter=by)
+        return await self._decide(record, "rejected", refused, by=by, at=at, source=source)
+
+    async def _decide(
+        self,
+        record: CampaignRecord,
+        decision: str,
+        refused: Refused | None,
+        *,
+        by: str,
+        at: datetime,
+        source: str,
+    ) -> CampaignRecord:
+        """Record an approver's decision on the dry run shown (or the refusal, and raise it)."""
+        action = "campaign.approve" if decision == "approved" else "campaign.reject"
         if refused is not None:
-            await self._audit_refusal(by, "campaign.reject", campaign_id, refused.reason, at, source)
+            await self._audit_refusal(by, action, record.id, refused.reason, at, source)
             raise CampaignRefused(refused.reason)
         planned = int((record.dry_run or {}).get("planned", 0))
         async with self.db.transaction() as conn:
             await record_decision(
                 conn,
-                campaign_id=campaign_id,
+                campaign_id=record.id,
                 fingerprint=record.fingerprint,
                 planned=planned,
-                decision="rejected",
+                decision=decision,
                 by_user=by,
                 at=at,
                 source=source,
             )
-            await set_status(conn, campaign_id, "rejected", at)
-        fresh = await get_campaign(self.db, campaign_id)
+            await set_status(conn, record.id, decision, at)
+        fresh = await get_campaign(self.db, record.id)
         assert fresh is not None
         return fresh
 

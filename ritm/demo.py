@@ -20,19 +20,16 @@ from typing import Any
 from aiohttp import web
 
 from dispatcher.campaigns import CampaignRefused
-from dispatcher.channels.email import EmailChannel
-from dispatcher.channels.telegram import TelegramChannel
 from dispatcher.clock import ManualClock
-from dispatcher.ratelimit import RateLimits
 from policy.config import Policy
 from policy.timeutil import from_epoch, to_epoch
-from ritm.app import App, create_app
+from ritm.app import App
 from ritm.demo_campaigns import campaign_text
 from ritm.demo_people import Audience
+from ritm.sandbox.loopback import loopback_app
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.sandbox.telegram_api import TelegramStandin
 from ritm.sandbox.telegram_limits import StandinLimits
-from ritm.settings import Settings, SmtpSettings
 from ritm.synthetic import DEFAULT_ANCHOR, write_demo_base
 from storage.campaigns import get_campaign
 from storage.importer import import_csv
@@ -42,6 +39,7 @@ from storage.team import add_member
 MSK = DEFAULT_ANCHOR.tzinfo
 STEP = timedelta(minutes=15)
 AUTHOR, APPROVER = "1001", "2002"
+SECRET = "demo-secret"
 WEBINAR, DIGEST, NOTICE = "webinar-base-asset", "digest-48", "stream-moved-1127"
 
 
@@ -82,16 +80,10 @@ async def run_demo(out_dir: Path, *, policy: Policy, say: Callable[[str], None])
         CapturingSmtpServer(directory=out_dir / "mail") as smtp,
         TelegramStandin(limits=StandinLimits(per_bot_per_s=1000, per_chat_per_s=50, burst_s=2)) as standin,
     ):
-        settings = Settings(
-            db=db_path,
-            public_url=f"http://127.0.0.1:{port}",
-            secret="demo-secret",  # type: ignore[arg-type]
-            smtp=SmtpSettings(port=smtp.port, rate_per_s=2000, pool_size=4),
+        public_url = f"http://127.0.0.1:{port}"
+        app = await loopback_app(
+            policy, clock, smtp, standin, db=db_path, public_url=public_url, secret=SECRET
         )
-        bot = standin.bot()
-        email = EmailChannel(settings.smtp)
-        telegram = TelegramChannel(bot, RateLimits(per_s=900, per_key_per_s=None, per_group_per_min=None))
-        app = await create_app(settings, policy, clock=clock, email=email, telegram=telegram, bot=bot)
         runner = web.AppRunner(app.http, access_log=None)
         await runner.setup()
         await web.SockSite(runner, listener).start()
@@ -103,15 +95,12 @@ async def run_demo(out_dir: Path, *, policy: Policy, say: Callable[[str], None])
             await add_member(
                 app.db, int(APPROVER), "approver", by="demo", at=clock(), name="Олег (head of base)"
             )
-            async with Audience(
-                settings.public_url, "demo-secret", smtp, standin, _contact_lookup(app)
-            ) as people:
+            async with Audience(public_url, SECRET, smtp, standin, _contact_lookup(app)) as people:
                 await _story(app, clock, people, story, say)
                 story.people = dict(people.did)
             write_transcript(standin, out_dir / "telegram.txt")
         finally:
             await runner.cleanup()
-            await email.close()
             await app.close()
     return story
 

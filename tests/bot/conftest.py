@@ -17,16 +17,13 @@ from typing import Any
 import pytest
 
 from bot.app import run_bot
-from dispatcher.channels.email import EmailChannel
-from dispatcher.channels.telegram import TelegramChannel
 from dispatcher.clock import ManualClock
-from dispatcher.ratelimit import RateLimits
-from ritm.app import App, create_app
+from ritm.app import App
 from ritm.policy_file import load_policy
+from ritm.sandbox.loopback import loopback_app
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.sandbox.telegram_api import TelegramStandin
 from ritm.sandbox.telegram_records import SentMessage
-from ritm.settings import Settings, SmtpSettings
 from storage.importer import import_csv
 from storage.team import add_member
 
@@ -95,16 +92,15 @@ async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
     clock = ManualClock(START)
     async with CapturingSmtpServer(directory=tmp_path / "mail") as smtp, TelegramStandin() as standin:
         standin.set_limits(enabled=False)  # replies to one chat come faster than Telegram's 1/s here
-        settings = Settings(
+        app = await loopback_app(
+            policy,
+            clock,
+            smtp,
+            standin,
             db=tmp_path / "ritm.db",
             public_url="https://ritm.school.example",
-            secret="test-secret",  # type: ignore[arg-type]
-            smtp=SmtpSettings(port=smtp.port, rate_per_s=1000, pool_size=2),
+            secret="test-secret",
         )
-        bot = standin.bot()
-        email = EmailChannel(settings.smtp)
-        telegram = TelegramChannel(bot, RateLimits(per_s=1000, per_key_per_s=None, per_group_per_min=None))
-        app = await create_app(settings, policy, clock=clock, email=email, telegram=telegram, bot=bot)
         for kind in ("contacts", "orders", "events"):
             await import_csv(app.db, kind, WORKED / f"{kind}.csv", policy, now=clock())
         for user_id, role in (
@@ -127,6 +123,5 @@ async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
             stop.set()
             await polling
             logging.getLogger("bot").removeHandler(handler)
-            await email.close()
             await app.close()
     assert not errors, [r.getMessage() for r in errors]

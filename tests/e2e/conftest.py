@@ -9,16 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.channels.email import EmailChannel
-from dispatcher.channels.telegram import TelegramChannel
 from dispatcher.clock import ManualClock
-from dispatcher.ratelimit import RateLimits
 from policy.config import Policy
-from ritm.app import App, create_app
+from ritm.app import App
 from ritm.policy_file import load_policy
+from ritm.sandbox.loopback import loopback_app
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.sandbox.telegram_api import TelegramStandin
-from ritm.settings import Settings, SmtpSettings
 from storage.importer import import_csv
 from storage.team import add_member
 
@@ -54,16 +51,15 @@ async def _world(tmp_path: Path, *, worked: bool) -> AsyncIterator[World]:
     policy = load_policy(None)
     clock = ManualClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
     async with CapturingSmtpServer(directory=tmp_path / "mail") as smtp, TelegramStandin() as standin:
-        settings = Settings(
+        app = await loopback_app(
+            policy,
+            clock,
+            smtp,
+            standin,
             db=tmp_path / "ritm.db",
             public_url="https://ritm.school.example",
-            secret="test-secret",  # type: ignore[arg-type]
-            smtp=SmtpSettings(port=smtp.port, rate_per_s=1000, pool_size=2),
+            secret="test-secret",
         )
-        bot = standin.bot()
-        email = EmailChannel(settings.smtp)
-        telegram = TelegramChannel(bot, RateLimits(per_s=1000, per_key_per_s=None, per_group_per_min=None))
-        app = await create_app(settings, policy, clock=clock, email=email, telegram=telegram, bot=bot)
         for kind in ("contacts", "orders", "events") if worked else ():
             await import_csv(app.db, kind, WORKED / f"{kind}.csv", policy, now=clock())  # type: ignore[arg-type]
         await add_member(app.db, int(AUTHOR), "approver", by="test", at=clock())  # four-eyes, not rank
@@ -71,5 +67,4 @@ async def _world(tmp_path: Path, *, worked: bool) -> AsyncIterator[World]:
         try:
             yield World(app, smtp, standin, clock, policy)
         finally:
-            await email.close()
             await app.close()
