@@ -118,3 +118,21 @@ async def test_pause_holds_mass_but_not_service(world: World) -> None:
         pass
     mass = await statuses(world, "mass-1")
     assert {mass[i] for i in ids} == {"sent"}
+
+
+async def test_a_429_storm_is_ridden_out_without_loss_or_duplicates(world: World) -> None:
+    """The stand-in allows 5 msg/s while our channel is (mis)configured for 1000/s: Telegram answers
+    429 with retry_after, the channel pauses and resumes, and every message arrives exactly once."""
+    relax(world)
+    world.telegram.set_limits(per_bot_per_s=5.0, per_chat_per_s=50.0, burst_s=1.0)
+    ids = await add_contacts(
+        world.app.db, [f"t{i:02d}" for i in range(15)], at=world.clock(), email=False, telegram=True
+    )
+    await start_campaign(world, "tg-1", ids, channels='["telegram"]')
+    while (await world.app.dispatch(world.clock())).claimed:
+        pass
+    got = await statuses(world, "tg-1")
+    assert set(got.values()) == {"sent"}
+    chats = [m.chat_id for m in world.telegram.all_sent()]
+    assert len(chats) == len(set(chats)) == len(ids)
+    assert world.telegram.count_429 > 0  # the storm really happened
