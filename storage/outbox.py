@@ -140,29 +140,33 @@ class ClaimedRow:
 
 # A held campaign's rows wait in the outbox: paused, or back to approval after its count drifted.
 HELD = "'paused', 'pending_approval', 'draft', 'dry_run'"
-PRIORITY_RANK = "CASE priority WHEN 'service' THEN 0 WHEN 'scenario' THEN 1 ELSE 2 END"
+PRIORITIES = ("service", "scenario", "mass")
+# One (status, priority) slice at a time, walked in due order along outbox_claim: no sort of every due
+# row per tick, however many a million-row campaign leaves due.
+CLAIM_SQL = (
+    "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+    " SELECT id FROM outbox WHERE status = ? AND priority = ? AND due_at <= ?"
+    f" AND campaign_id NOT IN (SELECT id FROM campaigns WHERE status IN ({HELD}))"
+    " ORDER BY due_at LIMIT ?)"
+    " RETURNING id, campaign_id, contact_id, step, priority, channel, version, variant, due_at,"
+    " deadline, attempts"
+)
 
 
 async def claim_due(
     db: Database, *, now: int, lease_s: int, limit: int, service_only: bool = False
 ) -> list[ClaimedRow]:
-    """Move up to `limit` due rows (service first) to `sending` under a lease, in one transaction."""
-    only = " AND priority = 'service'" if service_only else ""
-    async with (
-        db.transaction() as conn,
-        conn.execute(
-            "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id IN ("
-            " SELECT id FROM outbox WHERE status IN ('planned', 'retry') AND due_at <= ?"
-            f"{only} AND campaign_id NOT IN (SELECT id FROM campaigns WHERE status IN ({HELD}))"
-            f" ORDER BY {PRIORITY_RANK}, due_at LIMIT ?)"
-            " RETURNING id, campaign_id, contact_id, step, priority, channel, version, variant, due_at,"
-            " deadline, attempts",
-            (now + lease_s, now, limit),
-        ) as cur,
-    ):
-        rows = await cur.fetchall()
-    claimed = [ClaimedRow(*tuple(r)) for r in rows]
-    claimed.sort(key=lambda r: ({"service": 0, "scenario": 1}.get(r.priority, 2), r.due_at, r.id))
+    """Move up to `limit` due rows (service, then scenario, then mass) to `sending` under a lease."""
+    claimed: list[ClaimedRow] = []
+    async with db.transaction() as conn:
+        for priority in PRIORITIES[:1] if service_only else PRIORITIES:
+            for status in ("retry", "planned"):
+                left = limit - len(claimed)
+                if left <= 0:
+                    break
+                async with conn.execute(CLAIM_SQL, (now + lease_s, status, priority, now, left)) as cur:
+                    claimed.extend(ClaimedRow(*tuple(r)) for r in await cur.fetchall())
+    claimed.sort(key=lambda r: (PRIORITIES.index(r.priority), r.due_at, r.id))
     return claimed
 
 
