@@ -22,7 +22,7 @@ from aiohttp import web
 from dispatcher.campaigns import CampaignRefused
 from dispatcher.clock import ManualClock
 from policy.config import Policy
-from policy.timeutil import from_epoch, to_epoch
+from policy.timeutil import to_epoch
 from ritm.app import App
 from ritm.demo_campaigns import campaign_text
 from ritm.demo_people import Audience
@@ -112,8 +112,7 @@ def write_transcript(standin: TelegramStandin, path: Path) -> None:
         buttons = [
             b.get("text", "") for row in (sent.reply_markup or {}).get("inline_keyboard", []) for b in row
         ]
-        when = from_epoch(sent.date).isoformat()
-        lines.append(f"--- chat {sent.chat_id} at {when} (real time)\n{sent.text or ''}")
+        lines.append(f"--- to chat {sent.chat_id}\n{sent.text or ''}")
         if buttons:
             lines.append("[" + "] [".join(buttons) + "]")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
