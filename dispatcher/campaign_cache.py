@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from policy.campaign import Campaign, parse_campaign
@@ -19,10 +21,20 @@ class LoadedCampaign:
 class CampaignCache:
     """Reads the record each time (one indexed row) and re-parses only when its source changed."""
 
-    def __init__(self, db: Database, policy: Policy) -> None:
+    def __init__(
+        self,
+        db: Database,
+        policy: Policy,
+        fingerprint: Callable[[Campaign], str] | None = None,
+        *,
+        fingerprint_ttl_s: float = 30.0,
+    ) -> None:
         self.db = db
         self.policy = policy
+        self.fingerprint = fingerprint
+        self.fingerprint_ttl_s = fingerprint_ttl_s
         self._parsed: dict[str, tuple[str, Campaign]] = {}
+        self._fingerprints: dict[str, tuple[float, str]] = {}
 
     async def get(self, campaign_id: str) -> LoadedCampaign | None:
         record = await get_campaign(self.db, campaign_id)
@@ -38,3 +50,17 @@ class CampaignCache:
             cached = (record.source, campaign)
             self._parsed[campaign_id] = cached
         return LoadedCampaign(record, cached[1])
+
+    def templates_changed(self, loaded: LoadedCampaign) -> bool:
+        """Whether the campaign's file or templates on disk differ from what was approved.
+
+        Reading every template file costs milliseconds, so the answer is kept for a few seconds (a
+        real-time TTL: this guards files on disk, it is not scheduling logic)."""
+        if self.fingerprint is None or not loaded.campaign.requires_approval:
+            return False
+        now = time.monotonic()
+        cached = self._fingerprints.get(loaded.record.id)
+        if cached is None or now - cached[0] > self.fingerprint_ttl_s:
+            cached = (now, self.fingerprint(loaded.campaign))
+            self._fingerprints[loaded.record.id] = cached
+        return cached[1] != loaded.record.fingerprint

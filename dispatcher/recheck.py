@@ -24,6 +24,8 @@ from policy.due import Due, due_time
 from policy.silence import SilenceWindow, blocks_priority
 from policy.timeutil import from_epoch, to_epoch, zone
 from policy.windows import in_quiet, in_window
+from storage.audit import audit
+from storage.campaigns import set_status
 from storage.db import Database
 from storage.outbox import ClaimedRow, sent_counted_for
 from storage.segments import SegmentContext
@@ -32,6 +34,22 @@ from storage.silence_sql import silence_inputs
 REMINDER_STEP = 100
 # Rows of held campaigns (paused, back to approval) are never claimed; these end their rows.
 DEAD_CAMPAIGN = frozenset({"cancelled", "rejected"})
+SENDING = frozenset({"scheduled", "sending"})
+
+
+async def hold_for_approval(db: Database, campaign_id: str, now: datetime) -> None:
+    """A campaign whose templates changed after approval goes back to approval; its rows are held."""
+    async with db.transaction() as conn:
+        await set_status(conn, campaign_id, "pending_approval", now)
+        await audit(
+            conn,
+            at=now,
+            actor="dispatcher",
+            action="campaign.templates_changed",
+            target=campaign_id,
+            source="dispatcher",
+            details={"held": "until a new dry run is approved"},
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,12 @@ async def _recheck(
             reason = "campaign missing" if loaded is None else f"campaign {loaded.record.status}"
             for row in group:
                 verdicts[row.id] = Verdict(False, "cancelled", reason)
+            continue
+        if loaded.record.status in SENDING and campaigns.templates_changed(loaded):
+            # Edited after approval: nothing goes out with text nobody approved; the rows wait.
+            await hold_for_approval(db, campaign_id, now)
+            for row in group:
+                verdicts[row.id] = Verdict(False, "planned", "templates changed", defer_to=now)
             continue
         facts = await _facts(db, ctx, policy, loaded, channel, [r.contact_id for r in group])
         for row in group:

@@ -132,7 +132,8 @@ async def create_app(
     if warning:
         log.warning(warning, extra={"event": "sqlite_version", "version": sqlite3.sqlite_version})
     db = await Database.open(settings.db)
-    campaigns = CampaignCache(db, policy)
+    render = renderer(settings)
+    campaigns = CampaignCache(db, policy, render.fingerprint)
     signer = link_signer(settings)
     email_channel = None
     if email is None:
@@ -147,7 +148,7 @@ async def create_app(
         db,
         policy,
         campaigns,
-        renderer(settings),
+        render,
         signer,
         DeliverySettings(
             school=settings.school_name,

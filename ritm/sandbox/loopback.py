@@ -25,6 +25,7 @@ async def loopback_app(
     public_url: str,
     secret: str,
     send_per_s: float = 1000.0,
+    templates: Path | None = None,
 ) -> App:
     """An App whose channels talk to `smtp` and `standin` at `send_per_s` (time is compressed, so the
     real-world rate limits would only slow the run down); `App.close()` closes them too."""
@@ -32,6 +33,7 @@ async def loopback_app(
         db=db,
         public_url=public_url,
         secret=secret,  # type: ignore[arg-type]
+        templates=templates,
         smtp=SmtpSettings(port=smtp.port, rate_per_s=send_per_s, pool_size=4),
     )
     bot = standin.bot()

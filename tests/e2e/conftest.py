@@ -51,6 +51,7 @@ async def _world(tmp_path: Path, *, worked: bool) -> AsyncIterator[World]:
     policy = load_policy(None)
     clock = ManualClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
     async with CapturingSmtpServer(directory=tmp_path / "mail") as smtp, TelegramStandin() as standin:
+        (tmp_path / "templates").mkdir()
         app = await loopback_app(
             policy,
             clock,
@@ -59,6 +60,7 @@ async def _world(tmp_path: Path, *, worked: bool) -> AsyncIterator[World]:
             db=tmp_path / "ritm.db",
             public_url="https://ritm.school.example",
             secret="test-secret",
+            templates=tmp_path / "templates",
         )
         for kind in ("contacts", "orders", "events") if worked else ():
             await import_csv(app.db, kind, WORKED / f"{kind}.csv", policy, now=clock())  # type: ignore[arg-type]
