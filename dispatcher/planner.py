@@ -152,6 +152,7 @@ async def evaluate_campaign(
     )
     default_tz = zone(policy.default_timezone)
     zones: dict[str | None, ZoneInfo] = {}
+    shared: dict[tuple[object, ...], Due | Excluded] = {}
     variants = [(v.name, v.weight) for v in campaign.variants]
     names = version_names(campaign)
     evaluation = Evaluation(campaign=campaign, at=at)
@@ -163,22 +164,32 @@ async def evaluate_campaign(
             if service:
                 due = Due(start) if start < deadline else Excluded("no_window")
             elif facts.protected_by is None:
-                tz = zones.get(facts.timezone)
-                if tz is None:
-                    tz = zones[facts.timezone] = zone(facts.timezone) if facts.timezone else default_tz
-                due = due_time(
-                    priority=campaign.priority,
-                    channel=channel,
-                    tz=tz,
-                    window=window_for(campaign, policy, facts.window_segment),
-                    quiet=policy.quiet_hours,
-                    silences=silences_of(policy, silences.get(facts.contact_id)),
-                    caps=caps_for(policy, facts.cap_segments),
-                    counted=counted_of(counted.get(facts.contact_id)),
-                    start=campaign.start,
-                    deadline=deadline,
-                    at=at,
-                )
+                raw_silences = silences.get(facts.contact_id)
+                raw_counted = counted.get(facts.contact_id)
+                # Without silences or counted messages the answer depends only on these: most of a
+                # base shares a handful of (zone, window, caps) combinations.
+                key = (facts.timezone, facts.window_segment, facts.cap_segments, channel)
+                if raw_silences is None and not raw_counted and key in shared:
+                    due = shared[key]
+                else:
+                    tz = zones.get(facts.timezone)
+                    if tz is None:
+                        tz = zones[facts.timezone] = zone(facts.timezone) if facts.timezone else default_tz
+                    due = due_time(
+                        priority=campaign.priority,
+                        channel=channel,
+                        tz=tz,
+                        window=window_for(campaign, policy, facts.window_segment),
+                        quiet=policy.quiet_hours,
+                        silences=silences_of(policy, raw_silences),
+                        caps=caps_for(policy, facts.cap_segments),
+                        counted=counted_of(raw_counted),
+                        start=campaign.start,
+                        deadline=deadline,
+                        at=at,
+                    )
+                    if raw_silences is None and not raw_counted:
+                        shared[key] = due
         decision = classify(
             has_address=any(facts.has_address),
             has_consent=channel is not None,
