@@ -61,12 +61,15 @@ async def print_report(console: Console, db: Database, story: DemoStory) -> None
 
 
 def _print_dry_run(console: Console, campaign_id: str, report: dict[str, Any]) -> None:
-    excluded = ", ".join(f"{k} {v}" for k, v in report["excluded"].items()) or "none"
+    def listed(counts: dict[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
     console.print(
-        f"[bold]dry run {campaign_id}[/]: audience {report['audience']}, excluded {excluded};"
+        f"[bold]dry run {campaign_id}[/]: audience {report['audience']};"
+        f" excluded {listed(report['excluded'])};"
         f" eligible {report['eligible']}, holdout {report['holdout']}, planned {report['planned']}"
-        f" (by channel {report['by_channel']}, by version {report['by_version']}), due"
-        f" {report['first_due']} … {report['last_due']}"
+        f" (channels: {listed(report['by_channel'])}; versions: {listed(report['by_version'])});"
+        f" due {report['first_due']} … {report['last_due']}"
     )
 
 
