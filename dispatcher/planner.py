@@ -49,6 +49,7 @@ class Evaluation:
     campaign: Campaign
     at: datetime
     decisions: list[Decision] = field(default_factory=list)
+    protect: list[str] = field(default_factory=list)  # in the order that decides which one is reported
 
     def planned_rows(self) -> Iterator[PlannedRow]:
         deadline = to_epoch(self.campaign.deadline)
@@ -155,7 +156,7 @@ async def evaluate_campaign(
     shared: dict[tuple[object, ...], Due | Excluded] = {}
     variants = [(v.name, v.weight) for v in campaign.variants]
     names = version_names(campaign)
-    evaluation = Evaluation(campaign=campaign, at=at)
+    evaluation = Evaluation(campaign=campaign, at=at, protect=list(protect))
 
     async for facts in contact_facts(db, ctx, policy, questions, only_ids=only_ids):
         channel = next((ch for ch, ok in zip(campaign.channels, facts.reachable, strict=True) if ok), None)
@@ -255,12 +256,16 @@ def summarise(evaluation: Evaluation) -> dict[str, Any]:
         first = d.due_at if first is None else min(first, d.due_at)
         last = d.due_at if last is None else max(last, d.due_at)
     order = {r: i for i, r in enumerate(EXCLUSION_ORDER)}
+    listed = {f"protected:{name}": i for i, name in enumerate(evaluation.protect)}
     return {
         "campaign": evaluation.campaign.id,
         "at": iso_utc(evaluation.at),
         "audience": len(evaluation.decisions),
         "excluded": dict(
-            sorted(excluded.items(), key=lambda kv: (order.get(kv[0].split(":")[0], 99), kv[0]))
+            sorted(
+                excluded.items(),
+                key=lambda kv: (order.get(kv[0].split(":")[0], 99), listed.get(kv[0], 0), kv[0]),
+            )
         ),
         "eligible": eligible,
         "holdout": holdout,
