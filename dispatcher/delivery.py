@@ -33,11 +33,10 @@ from policy.rfm import NO_ACTIVITY, cut_points, metrics_of, score
 from policy.timeutil import from_epoch
 from storage.contact_data import load_contacts
 from storage.db import Database
-from storage.outbox import ClaimedRow
+from storage.outbox import REMINDER_STEP, ClaimedRow
 from storage.recipients import Recipient, load_recipients
 
 log = logging.getLogger(__name__)
-REMINDER_STEP = 100
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,11 @@ from policy.config import Policy
 from policy.due import Due, due_time
 from policy.timeutil import from_epoch, to_epoch, zone
 from storage.db import Database
-from storage.outbox import CountedRow, PlannedRow, counted_messages, insert_planned
+from storage.outbox import REMINDER_STEP, CountedRow, PlannedRow, counted_messages, insert_planned
 from storage.segments import SegmentContext
 from storage.silence_sql import SilenceInputs, silence_inputs
 
 log = logging.getLogger(__name__)
-REMINDER_STEP = 100
 BATCH = 2000
 ACTIVE = ("scheduled", "sending", "done")
 

@@ -27,11 +27,10 @@ from policy.windows import in_quiet, in_window
 from storage.audit import audit
 from storage.campaigns import set_status
 from storage.db import Database
-from storage.outbox import ClaimedRow, sent_counted_for
+from storage.outbox import REMINDER_STEP, ClaimedRow, sent_counted_for
 from storage.segments import SegmentContext
 from storage.silence_sql import silence_inputs
 
-REMINDER_STEP = 100
 # Rows of held campaigns (paused, back to approval) are never claimed; these end their rows.
 DEAD_CAMPAIGN = frozenset({"cancelled", "rejected"})
 SENDING = frozenset({"scheduled", "sending"})

@@ -36,6 +36,7 @@ from dispatcher.render_telegram import (
     visible_text,
 )
 from policy.campaign import Campaign
+from storage.outbox import REMINDER_STEP
 
 __all__ = ["MessageContext", "RenderedMessage", "Renderer", "TemplateProblem", "sample_context"]
 
@@ -46,7 +47,6 @@ PART_FILES = {
     "telegram": "telegram.j2",
 }
 DEFAULT_REMINDER_TEMPLATE = "webinar_reminder"
-REMINDER_STEP = 100
 BUTTON_SCHEMES = ("https://", "http://", "tg://")
 
 

@@ -10,8 +10,7 @@ from rich.table import Table
 
 from ritm.demo import DemoStory
 from storage.db import Database
-
-REMINDER_STEP = 100
+from storage.outbox import REMINDER_STEP
 
 
 def step_name(step: int) -> str:

@@ -13,6 +13,9 @@ from storage.db import Database
 # Statuses that count against caps (SPEC §4): planned, sending or sent.
 COUNTED_STATUSES = ("planned", "sending", "sent", "retry", "uncertain")
 BATCH = 5000
+# The outbox's `step`: 0 is a campaign's first send, 1.. its cascade steps, REMINDER_STEP + k the
+# k-th reminder of its event.
+REMINDER_STEP = 100
 
 
 @dataclass(frozen=True)

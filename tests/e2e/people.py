@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from policy.config import QuietHours
 from policy.timeutil import to_epoch
 from storage.db import Database
+from tests.e2e.conftest import World
 
 
 async def add_contacts(
@@ -70,3 +72,16 @@ segment = "all"
 subject = "Здравствуйте, {{{{ contact.first_name }}}}"
 text = "Новости школы. Отписаться: {{{{ unsubscribe_url }}}}"
 """
+
+
+def relax(world: World) -> None:
+    """No quiet hours and no global or segment caps: for tests about the worker, not the calendar."""
+    policy = world.app.policy.model_copy(
+        update={
+            "quiet_hours": QuietHours.model_validate({"from": "00:00", "to": "00:00"}),
+            "caps": [],
+            "segment_caps": {},
+        }
+    )
+    for holder in (world.app, world.app.worker, world.app.service, world.app.followups, world.app.campaigns):
+        holder.policy = policy  # type: ignore[attr-defined]

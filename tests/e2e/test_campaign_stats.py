@@ -8,8 +8,7 @@ from dispatcher.stats import campaign_stats
 from policy.assign import in_holdout
 from policy.timeutil import to_epoch
 from tests.e2e.conftest import APPROVER, AUTHOR, World
-from tests.e2e.people import add_contacts, campaign_toml
-from tests.e2e.test_hooks_and_followups import relax
+from tests.e2e.people import add_contacts, campaign_toml, relax
 
 
 async def test_stats_count_sends_reactions_and_conversions_per_group(world: World) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.e2e.conftest import APPROVER, AUTHOR, World
-from tests.e2e.people import add_contacts, campaign_toml
-from tests.e2e.test_hooks_and_followups import relax
+from tests.e2e.people import add_contacts, campaign_toml, relax
 
 
 async def test_weekly_readers_get_one_mass_message_a_week(world: World) -> None:

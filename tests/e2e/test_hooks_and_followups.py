@@ -8,11 +8,10 @@ from datetime import timedelta
 from aiohttp.test_utils import TestClient, TestServer
 
 from dispatcher.hooks import sign_hook
-from policy.config import QuietHours
 from policy.timeutil import iso_utc, to_epoch
 from storage.outbox import rows_of_campaign
 from tests.e2e.conftest import APPROVER, AUTHOR, World
-from tests.e2e.people import add_contacts
+from tests.e2e.people import add_contacts, relax
 
 
 async def post_hook(
@@ -185,15 +184,3 @@ reminders = ["24h", "2h"]
     sent = [m.rcpt_tos[0] for m in world.smtp.messages]
     assert sent.count("r1@example.org") == 1  # the invitation only
     assert sent.count("r2@example.org") == 3  # invitation and two reminders
-
-
-def relax(world: World) -> None:
-    policy = world.app.policy.model_copy(
-        update={
-            "quiet_hours": QuietHours.model_validate({"from": "00:00", "to": "00:00"}),
-            "caps": [],
-            "segment_caps": {},
-        }
-    )
-    for holder in (world.app, world.app.worker, world.app.service, world.app.followups):
-        holder.policy = policy  # type: ignore[attr-defined]

@@ -8,8 +8,7 @@ from pathlib import Path
 from storage.campaigns import get_campaign
 from storage.outbox import rows_of_campaign
 from tests.e2e.conftest import APPROVER, AUTHOR, World
-from tests.e2e.people import add_contacts
-from tests.e2e.test_hooks_and_followups import relax
+from tests.e2e.people import add_contacts, relax
 
 
 def write_template(root: Path, body: str) -> None:

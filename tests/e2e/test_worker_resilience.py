@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from policy.config import QuietHours
 from storage.outbox import rows_of_campaign
 from storage.pause import set_paused
 from tests.e2e.conftest import APPROVER, AUTHOR, World
-from tests.e2e.people import add_contacts, campaign_toml
+from tests.e2e.people import add_contacts, campaign_toml, relax
 
 
 async def start_campaign(world: World, campaign_id: str, ids: list[str], **kw: str) -> None:
@@ -19,20 +18,6 @@ async def start_campaign(world: World, campaign_id: str, ids: list[str], **kw: s
     if kw.get("priority", "mass") == "mass":
         await app.service.approve(campaign_id, by=APPROVER, at=now)
     await app.service.plan(campaign_id, at=now)
-
-
-def relax(world: World) -> None:
-    """No quiet hours and no caps: these tests are about the worker, not the calendar."""
-    policy = world.app.policy.model_copy(
-        update={
-            "quiet_hours": QuietHours.model_validate({"from": "00:00", "to": "00:00"}),
-            "caps": [],
-            "segment_caps": {},
-        }
-    )
-    world.app.policy = policy
-    world.app.worker.policy = policy
-    world.app.service.policy = policy
 
 
 async def statuses(world: World, campaign_id: str) -> dict[str, str]:
