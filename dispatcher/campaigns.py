@@ -38,6 +38,7 @@ from storage.campaigns import (
     set_status,
     update_source,
 )
+from storage.cancellations import cancel_rows_of_campaign
 from storage.db import Database
 from storage.recipients import load_recipients
 from storage.team import TeamError, get_member, parse_user_id
@@ -362,11 +363,7 @@ class CampaignService:
         if record.status in ("done", "cancelled"):
             raise CampaignRefused(f"the campaign is already {record.status}")
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE outbox SET status = 'cancelled', reason = 'campaign cancelled'"
-                " WHERE campaign_id = ? AND status IN ('planned', 'retry')",
-                (campaign_id,),
-            )
+            cancelled = await cancel_rows_of_campaign(conn, campaign_id)
             await set_status(conn, campaign_id, "cancelled", at)
             await audit(
                 conn,
@@ -375,9 +372,9 @@ class CampaignService:
                 action="campaign.cancel",
                 target=campaign_id,
                 source=source,
-                details={"rows": cur.rowcount},
+                details={"rows": cancelled},
             )
-        return cur.rowcount
+        return cancelled
 
     async def _role(self, user: str) -> str | None:
         try:

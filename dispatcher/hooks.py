@@ -23,10 +23,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-import aiosqlite
-
 from policy.config import Policy
 from policy.timeutil import to_epoch
+from storage.cancellations import cancel_reminders_of
 from storage.column_map import ImportFileError, Kind, map_header
 from storage.contacts import (
     ContactRecord,
@@ -37,7 +36,7 @@ from storage.contacts import (
     remove_tags,
     upsert_contacts,
 )
-from storage.db import Database
+from storage.db import Connection, Database
 from storage.import_rows import BadRow, RowParser
 from storage.orders_events import EventRecord, OrderRecord, insert_events, upsert_orders
 
@@ -200,7 +199,7 @@ def _parse_tags(
 
 
 async def _apply_tags(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     tags: list[tuple[int, str, TagMark, str]],
     known: set[str],
     errors: list[dict[str, Any]],
@@ -220,15 +219,7 @@ async def _apply_tags(
     return {"set": counts.imported + counts.updated, "removed": removed}
 
 
-async def _stop_reminders(conn: aiosqlite.Connection, events: Sequence[EventRecord]) -> int:
+async def _stop_reminders(conn: Connection, events: Sequence[EventRecord]) -> int:
     """An attendance cancels the contact's remaining reminders of that campaign at once."""
     stops = [(e.campaign_id, e.contact_id) for e in events if e.type == "webinar_attended" and e.campaign_id]
-    if not stops:
-        return 0
-    before = conn.total_changes
-    await conn.executemany(
-        "UPDATE outbox SET status = 'cancelled', reason = 'attended' WHERE campaign_id = ? AND contact_id = ?"
-        " AND step >= 100 AND status IN ('planned', 'retry')",
-        stops,
-    )
-    return conn.total_changes - before
+    return await cancel_reminders_of(conn, stops)

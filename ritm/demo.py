@@ -22,7 +22,6 @@ from aiohttp import web
 from dispatcher.campaigns import CampaignRefused
 from dispatcher.clock import ManualClock
 from policy.config import Policy
-from policy.timeutil import to_epoch
 from ritm.app import App
 from ritm.demo_campaigns import campaign_text
 from ritm.demo_people import Audience
@@ -33,6 +32,7 @@ from ritm.sandbox.telegram_limits import StandinLimits
 from ritm.synthetic import DEFAULT_ANCHOR, write_demo_base
 from storage.campaigns import get_campaign
 from storage.importer import import_csv
+from storage.outcomes import contact_of_row, next_planned_contact
 from storage.pause import set_paused
 from storage.team import add_member
 
@@ -120,8 +120,7 @@ def write_transcript(standin: TelegramStandin, path: Path) -> None:
 
 def _contact_lookup(app: App) -> Callable[[int], Any]:
     async def lookup(outbox_id: int) -> str | None:
-        value = await app.db.scalar("SELECT contact_id FROM outbox WHERE id = ?", (outbox_id,))
-        return None if value is None else str(value)
+        return await contact_of_row(app.db, outbox_id)
 
     return lookup
 
@@ -194,14 +193,10 @@ class Script:
             )
 
     async def someone_pays(self, now: datetime) -> None:
-        row = await self.app.db.fetchone(
-            "SELECT contact_id FROM outbox WHERE campaign_id = ? AND status = 'planned' AND channel = 'email'"
-            " AND due_at > ? ORDER BY due_at, contact_id LIMIT 1",
-            (DIGEST, to_epoch(now) + 3600),
-        )
-        if row is None:
+        payer = await next_planned_contact(self.app.db, DIGEST, "email", now + timedelta(hours=1))
+        if payer is None:
             return
-        self.story.payer = str(row[0])
+        self.story.payer = payer
         await self.people.pay(self.story.payer, "demo-order-1", 14900, now)
         self.story.notes.append(
             f"{self.story.payer} paid an order at {now:%d.%m %H:%M} UTC, shortly before their digest was due:"

@@ -11,6 +11,7 @@ from rich.table import Table
 from ritm.demo import DemoStory
 from storage.db import Database
 from storage.outbox import REMINDER_STEP
+from storage.outcomes import campaign_statuses, messages_of_contact, outcomes, sent_per_channel
 
 
 def step_name(step: int) -> str:
@@ -21,26 +22,18 @@ def step_name(step: int) -> str:
     return f"cascade step {step}"
 
 
-async def outcome_rows(db: Database) -> list[tuple[str, int, str, str, str, int]]:
-    rows = await db.fetchall(
-        "SELECT campaign_id, step, channel, status, COALESCE(reason, ''), COUNT(*) FROM outbox"
-        " GROUP BY campaign_id, step, channel, status, reason ORDER BY campaign_id, step, channel, status"
-    )
-    return [(r[0], int(r[1]), r[2], r[3], r[4], int(r[5])) for r in rows]
-
-
 async def print_report(console: Console, db: Database, story: DemoStory) -> None:
     for campaign_id, report in story.dry_runs.items():
         _print_dry_run(console, campaign_id, report)
     table = Table("campaign", "step", "channel", "status", "why", "messages", title="What the dispatcher did")
-    for campaign_id, step, channel, status, reason, count in await outcome_rows(db):
-        table.add_row(campaign_id, step_name(step), channel, status, reason, str(count))
+    for o in await outcomes(db):
+        table.add_row(o.campaign_id, step_name(o.step), o.channel, o.status, o.reason, str(o.count))
     console.print(table)
-    sent = await db.fetchall("SELECT channel, COUNT(*) FROM outbox WHERE status = 'sent' GROUP BY channel")
-    totals = {r[0]: int(r[1]) for r in sent}
+    totals = await sent_per_channel(db)
+    statuses = ", ".join(f"{c} {s}" for c, s in (await campaign_statuses(db)).items())
     console.print(
         f"sent: {totals.get('email', 0)} emails, {totals.get('telegram', 0)} Telegram messages;"
-        f" campaign statuses: {await _statuses(db)}"
+        f" campaign statuses: {statuses}"
     )
     if story.people:
         people = Table("what subscribers did (simulated, over real HTTP)", "count")
@@ -72,20 +65,9 @@ def _print_dry_run(console: Console, campaign_id: str, report: dict[str, Any]) -
     )
 
 
-async def _statuses(db: Database) -> str:
-    rows = await db.fetchall("SELECT id, status FROM campaigns ORDER BY id")
-    return ", ".join(f"{r[0]} {r[1]}" for r in rows)
-
-
 async def _print_payer(console: Console, db: Database, contact_id: str) -> None:
-    rows = await db.fetchall(
-        "SELECT campaign_id, step, channel, status, COALESCE(reason, '') FROM outbox WHERE contact_id = ?"
-        " ORDER BY due_at",
-        (contact_id,),
-    )
     story: dict[str, list[str]] = defaultdict(list)
-    for campaign_id, step, channel, status, reason in rows:
-        story[campaign_id].append(
-            f"{step_name(int(step))} by {channel}: {status}{' (' + reason + ')' if reason else ''}"
-        )
+    for m in await messages_of_contact(db, contact_id):
+        why = f" ({m.reason})" if m.reason else ""
+        story[m.campaign_id].append(f"{step_name(m.step)} by {m.channel}: {m.status}{why}")
     console.print(f"the payer {contact_id}: " + "; ".join(f"{c}: {', '.join(v)}" for c, v in story.items()))

@@ -14,6 +14,9 @@ import aiosqlite
 
 log = logging.getLogger(__name__)
 
+# The connection a write transaction yields: callers above storage name it by this alias, never the driver.
+Connection = aiosqlite.Connection
+
 BUSY_TIMEOUT_MS = 5000
 # SQLite 3.7.0 – 3.51.2 can corrupt a WAL database when two connections write or checkpoint at once.
 _WAL_RACE = ((3, 7, 0), (3, 51, 2))
