@@ -13,9 +13,8 @@ from markupsafe import Markup
 
 from bot.format import esc, utc_text, visible
 from bot.i18n import N_, Translator
-from policy.uplift import uplift
+from dispatcher.stats import CampaignStats
 from storage.campaigns import CampaignRecord
-from storage.reports import Arm
 
 STATUS_NAMES = {
     "draft": N_("draft"),
@@ -168,13 +167,7 @@ def decision_line(tr: Translator, decision: str, by: str, at: str) -> str:
     return tr.gettext("↪️ Superseded by a newer dry run at {at}.", at=at)
 
 
-def stats_blocks(
-    record: CampaignRecord,
-    statuses: Mapping[str, int],
-    events: Mapping[str, tuple[int, int]],
-    arms: Mapping[str, Arm],
-    tr: Translator,
-) -> list[str]:
+def stats_blocks(record: CampaignRecord, stats: CampaignStats, tr: Translator) -> list[str]:
     blocks: list[str] = [
         tr.gettext(
             "<b>Results of {id}</b> «{name}» — {status}",
@@ -186,32 +179,33 @@ def stats_blocks(
     blocks.append(
         tr.gettext(
             "Sent {sent} · failed {failed} · suppressed {suppressed} · holdout {holdout} · waiting {waiting}",
-            sent=statuses.get("sent", 0),
-            failed=statuses.get("failed", 0) + statuses.get("expired", 0),
-            suppressed=statuses.get("suppressed", 0),
-            holdout=statuses.get("holdout", 0),
-            waiting=statuses.get("planned", 0) + statuses.get("retry", 0) + statuses.get("sending", 0),
+            sent=stats.count("sent"),
+            failed=stats.failed,
+            suppressed=stats.count("suppressed"),
+            holdout=stats.count("holdout"),
+            waiting=stats.waiting,
         )
     )
     for kind, label in (("open", N_("Opens")), ("click", N_("Clicks")), ("unsubscribe", N_("Unsubscribes"))):
-        count, people = events.get(kind, (0, 0))
+        reaction = stats.reaction(kind)
         blocks.append(
             tr.gettext(
                 "{label}: {count} ({people})",
                 label=tr.gettext(label),
-                count=count,
-                people=contacts(tr, people),
+                count=reaction.events,
+                people=contacts(tr, reaction.people),
             )
         )
-    treated, holdout = arms["treated"], arms["holdout"]
+    treated, holdout = stats.treated, stats.holdout
     blocks.append(
         tr.gettext(
-            "Conversions (paid orders within 7 days of sending): {orders}, revenue {revenue}",
+            "Conversions (paid orders within {days} days of sending): {orders}, revenue {revenue}",
+            days=stats.attribution.days,
             orders=treated.orders,
             revenue=f"{treated.revenue:,.0f}".replace(",", " "),
         )
     )
-    result = uplift(treated.contacts, treated.converted, holdout.contacts, holdout.converted)
+    result = stats.uplift
     if result is None:
         blocks.append(tr.gettext("No holdout to compare with yet."))
         return blocks

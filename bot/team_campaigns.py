@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
@@ -15,13 +15,9 @@ from bot.report_campaign import campaign_list, dry_run_blocks, stats_blocks
 from bot.roles import needs
 from bot.services import BotServices
 from bot.team_approvals import send_cards
-from policy.timeutil import to_epoch
+from dispatcher.stats import campaign_stats
 from storage.campaigns import get_campaign, list_campaigns
-from storage.outbox import status_counts
-from storage.reports import conversion_arms, event_counts
 from storage.team import Member
-
-ATTRIBUTION = timedelta(days=7)  # a paid order this soon after the send counts as a conversion
 
 
 async def campaigns(message: Message, services: BotServices, tr: Translator) -> None:
@@ -69,10 +65,8 @@ async def stats(
             tr.gettext("Usage: /stats CAMPAIGN_ID; there is no campaign {id}.", id=campaign_id or "—")
         )
         return
-    statuses = await status_counts(services.db, campaign_id)
-    events = await event_counts(services.db, campaign_id)
-    arms = await conversion_arms(services.db, campaign_id, int(ATTRIBUTION.total_seconds()), to_epoch(now))
-    await answer_blocks(message, stats_blocks(record, statuses, events, arms, tr), tr)
+    result = await campaign_stats(services.db, campaign_id, now)
+    await answer_blocks(message, stats_blocks(record, result, tr), tr)
 
 
 def build_router() -> Router:

@@ -1,68 +1,164 @@
-"""Campaign results (SPEC §9): per version, variant and channel, and the uplift over the holdout."""
+"""Campaign results (SPEC §9): one model, computed here once; the CLI and the bot only render it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from policy.timeutil import to_epoch
-from policy.uplift import uplift
+from policy.uplift import Uplift, uplift
+from storage.campaign_stats import Arm, Reaction, attendance, breakdown, conversion_arms, reactions
 from storage.db import Database
-from storage.reports import breakdown, conversion_arms
+from storage.outbox import status_counts
 
-ATTRIBUTION = timedelta(days=7)
+ATTRIBUTION = timedelta(days=7)  # a paid order this soon after the send counts as a conversion
+WAITING = ("planned", "retry", "sending")
+FAILED = ("failed", "expired")
 
 
-async def campaign_stats(db: Database, campaign_id: str, at: datetime) -> dict[str, Any]:
-    """The SPEC §9 measurements of one campaign as plain data (the CLI prints it, `--json` dumps it)."""
-    window, now = int(ATTRIBUTION.total_seconds()), to_epoch(at)
-    groups = []
-    for g in await breakdown(db, campaign_id, window, now):
-        sent = g.statuses.get("sent", 0)
-        groups.append(
-            {
-                "version": g.version,
-                "variant": g.variant or None,
-                "channel": g.channel,
-                "statuses": g.statuses,
-                "sent": sent,
-                "delivered": sent,
-                "failed": g.statuses.get("failed", 0) + g.statuses.get("expired", 0),
-                "opens": g.opened,
-                "clicks": g.clicked,
-                "unsubscribes": g.unsubscribed,
-                "complaints": g.complained,
-                "conversions": g.converted,
-                "revenue": round(g.revenue, 2),
-                "revenue_per_send": round(g.revenue / sent, 2) if sent else None,
-                "open_rate": round(g.opened / sent, 4) if sent else None,
-                "click_rate": round(g.clicked / sent, 4) if sent else None,
-            }
+@dataclass(frozen=True)
+class GroupStats:
+    """The first sends of one (version, variant, channel) and what came of them."""
+
+    version: str
+    variant: str | None
+    channel: str
+    statuses: Mapping[str, int]
+    opens: int
+    clicks: int
+    unsubscribes: int
+    complaints: int
+    conversions: int
+    revenue: float
+
+    @property
+    def sent(self) -> int:
+        return self.statuses.get("sent", 0)
+
+    @property
+    def failed(self) -> int:
+        return sum(self.statuses.get(s, 0) for s in FAILED)
+
+    def per_send(self, value: float) -> float | None:
+        return value / self.sent if self.sent else None
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    """Everything SPEC §9 measures for one campaign, up to `at`."""
+
+    campaign: str
+    at: datetime
+    attribution: timedelta
+    statuses: Mapping[str, int]  # rows of every step per status
+    reactions: Mapping[str, Reaction]  # event type -> events and people
+    groups: tuple[GroupStats, ...]
+    treated: Arm
+    holdout: Arm
+    uplift: Uplift | None
+    registered: int
+    attended: int
+
+    def count(self, *statuses: str) -> int:
+        return sum(self.statuses.get(s, 0) for s in statuses)
+
+    @property
+    def waiting(self) -> int:
+        return self.count(*WAITING)
+
+    @property
+    def failed(self) -> int:
+        return self.count(*FAILED)
+
+    def reaction(self, kind: str) -> Reaction:
+        return self.reactions.get(kind, Reaction(0, 0))
+
+    @property
+    def show_up_rate(self) -> float | None:
+        return self.attended / self.registered if self.registered else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `ritm campaign stats --json` document (its keys are part of the CLI contract)."""
+        lift = self.uplift
+        return {
+            "campaign": self.campaign,
+            "attribution_days": self.attribution.days,
+            "groups": [_group_json(g) for g in self.groups],
+            "treated": _arm_json(self.treated),
+            "holdout": _arm_json(self.holdout),
+            "uplift": None
+            if lift is None
+            else {
+                "treated_rate": round(lift.treated_rate, 4),
+                "holdout_rate": round(lift.holdout_rate, 4),
+                "difference": round(lift.difference, 4),
+                "ci95": [round(lift.low, 4), round(lift.high, 4)],
+                "significant": lift.significant,
+            },
+            "show_up_rate": _round(self.show_up_rate, 4),
+        }
+
+
+async def campaign_stats(db: Database, campaign_id: str, at: datetime) -> CampaignStats:
+    """Measure one campaign up to `at`."""
+    groups = tuple(
+        GroupStats(
+            version=g.version,
+            variant=g.variant or None,
+            channel=g.channel,
+            statuses=g.statuses,
+            opens=g.opened,
+            clicks=g.clicked,
+            unsubscribes=g.unsubscribed,
+            complaints=g.complained,
+            conversions=g.converted,
+            revenue=g.revenue,
         )
-    arms = await conversion_arms(db, campaign_id, window, now)
-    treated, holdout = arms["treated"], arms["holdout"]
-    lift = uplift(treated.contacts, treated.converted, holdout.contacts, holdout.converted)
-    shows = await db.fetchall(
-        "SELECT type, COUNT(DISTINCT contact_id) FROM events WHERE campaign_id = ? AND at <= ?"
-        " AND type IN ('webinar_registered', 'webinar_attended') GROUP BY type",
-        (campaign_id, now),
+        for g in await breakdown(db, campaign_id, ATTRIBUTION, at)
     )
-    people = {str(r[0]): int(r[1]) for r in shows}
-    registered = people.get("webinar_registered", 0)
+    arms = await conversion_arms(db, campaign_id, ATTRIBUTION, at)
+    treated, holdout = arms.treated, arms.holdout
+    shows = await attendance(db, campaign_id, at)
+    return CampaignStats(
+        campaign=campaign_id,
+        at=at,
+        attribution=ATTRIBUTION,
+        statuses=await status_counts(db, campaign_id),
+        reactions=await reactions(db, campaign_id, at),
+        groups=groups,
+        treated=treated,
+        holdout=holdout,
+        uplift=uplift(treated.contacts, treated.converted, holdout.contacts, holdout.converted),
+        registered=shows.registered,
+        attended=shows.attended,
+    )
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _arm_json(arm: Arm) -> dict[str, Any]:
+    return {"contacts": arm.contacts, "converted": arm.converted, "revenue": arm.revenue}
+
+
+def _group_json(g: GroupStats) -> dict[str, Any]:
     return {
-        "campaign": campaign_id,
-        "attribution_days": ATTRIBUTION.days,
-        "groups": groups,
-        "treated": {"contacts": treated.contacts, "converted": treated.converted, "revenue": treated.revenue},
-        "holdout": {"contacts": holdout.contacts, "converted": holdout.converted, "revenue": holdout.revenue},
-        "uplift": None
-        if lift is None
-        else {
-            "treated_rate": round(lift.treated_rate, 4),
-            "holdout_rate": round(lift.holdout_rate, 4),
-            "difference": round(lift.difference, 4),
-            "ci95": [round(lift.low, 4), round(lift.high, 4)],
-            "significant": lift.significant,
-        },
-        "show_up_rate": round(people.get("webinar_attended", 0) / registered, 4) if registered else None,
+        "version": g.version,
+        "variant": g.variant,
+        "channel": g.channel,
+        "statuses": dict(g.statuses),
+        "sent": g.sent,
+        "delivered": g.sent,
+        "failed": g.failed,
+        "opens": g.opens,
+        "clicks": g.clicks,
+        "unsubscribes": g.unsubscribes,
+        "complaints": g.complaints,
+        "conversions": g.conversions,
+        "revenue": round(g.revenue, 2),
+        "revenue_per_send": _round(g.per_send(g.revenue), 2),
+        "open_rate": _round(g.per_send(g.opens), 4),
+        "click_rate": _round(g.per_send(g.clicks), 4),
     }

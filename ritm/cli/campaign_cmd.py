@@ -11,7 +11,7 @@ import typer
 
 from dispatcher.campaigns import CampaignRefused, CampaignService
 from dispatcher.render import TemplateProblem
-from dispatcher.stats import campaign_stats
+from dispatcher.stats import CampaignStats, campaign_stats
 from policy.config import PolicyError
 from policy.dsl import DslError
 from ritm.cli.campaign_report import print_dry_run, print_record, print_stats, record_json
@@ -194,13 +194,13 @@ def stats(
     """Sent, opens, clicks, unsubscribes, conversions and revenue per version/variant/channel; uplift."""
     moment = parse_at(at)
 
-    async def work(service: CampaignService, db: Database) -> dict[str, Any]:
+    async def work(service: CampaignService, db: Database) -> CampaignStats:
         await service.load(campaign_id)
         return await campaign_stats(db, campaign_id, moment)
 
     result = _with_service(work)
     if as_json:
-        emit_json(result)
+        emit_json(result.to_json())
     else:
         print_stats(result)
 

@@ -7,6 +7,7 @@ from typing import Any
 from rich.panel import Panel
 from rich.table import Table
 
+from dispatcher.stats import CampaignStats
 from policy.timeutil import iso_utc
 from ritm.cli.common import console
 from storage.campaigns import CampaignRecord
@@ -104,7 +105,7 @@ def print_dry_run(report: dict[str, Any]) -> None:
         )
 
 
-def print_stats(result: dict[str, Any]) -> None:
+def print_stats(stats: CampaignStats) -> None:
     table = Table(
         "version",
         "variant",
@@ -117,33 +118,42 @@ def print_stats(result: dict[str, Any]) -> None:
         "conversions",
         "revenue",
         "per send",
-        title=f"Results of {result['campaign']} (conversions: paid within {result['attribution_days']} d)",
+        title=f"Results of {stats.campaign} (conversions: paid within {stats.attribution.days} d)",
         title_justify="left",
     )
-    for g in result["groups"]:
+    for g in stats.groups:
+        per_send = g.per_send(g.revenue)
         table.add_row(
-            g["version"],
-            g["variant"] or "",
-            g["channel"],
-            str(g["sent"]),
-            str(g["failed"]),
-            str(g["opens"]),
-            str(g["clicks"]),
-            str(g["unsubscribes"]),
-            str(g["conversions"]),
-            f"{g['revenue']:,.0f}",
-            "" if g["revenue_per_send"] is None else f"{g['revenue_per_send']:,.2f}",
+            g.version,
+            g.variant or "",
+            g.channel,
+            str(g.sent),
+            str(g.failed),
+            str(g.opens),
+            str(g.clicks),
+            str(g.unsubscribes),
+            str(g.conversions),
+            f"{g.revenue:,.0f}",
+            "" if per_send is None else f"{per_send:,.2f}",
         )
     console.print(table)
-    lift = result["uplift"]
+    console.print(
+        f"all steps: sent {stats.count('sent')}, failed {stats.failed},"
+        f" suppressed {stats.count('suppressed')}, holdout {stats.count('holdout')}, waiting {stats.waiting}"
+    )
+    treated = stats.treated
+    console.print(
+        f"treated: {treated.converted} of {treated.contacts} converted,"
+        f" {treated.orders} paid orders, revenue {treated.revenue:,.0f}"
+    )
+    lift = stats.uplift
     if lift is None:
         console.print("uplift: no holdout to compare with")
     else:
-        verdict = "significant" if lift["significant"] else "not significant"
-        low, high = lift["ci95"]
+        verdict = "significant" if lift.significant else "not significant"
         console.print(
-            f"uplift: {lift['treated_rate']:.2%} treated vs {lift['holdout_rate']:.2%} holdout →"
-            f" {lift['difference']:+.2%} (95 % CI {low:+.2%} … {high:+.2%}), {verdict}"
+            f"uplift: {lift.treated_rate:.2%} treated vs {lift.holdout_rate:.2%} holdout →"
+            f" {lift.difference:+.2%} (95 % CI {lift.low:+.2%} … {lift.high:+.2%}), {verdict}"
         )
-    if result["show_up_rate"] is not None:
-        console.print(f"show-up rate: {result['show_up_rate']:.1%} of the registered attended")
+    if stats.show_up_rate is not None:
+        console.print(f"show-up rate: {stats.show_up_rate:.1%} of the registered attended")
