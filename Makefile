@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/segment_bench.py --contacts 100000
 	$(BIN)/python bench/plan_bench.py --contacts 100000
 	$(BIN)/python bench/send_bench.py --quick
+
+# storage/schema.sql after a new migration (a test fails until it is regenerated).
+schema: $(STAMP)
+	$(BIN)/python -m storage.schema_file
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
