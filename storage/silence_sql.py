@@ -51,10 +51,13 @@ async def silence_inputs(
     if activity:
         marks = ",".join("?" * len(activity))
         act_from = since - int(rules.after_activity.total_seconds())
-        # The end of an activity is its removal or expiry, whichever comes first.
+        # The end of an activity is its removal or expiry, whichever comes first. For a batch, the unary
+        # `+` leaves SQLite only the contacts' own rows (the primary key) to search: by tag it would walk
+        # every activity tag of the base.
+        plus = "+" if contact_ids else ""
         async with db.conn.execute(
             "SELECT contact_id, MIN(COALESCE(removed_at, expires_at), COALESCE(expires_at, removed_at)) AS e"
-            f" FROM tags WHERE tag IN ({marks}) AND set_at <= ?"
+            f" FROM tags WHERE {plus}tag IN ({marks}) AND {plus}set_at <= ?"
             f" AND COALESCE(removed_at, expires_at) IS NOT NULL{one}",
             (*activity, at, *extra),
         ) as cur:
