@@ -84,7 +84,7 @@ async def one_round(base: Path, work: Path) -> dict[str, float]:
         evaluation = await evaluate_campaign(db, campaign, policy, AT)
         report = summarise(evaluation)
         dry = time.perf_counter() - started
-        audience = report["audience"]
+        audience = report.audience
         del evaluation
         started = time.perf_counter()
         evaluation = await evaluate_campaign(db, campaign, policy, AT)
@@ -108,8 +108,8 @@ async def one_round(base: Path, work: Path) -> dict[str, float]:
         "plan_rows_per_s": inserted / plan,
         "bare_rows_per_s": bare,
         "rss_mb": rss,
-        "planned": report["planned"],
-        "holdout": report["holdout"],
+        "planned": report.planned,
+        "holdout": report.holdout,
     }
 
 

@@ -7,13 +7,13 @@ returns blocks for `bot.format.pack`; values are escaped by the translator or by
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from markupsafe import Markup
 
 from bot.format import esc, utc_text, visible
 from bot.i18n import N_, Translator
 from dispatcher.stats import CampaignStats
+from policy.dry_run import DryRunReport
 from storage.campaigns import CampaignRecord
 
 STATUS_NAMES = {
@@ -63,8 +63,7 @@ def campaign_list(records: list[CampaignRecord], tr: Translator) -> list[str]:
         return [tr.gettext("No campaigns yet. Send me a campaign file (.toml) to add one.")]
     blocks: list[str] = [tr.ngettext("<b>{n} campaign</b>", "<b>{n} campaigns</b>", len(records))]
     for record in sorted(records, key=lambda r: r.updated_at, reverse=True):
-        planned = (record.dry_run or {}).get("planned")
-        tail = tr.gettext(" · planned {n}", n=planned) if planned is not None else ""
+        tail = tr.gettext(" · planned {n}", n=record.dry_run.planned) if record.dry_run else ""
         blocks.append(
             f"• <code>{esc(record.id)}</code> {esc(record.name)} — {esc(record.priority)}, "
             f"{status_name(tr, record.status)}{tail}"
@@ -72,87 +71,83 @@ def campaign_list(records: list[CampaignRecord], tr: Translator) -> list[str]:
     return blocks
 
 
-def summary_blocks(report: Mapping[str, Any], tr: Translator) -> list[str]:
+def summary_blocks(report: DryRunReport, tr: Translator) -> list[str]:
     """The counting part of a dry run, shared by the /dryrun answer and the approval card."""
-    blocks: list[str] = [tr.gettext("Audience: {n}", n=contacts(tr, int(report["audience"])))]
-    excluded: Mapping[str, int] = report.get("excluded") or {}
-    if excluded:
-        blocks.append(tr.gettext("Excluded: {n}", n=sum(excluded.values())))
-        blocks += [f"  • {reason_name(tr, k)}: {v}" for k, v in excluded.items()]
+    blocks: list[str] = [tr.gettext("Audience: {n}", n=contacts(tr, report.audience))]
+    if report.excluded:
+        blocks.append(tr.gettext("Excluded: {n}", n=report.excluded_total))
+        blocks += [f"  • {reason_name(tr, k)}: {v}" for k, v in report.excluded.items()]
     blocks.append(
         tr.gettext(
             "Eligible: {eligible} · holdout: {holdout} · <b>planned: {planned}</b>",
-            eligible=report["eligible"],
-            holdout=report["holdout"],
-            planned=report["planned"],
+            eligible=report.eligible,
+            holdout=report.holdout,
+            planned=report.planned,
         )
     )
-    for key, label in (
-        ("by_version", N_("By version")),
-        ("by_variant", N_("By variant")),
-        ("by_channel", N_("By channel")),
-        ("by_rfm", N_("By RFM segment")),
+    for values, label in (
+        (report.by_version, N_("By version")),
+        (report.by_variant, N_("By variant")),
+        (report.by_channel, N_("By channel")),
+        (report.by_rfm, N_("By RFM segment")),
     ):
-        values = report.get(key) or {}
         if values:
             blocks.append(f"{tr.gettext(label)}: {_counts(values)}")
-    if report.get("first_due"):
+    if report.first_due:
         blocks.append(
             tr.gettext(
                 "First due {first}, last due {last}",
-                first=utc_text(report["first_due"]),
-                last=utc_text(report.get("last_due")),
+                first=utc_text(report.first_due),
+                last=utc_text(report.last_due),
             )
         )
-    widened = report.get("widened_protect") or []
-    if widened:
+    if report.widened_protect:
         blocks.append(
             tr.gettext(
                 "⚠️ Widens the policy's protections: {names} would receive this mass send.",
-                names=", ".join(widened),
+                names=", ".join(report.widened_protect),
             )
         )
     return blocks
 
 
-def dry_run_blocks(report: Mapping[str, Any], record: CampaignRecord, tr: Translator) -> list[str]:
+def dry_run_blocks(report: DryRunReport, record: CampaignRecord, tr: Translator) -> list[str]:
     blocks: list[str] = [
         tr.gettext(
             "<b>Dry run of {id}</b> «{name}» ({priority}) at {at}",
             id=record.id,
             name=record.name,
             priority=record.priority,
-            at=utc_text(report.get("at")),
+            at=utc_text(report.at),
         )
     ]
     blocks += summary_blocks(report, tr)
-    blocks.append(tr.gettext("Status: {status}", status=status_name(tr, str(report.get("status", "")))))
-    for name, preview in (report.get("previews") or {}).items():
+    blocks.append(tr.gettext("Status: {status}", status=status_name(tr, report.status or "")))
+    for name, preview in report.previews.items():
         blocks.append(
             tr.gettext(
                 "Preview «{version}» ({channel}, for {contact}):",
                 version=name,
-                channel=preview.get("channel", ""),
-                contact=preview.get("contact", ""),
+                channel=preview.channel,
+                contact=preview.contact,
             )
         )
-        body = preview.get("telegram") or preview.get("text") or ""
-        text = visible(body) if preview.get("telegram") else body
+        text = visible(preview.telegram) if preview.telegram else preview.text
         if len(text) > PREVIEW_CHARS:
             text = text[:PREVIEW_CHARS] + "…"
-        subject = f"<b>{esc(preview['subject'])}</b>\n" if preview.get("subject") else ""
+        subject = f"<b>{esc(preview.subject)}</b>\n" if preview.subject else ""
         blocks.append(f"<blockquote>{subject}{esc(text)}</blockquote>")
     return blocks
 
 
-def card_text(record: CampaignRecord, report: Mapping[str, Any], tr: Translator) -> str:
+def card_text(record: CampaignRecord, report: DryRunReport, tr: Translator) -> str:
     blocks: list[str] = [
         tr.gettext(
             "🗳 <b>Approval needed: {id}</b> «{name}»\nAuthor: {author}; dry run at {at}.",
             id=record.id,
             name=record.name,
             author=record.author,
-            at=utc_text(report.get("at")),
+            at=utc_text(report.at),
         )
     ]
     blocks += summary_blocks(report, tr)

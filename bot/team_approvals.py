@@ -8,9 +8,7 @@ card's own language, so all approvers see who decided. A newer dry run supersede
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -22,6 +20,7 @@ from bot.i18n import Translator
 from bot.report_campaign import card_text, decision_line
 from bot.roles import needs
 from bot.services import BotServices
+from policy.dry_run import DryRunReport
 from storage.approval_cards import Card, card_sent, close_cards, drop_card, get_card, new_card, open_cards
 from storage.campaigns import CampaignRecord, get_campaign
 from storage.team import Member, at_least, list_members
@@ -42,7 +41,7 @@ def card_keyboard(card_id: int, tr: Translator) -> InlineKeyboardMarkup:
 
 
 async def send_cards(
-    bot: Bot, services: BotServices, record: CampaignRecord, report: Mapping[str, Any], now: datetime
+    bot: Bot, services: BotServices, record: CampaignRecord, report: DryRunReport, now: datetime
 ) -> int:
     """Send a card to every approver and admin; returns how many were delivered."""
     await _close_all(bot, services, record, "superseded", "", now)
@@ -51,9 +50,7 @@ async def send_cards(
         if not at_least(member.role, "approver"):
             continue
         tr = services.catalogs.translator(member.locale or services.default_locale)
-        card_id = await new_card(
-            services.db, record.id, member.user_id, tr.locale, report["fingerprint"], now
-        )
+        card_id = await new_card(services.db, record.id, member.user_id, tr.locale, report.fingerprint, now)
         text = shorten(card_text(record, report, tr), TELEGRAM_LIMIT)
         try:
             message = await bot.send_message(member.user_id, text, reply_markup=card_keyboard(card_id, tr))
@@ -82,10 +79,10 @@ async def _close_all(
     for card in cards:
         tr = services.catalogs.translator(card.locale)
         line = decision_line(tr, decision, by, utc_text(now))
-        if decision == "superseded":
+        if decision == "superseded" or record.dry_run is None:
             text = f"<b>{esc(record.id)}</b>\n{line}"
         else:
-            text = f"{card_text(record, record.dry_run or {}, tr)}\n\n{line}"
+            text = f"{card_text(record, record.dry_run, tr)}\n\n{line}"
         await _edit(bot, card, shorten(text, TELEGRAM_LIMIT))
     await close_cards(services.db, [c.id for c in cards], now)
 

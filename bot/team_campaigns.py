@@ -45,7 +45,7 @@ async def dry_run(
     record = await get_campaign(services.db, campaign_id)
     assert record is not None  # the dry run just stored its report
     blocks = dry_run_blocks(report, record, tr)
-    if report.get("status") == "pending_approval":
+    if report.status == "pending_approval":
         sent = await send_cards(bot, services, record, report, now)
         blocks.append(
             tr.ngettext("Approval card sent to {n} approver.", "Approval cards sent to {n} approvers.", sent)

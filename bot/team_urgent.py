@@ -205,11 +205,11 @@ async def send(
         return
     report = result.report
     blocks: list[str] = [
-        tr.gettext("🚨 <b>{id}</b> is on its way: {n} planned now.", id=campaign_id, n=report["planned"]),
+        tr.gettext("🚨 <b>{id}</b> is on its way: {n} planned now.", id=campaign_id, n=report.planned),
     ]
-    if report.get("by_channel"):
-        blocks.append(", ".join(f"{channel_name(tr, ch)}: {n}" for ch, n in report["by_channel"].items()))
-    for reason, n in (report.get("excluded") or {}).items():
+    if report.by_channel:
+        blocks.append(", ".join(f"{channel_name(tr, ch)}: {n}" for ch, n in report.by_channel.items()))
+    for reason, n in report.excluded.items():
         blocks.append(f"  • {reason_name(tr, reason)}: {n}")
     blocks.append(tr.gettext("Results: /stats {id}", id=campaign_id))
     await answer_blocks(message, blocks, tr)

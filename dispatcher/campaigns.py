@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from dispatcher.links import LinkSigner
 from dispatcher.message_context import message_context
@@ -18,6 +17,7 @@ from dispatcher.planner import Evaluation, evaluate_campaign, summarise, write_p
 from dispatcher.render import MessageContext, RenderedMessage, Renderer, TemplateProblem, sample_context
 from policy.campaign import Campaign, CampaignError, parse_campaign
 from policy.config import Policy
+from policy.dry_run import DryRunReport, Preview
 from policy.lifecycle import (
     Refused,
     check_approval,
@@ -61,7 +61,7 @@ class AddResult:
 class PlanResult:
     status: str  # scheduled | pending_approval
     inserted: int
-    report: dict[str, Any]
+    report: DryRunReport
 
 
 class CampaignService:
@@ -177,9 +177,7 @@ class CampaignService:
         assert fresh is not None
         return fresh
 
-    async def dry_run(
-        self, campaign_id: str, *, at: datetime, by: str, source: str = "cli"
-    ) -> dict[str, Any]:
+    async def dry_run(self, campaign_id: str, *, at: datetime, by: str, source: str = "cli") -> DryRunReport:
         """Evaluate without sending; store the report (the approval binds to it) and return it."""
         record, campaign = await self.load(campaign_id)
         self._check_templates(campaign)
@@ -196,28 +194,28 @@ class CampaignService:
                 action="campaign.dry_run",
                 target=campaign_id,
                 source=source,
-                details={"planned": report["planned"], "status": status},
+                details={"planned": report.planned, "status": status},
             )
-        report["status"] = status
-        return report
+        return replace(report, status=status)
 
     async def _report(
         self, record: CampaignRecord, campaign: Campaign, evaluation: Evaluation
-    ) -> dict[str, Any]:
-        report = summarise(evaluation)
-        report["fingerprint"] = record.fingerprint
-        report["widened_protect"] = campaign.widened_protect(self.policy)
-        report["previews"] = await self._previews(campaign, evaluation)
-        return report
+    ) -> DryRunReport:
+        return replace(
+            summarise(evaluation),
+            fingerprint=record.fingerprint,
+            widened_protect=tuple(campaign.widened_protect(self.policy)),
+            previews=await self._previews(campaign, evaluation),
+        )
 
-    async def _previews(self, campaign: Campaign, evaluation: Evaluation) -> dict[str, dict[str, Any]]:
+    async def _previews(self, campaign: Campaign, evaluation: Evaluation) -> dict[str, Preview]:
         """One preview per version, rendered for its first planned member (a sample when it has none)."""
         first: dict[str, tuple[str, str, str]] = {}
         for d in evaluation.decisions:
             if d.reason is None and not d.holdout and d.version and d.version not in first and d.channel:
                 first[d.version] = (d.contact_id, d.channel, d.rfm_segment)
         people = await load_recipients(self.db, [v[0] for v in first.values()])
-        previews: dict[str, dict[str, Any]] = {}
+        previews: dict[str, Preview] = {}
         for version in campaign.versions:
             pick = first.get(version.name)
             recipient = people.get(pick[0]) if pick else None
@@ -241,11 +239,7 @@ class CampaignService:
                 raise CampaignRefused(
                     f"preview for {pick[0] if pick else 'a sample contact'}: {exc}"
                 ) from exc
-            previews[version.name] = {
-                "contact": pick[0] if pick else "sample",
-                "channel": channel,
-                **_preview_dict(message),
-            }
+            previews[version.name] = _preview(pick[0] if pick else "sample", channel, message)
         return previews
 
     async def approve(
@@ -287,7 +281,7 @@ class CampaignService:
         if refused is not None:
             await self._audit_refusal(by, action, record.id, refused.reason, at, source)
             raise CampaignRefused(refused.reason)
-        planned = int((record.dry_run or {}).get("planned", 0))
+        planned = record.dry_run.planned if record.dry_run else 0
         async with self.db.transaction() as conn:
             await record_decision(
                 conn,
@@ -321,7 +315,7 @@ class CampaignService:
             fingerprint=record.fingerprint,
             approved_fingerprint=approved.fingerprint if approved else None,
             approved_planned=approved.planned if approved else None,
-            planned=summary["planned"],
+            planned=summary.planned,
         )
         if isinstance(outcome, Refused):
             raise CampaignRefused(outcome.reason)
@@ -338,7 +332,7 @@ class CampaignService:
                     source=source,
                     details={
                         "approved": approved.planned if approved else None,
-                        "planned": summary["planned"],
+                        "planned": summary.planned,
                     },
                 )
             return PlanResult("pending_approval", 0, report)
@@ -353,7 +347,7 @@ class CampaignService:
                 action="campaign.planned",
                 target=campaign_id,
                 source=source,
-                details={"inserted": inserted, "planned": summary["planned"], "holdout": summary["holdout"]},
+                details={"inserted": inserted, "planned": summary.planned, "holdout": summary.holdout},
             )
         return PlanResult(status, inserted, summary)
 
@@ -398,14 +392,17 @@ class CampaignService:
             )
 
 
-def _preview_dict(message: RenderedMessage) -> dict[str, Any]:
-    out: dict[str, Any] = {"subject": message.subject, "text": message.text}
-    if message.html is not None:
-        out["html"] = message.html
-    if message.telegram is not None:
-        out["telegram"] = message.telegram
-        out["buttons"] = [list(b) for b in message.buttons]
-    return out
+def _preview(contact: str, channel: str, message: RenderedMessage) -> Preview:
+    telegram = message.telegram is not None
+    return Preview(
+        contact=contact,
+        channel=channel,
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+        telegram=message.telegram,
+        buttons=tuple(message.buttons) if telegram else None,
+    )
 
 
 __all__: Sequence[str] = ["AddResult", "CampaignError", "CampaignRefused", "CampaignService", "PlanResult"]

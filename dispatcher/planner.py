@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatcher.audience import ContactFacts, contact_facts, questions_for
@@ -19,9 +18,10 @@ from policy.assign import in_holdout, variant_for
 from policy.campaign import Campaign
 from policy.caps import Counted
 from policy.config import Cap, LocalWindow, Policy
+from policy.dry_run import HOURS, DryRunReport
 from policy.due import Due, Excluded, classify, due_time
 from policy.silence import SilenceWindow, derive_silences
-from policy.timeutil import from_epoch, iso_utc, to_epoch, zone
+from policy.timeutil import from_epoch, to_epoch, zone
 from storage.db import Database
 from storage.outbox import CountedRow, PlannedRow, counted_messages, insert_planned
 from storage.segments import SegmentContext
@@ -224,8 +224,8 @@ def _decide(
     )
 
 
-def summarise(evaluation: Evaluation) -> dict[str, Any]:
-    """The dry-run report's counting part (SPEC §6 JSON keys; previews are added by the caller)."""
+def summarise(evaluation: Evaluation) -> DryRunReport:
+    """The dry-run report's counting part (the campaign service adds the fingerprint and previews)."""
     excluded: Counter[str] = Counter()
     by_version: Counter[str] = Counter()
     by_variant: Counter[str] = Counter()
@@ -257,28 +257,28 @@ def summarise(evaluation: Evaluation) -> dict[str, Any]:
         last = d.due_at if last is None else max(last, d.due_at)
     order = {r: i for i, r in enumerate(EXCLUSION_ORDER)}
     listed = {f"protected:{name}": i for i, name in enumerate(evaluation.protect)}
-    return {
-        "campaign": evaluation.campaign.id,
-        "at": iso_utc(evaluation.at),
-        "audience": len(evaluation.decisions),
-        "excluded": dict(
+    return DryRunReport(
+        campaign=evaluation.campaign.id,
+        at=evaluation.at,
+        audience=len(evaluation.decisions),
+        excluded=dict(
             sorted(
                 excluded.items(),
                 key=lambda kv: (order.get(kv[0].split(":")[0], 99), listed.get(kv[0], 0), kv[0]),
             )
         ),
-        "eligible": eligible,
-        "holdout": holdout,
-        "planned": eligible - holdout,
-        "by_version": dict(by_version),
-        "by_variant": dict(by_variant),
-        "by_channel": dict(by_channel),
-        "by_rfm": dict(sorted(by_rfm.items())),
-        "first_due": iso_utc(first) if first is not None else None,
-        "last_due": iso_utc(last) if last is not None else None,
-        "due_hours_utc": {f"{h:02d}": hours.get(f"{h:02d}", 0) for h in range(24)},
-        "unversioned": unversioned,
-    }
+        eligible=eligible,
+        holdout=holdout,
+        planned=eligible - holdout,
+        by_version=dict(by_version),
+        by_variant=dict(by_variant),
+        by_channel=dict(by_channel),
+        by_rfm=dict(sorted(by_rfm.items())),
+        first_due=from_epoch(first) if first is not None else None,
+        last_due=from_epoch(last) if last is not None else None,
+        due_hours_utc={h: hours.get(h, 0) for h in HOURS},
+        unversioned=unversioned,
+    )
 
 
 async def write_plan(db: Database, evaluation: Evaluation, *, now: datetime) -> int:

@@ -22,6 +22,7 @@ from aiohttp import web
 from dispatcher.campaigns import CampaignRefused
 from dispatcher.clock import ManualClock
 from policy.config import Policy
+from policy.dry_run import DryRunReport
 from ritm.app import App
 from ritm.demo_campaigns import campaign_text
 from ritm.demo_people import Audience
@@ -52,7 +53,7 @@ class DemoStory:
     """What happened, for the report: dry runs, refusals, the payer, the pause."""
 
     out_dir: Path
-    dry_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dry_runs: dict[str, DryRunReport] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     payer: str | None = None
     people: dict[str, int] = field(default_factory=dict)
@@ -185,7 +186,7 @@ class Script:
             record = await get_campaign(self.app.db, campaign_id)
             if record is None or record.status != "pending_approval" or record.planned_at is None:
                 continue
-            planned = (record.dry_run or {}).get("planned")
+            planned = record.dry_run.planned if record.dry_run else None
             await self.service.approve(campaign_id, by=APPROVER, at=now)
             self.story.notes.append(
                 f"{campaign_id}: at planning the count had moved over 10 % from the approved dry run"

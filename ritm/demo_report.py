@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from collections.abc import Mapping
 
 from rich.console import Console
 from rich.table import Table
 
+from policy.dry_run import DryRunReport
+from policy.timeutil import iso_utc
 from ritm.demo import DemoStory
 from storage.db import Database
 from storage.outbox import REMINDER_STEP
@@ -52,16 +54,16 @@ async def print_report(console: Console, db: Database, story: DemoStory) -> None
     )
 
 
-def _print_dry_run(console: Console, campaign_id: str, report: dict[str, Any]) -> None:
-    def listed(counts: dict[str, int]) -> str:
+def _print_dry_run(console: Console, campaign_id: str, report: DryRunReport) -> None:
+    def listed(counts: Mapping[str, int]) -> str:
         return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
 
     console.print(
-        f"[bold]dry run {campaign_id}[/]: audience {report['audience']};"
-        f" excluded {listed(report['excluded'])};"
-        f" eligible {report['eligible']}, holdout {report['holdout']}, planned {report['planned']}"
-        f" (channels: {listed(report['by_channel'])}; versions: {listed(report['by_version'])});"
-        f" due {report['first_due']} … {report['last_due']}"
+        f"[bold]dry run {campaign_id}[/]: audience {report.audience};"
+        f" excluded {listed(report.excluded)};"
+        f" eligible {report.eligible}, holdout {report.holdout}, planned {report.planned}"
+        f" (channels: {listed(report.by_channel)}; versions: {listed(report.by_version)});"
+        f" due {iso_utc(report.first_due)} … {iso_utc(report.last_due)}"
     )
 
 

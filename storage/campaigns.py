@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import aiosqlite
 
+from policy.dry_run import DryRunReport
 from policy.timeutil import from_epoch, to_epoch
 from storage.audit import audit
 from storage.db import Database
@@ -30,13 +30,13 @@ class CampaignRecord:
     author: str
     created_at: datetime
     updated_at: datetime
-    dry_run: dict[str, Any] | None
+    dry_run: DryRunReport | None  # the last one shown; the approval binds to its fingerprint
     dry_run_at: datetime | None
     planned_at: datetime | None
 
     @property
     def dry_run_fingerprint(self) -> str | None:
-        return None if self.dry_run is None else self.dry_run.get("fingerprint")
+        return None if self.dry_run is None else self.dry_run.fingerprint
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def _record(row: aiosqlite.Row) -> CampaignRecord:
         author=row[6],
         created_at=from_epoch(row[7]),
         updated_at=from_epoch(row[8]),
-        dry_run=json.loads(row[9]) if row[9] else None,
+        dry_run=DryRunReport.from_json(json.loads(row[9])) if row[9] else None,
         dry_run_at=from_epoch(row[10]) if row[10] is not None else None,
         planned_at=from_epoch(row[11]) if row[11] is not None else None,
     )
@@ -121,11 +121,11 @@ async def set_status(conn: aiosqlite.Connection, campaign_id: str, status: str, 
 
 
 async def save_dry_run(
-    conn: aiosqlite.Connection, campaign_id: str, report: dict[str, Any], status: str, at: datetime
+    conn: aiosqlite.Connection, campaign_id: str, report: DryRunReport, status: str, at: datetime
 ) -> None:
     await conn.execute(
         "UPDATE campaigns SET dry_run = ?, dry_run_at = ?, status = ?, updated_at = ? WHERE id = ?",
-        (json.dumps(report, ensure_ascii=False), to_epoch(at), status, to_epoch(at), campaign_id),
+        (json.dumps(report.to_json(), ensure_ascii=False), to_epoch(at), status, to_epoch(at), campaign_id),
     )
 
 

@@ -13,6 +13,7 @@ from dispatcher.campaigns import CampaignRefused, CampaignService
 from dispatcher.render import TemplateProblem
 from dispatcher.stats import CampaignStats, campaign_stats
 from policy.config import PolicyError
+from policy.dry_run import DryRunReport
 from policy.dsl import DslError
 from ritm.cli.campaign_report import print_dry_run, print_record, print_stats, record_json
 from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
@@ -106,12 +107,12 @@ def dry_run(
     """Who would get what, when, and who is excluded and why; sends nothing."""
     moment = parse_at(at)
 
-    async def work(service: CampaignService, db: Database) -> dict[str, Any]:
+    async def work(service: CampaignService, db: Database) -> DryRunReport:
         return await service.dry_run(campaign_id, at=moment, by=by)
 
     report = _with_service(work)
     if as_json:
-        emit_json(report)
+        emit_json(report.to_json())
     else:
         print_dry_run(report)
 
@@ -155,8 +156,8 @@ def plan(
         return {
             "status": result.status,
             "inserted": result.inserted,
-            "planned": result.report["planned"],
-            "holdout": result.report["holdout"],
+            "planned": result.report.planned,
+            "holdout": result.report.holdout,
         }
 
     outcome = _with_service(work)

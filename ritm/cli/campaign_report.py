@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.panel import Panel
 from rich.table import Table
 
 from dispatcher.stats import CampaignStats
+from policy.dry_run import DryRunReport
 from policy.timeutil import iso_utc
 from ritm.cli.common import console
 from storage.campaigns import CampaignRecord
@@ -27,7 +29,7 @@ def record_json(record: CampaignRecord, *, full: bool = False) -> dict[str, Any]
     }
     if full:
         data["fingerprint"] = record.fingerprint
-        data["dry_run"] = record.dry_run
+        data["dry_run"] = record.dry_run.to_json() if record.dry_run else None
         data["source"] = record.source
     return data
 
@@ -42,43 +44,42 @@ def print_record(record: CampaignRecord, *, brief: bool) -> None:
     if record.dry_run:
         report = record.dry_run
         console.print(
-            f"last dry run at {report.get('at')}: audience {report['audience']}, planned {report['planned']},"
-            f" holdout {report['holdout']}"
+            f"last dry run at {iso_utc(report.at)}: audience {report.audience}, planned {report.planned},"
+            f" holdout {report.holdout}"
         )
 
 
-def _counts(title: str, counts: dict[str, int]) -> Table:
+def _counts(title: str, counts: Mapping[str, int]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False)
     for key, value in counts.items():
         table.add_row(key, str(value))
     return table
 
 
-def print_dry_run(report: dict[str, Any]) -> None:
-    summary = Table(title=f"Dry run of {report['campaign']} at {report['at']}", title_justify="left")
+def print_dry_run(report: DryRunReport) -> None:
+    summary = Table(title=f"Dry run of {report.campaign} at {iso_utc(report.at)}", title_justify="left")
     for column in ("audience", "excluded", "eligible", "holdout", "planned"):
         summary.add_column(column, justify="right")
     summary.add_row(
-        str(report["audience"]),
-        str(sum(report["excluded"].values())),
-        str(report["eligible"]),
-        str(report["holdout"]),
-        str(report["planned"]),
+        str(report.audience),
+        str(report.excluded_total),
+        str(report.eligible),
+        str(report.holdout),
+        str(report.planned),
     )
     console.print(summary)
-    if report["excluded"]:
-        console.print(_counts("Excluded, by reason (first reason wins)", report["excluded"]))
-    breakdowns = {
-        "by_version": "By version",
-        "by_variant": "By variant",
-        "by_channel": "By channel",
-        "by_rfm": "By RFM segment",
-    }
-    for key, title in breakdowns.items():
-        if report.get(key):
-            console.print(_counts(title, report[key]))
-    console.print(f"first due {report['first_due']}, last due {report['last_due']}")
-    hours = report["due_hours_utc"]
+    if report.excluded:
+        console.print(_counts("Excluded, by reason (first reason wins)", report.excluded))
+    for counts, title in (
+        (report.by_version, "By version"),
+        (report.by_variant, "By variant"),
+        (report.by_channel, "By channel"),
+        (report.by_rfm, "By RFM segment"),
+    ):
+        if counts:
+            console.print(_counts(title, counts))
+    console.print(f"first due {iso_utc(report.first_due)}, last due {iso_utc(report.last_due)}")
+    hours = report.due_hours_utc
     peak = max(hours.values(), default=0)
     if peak:
         histogram = Table(title="Due hours (UTC)", title_justify="left", show_header=False)
@@ -86,20 +87,18 @@ def print_dry_run(report: dict[str, Any]) -> None:
             if count:
                 histogram.add_row(hour, str(count), BAR * max(1, round(30 * count / peak)))
         console.print(histogram)
-    if report.get("widened_protect"):
+    if report.widened_protect:
         console.print(
             "[yellow]this campaign drops protected segments "
-            f"{', '.join(report['widened_protect'])}: the approver sees it[/]"
+            f"{', '.join(report.widened_protect)}: the approver sees it[/]"
         )
-    for version, preview in report.get("previews", {}).items():
-        body = preview.get("text", "")
+    for version, preview in report.previews.items():
+        body = preview.text
         if len(body) > 700:
             body = body[:700] + "…"
-        title = f"preview: {version} ({preview['channel']}, {preview['contact']})"
-        console.print(
-            Panel(f"[bold]{preview.get('subject', '')}[/]\n\n{body}", title=title, title_align="left")
-        )
-    if report.get("status") == "pending_approval":
+        title = f"preview: {version} ({preview.channel}, {preview.contact})"
+        console.print(Panel(f"[bold]{preview.subject}[/]\n\n{body}", title=title, title_align="left"))
+    if report.status == "pending_approval":
         console.print(
             "waiting for approval: `ritm campaign approve ID --by USER` (an approver, not the author)"
         )

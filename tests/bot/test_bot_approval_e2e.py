@@ -62,8 +62,8 @@ async def test_four_eyes_approval_edits_every_card_and_the_campaign_goes_out(wor
     report = (await get_campaign(world.app.db, "digest-48")).dry_run  # type: ignore[union-attr]
     assert report is not None
     text = "\n".join(m.text or "" for m in replies if not m.buttons())
-    assert "Dry run of digest-48" in text and f"planned: {report['planned']}" in text
-    assert f"Audience: {report['audience']} contacts" in text
+    assert "Dry run of digest-48" in text and f"planned: {report.planned}" in text
+    assert f"Audience: {report.audience} contacts" in text
     assert "no address" in text and "Approval cards sent to 3 approvers." in text
     assert "Preview «general»" in text
 
@@ -90,10 +90,10 @@ async def test_four_eyes_approval_edits_every_card_and_the_campaign_goes_out(wor
     assert await world.app.plan_due(world.clock()) == ["digest-48"]
     await run_until_sent(world, hours=3 * 24)
     counts = await status_counts(world.app.db, "digest-48")
-    assert counts.get("sent") == report["planned"]
+    assert counts.get("sent") == report.planned
     [stats] = await world.say(VIEWER, "/stats digest-48")
-    assert f"Sent {report['planned']} · failed 0" in (stats.text or "")
-    assert f"holdout {report['holdout']}" in (stats.text or "")
+    assert f"Sent {report.planned} · failed 0" in (stats.text or "")
+    assert f"holdout {report.holdout}" in (stats.text or "")
 
 
 async def test_a_newer_dry_run_supersedes_the_cards_and_a_rejection_closes_them(world: BotWorld) -> None:

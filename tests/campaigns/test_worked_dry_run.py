@@ -35,7 +35,7 @@ async def test_dry_run_matches_the_worked_example(
     report = summarise(evaluation)
 
     for key in ("audience", "excluded", "eligible", "holdout", "planned", "first_due", "last_due"):
-        assert report[key] == want[key], key
+        assert report.to_json()[key] == want[key], key
     due = {
         d.contact_id: iso_utc(d.due_at)
         for d in evaluation.decisions
@@ -53,10 +53,10 @@ async def test_plan_writes_exactly_the_dry_run_rows(
     evaluation = await evaluate_campaign(db, campaign, worked_policy, at)
     report = summarise(evaluation)
 
-    assert await write_plan(db, evaluation, now=at) == report["eligible"]
+    assert await write_plan(db, evaluation, now=at) == report.eligible
     rows = await rows_of_campaign(db, campaign.id)
-    assert sum(r["status"] == "planned" for r in rows) == report["planned"]
-    assert sum(r["status"] == "holdout" for r in rows) == report["holdout"]
+    assert sum(r["status"] == "planned" for r in rows) == report.planned
+    assert sum(r["status"] == "holdout" for r in rows) == report.holdout
     planned = {r["contact_id"]: r["due_at"] for r in rows if r["status"] == "planned"}
     assert planned == {
         d.contact_id: d.due_at for d in evaluation.decisions if d.reason is None and not d.holdout

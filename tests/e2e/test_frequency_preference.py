@@ -24,7 +24,7 @@ async def test_weekly_readers_get_one_mass_message_a_week(world: World) -> None:
         await world.app.service.approve(campaign_id, by=APPROVER, at=at)
         await world.app.service.plan(campaign_id, at=at)
         if campaign_id == "news-2":
-            assert report["excluded"] == {"cap": 1} and report["planned"] == 1
+            assert report.excluded == {"cap": 1} and report.planned == 1
     explained = await world.app.db.fetchall(
         "SELECT contact_id, campaign_id FROM outbox WHERE status = 'planned' ORDER BY contact_id, campaign_id"
     )

@@ -31,8 +31,8 @@ async def test_digest_goes_out_once_per_planned_row(worked_world: World) -> None
     clock.set(added.campaign.start - timedelta(hours=1))
 
     report = await app.service.dry_run("digest-48", at=clock(), by=AUTHOR)
-    assert report["status"] == "pending_approval"
-    assert report["planned"] > 0 and set(report["previews"]) == {"clients", "warm", "general"}
+    assert report.status == "pending_approval"
+    assert report.planned > 0 and set(report.previews) == {"clients", "warm", "general"}
 
     with pytest.raises(CampaignRefused, match="four-eyes"):
         await app.service.approve("digest-48", by=AUTHOR, at=clock())
@@ -42,7 +42,7 @@ async def test_digest_goes_out_once_per_planned_row(worked_world: World) -> None
 
     result = await app.service.plan("digest-48", at=clock())
     assert result.status == "scheduled"
-    assert result.inserted == report["eligible"]
+    assert result.inserted == report.eligible
     again = await app.service.plan("digest-48", at=clock())
     assert again.inserted == 0
 
@@ -50,7 +50,7 @@ async def test_digest_goes_out_once_per_planned_row(worked_world: World) -> None
 
     rows = await rows_of_campaign(app.db, "digest-48")
     sent = [r for r in rows if r["status"] == "sent"]
-    assert len(sent) == report["planned"]
+    assert len(sent) == report.planned
     emails = [r for r in sent if r["channel"] == "email"]
     chats = [r for r in sent if r["channel"] == "telegram"]
     received = [m for m in world.smtp.messages]

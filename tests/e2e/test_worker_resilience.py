@@ -56,7 +56,7 @@ async def test_hard_bounce_suppresses_the_address_for_the_future(world: World) -
     assert [tuple(r) for r in suppressed] == [("bounce1", "hard_bounce")]
     # The next campaign no longer reaches the dead address.
     report = await world.app.service.dry_run("b-1", at=world.clock(), by=AUTHOR)
-    assert report["excluded"].get("no_consent", 0) >= 1
+    assert report.excluded.get("no_consent", 0) >= 1
 
 
 async def test_payment_and_unsubscribe_between_plan_and_send_are_respected(world: World) -> None:
