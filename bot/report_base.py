@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from babel.dates import format_date
 from markupsafe import Markup
 
 from bot.format import caret_block, esc, mask_email, mask_name, utc_text
 from bot.i18n import N_, Translator
 from bot.report_campaign import contacts
+from dispatcher.plan_calendar import CalendarReport
 from policy.dsl import DslError
-from storage.reports import CalendarRow
 
 CHANNEL_NAMES = {"email": N_("email"), "telegram": N_("Telegram"), "sms": N_("SMS")}
 RULE_NAMES = {
@@ -164,42 +165,30 @@ def _campaign_line(campaign: Mapping[str, Any], tr: Translator) -> Markup:
     )
 
 
-def calendar_blocks(
-    days: Sequence[tuple[str, str]],
-    rows: Sequence[CalendarRow],
-    doubles: Mapping[str, int],
-    caps: Sequence[tuple[str, Mapping[str, int]]],
-    timezone: str,
-    tr: Translator,
-) -> list[str]:
-    """`days` are (key, label) pairs; `caps` are (cap description, {day key: contacts over it})."""
-    blocks: list[str] = [tr.gettext("<b>Next 7 days</b> ({tz})", tz=timezone)]
-    for key, label in days:
-        mine = [r for r in rows if r.day == key]
-        total = sum(r.count for r in mine)
-        if not mine:
+def calendar_blocks(report: CalendarReport, tr: Translator) -> list[str]:
+    blocks: list[str] = [tr.gettext("<b>Next 7 days</b> ({tz})", tz=report.timezone)]
+    for day in report.days:
+        label = format_date(day.day, "EEE d MMM", locale=tr.locale)
+        if not day.rows:
             blocks.append(tr.gettext("<b>{day}</b>: nothing planned", day=label))
             continue
         blocks.append(
-            tr.ngettext("<b>{day}</b>: {n} message", "<b>{day}</b>: {n} messages", total, day=label)
+            tr.ngettext("<b>{day}</b>: {n} message", "<b>{day}</b>: {n} messages", day.total, day=label)
         )
-        for r in mine:
+        for r in day.rows:
             version = f" · {esc(r.version)}" if r.version else ""
             name = f" {esc(r.name)}" if r.name else ""
             blocks.append(
                 f"  • <code>{esc(r.campaign_id)}</code>{name} ({esc(r.priority)}){version}: {r.count}"
             )
-        if doubles.get(key):
+        if day.double_booked:
             blocks.append(
                 tr.ngettext(
                     "  ⚠️ {n} contact gets 2+ non-service messages this day",
                     "  ⚠️ {n} contacts get 2+ non-service messages this day",
-                    doubles[key],
+                    day.double_booked,
                 )
             )
-        for described, over in caps:
-            if over.get(key):
-                blocks.append(
-                    tr.gettext("  ⚠️ over the cap {cap}: {n}", cap=described, n=contacts(tr, over[key]))
-                )
+        for described, over in day.over_caps:
+            blocks.append(tr.gettext("  ⚠️ over the cap {cap}: {n}", cap=described, n=contacts(tr, over)))
     return blocks

@@ -8,17 +8,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiosqlite
 
 from policy.config import Cap
 from policy.dsl import Expr
+from policy.timeutil import to_epoch
 from storage.db import Database
 from storage.outbox import COUNTED_STATUSES
 from storage.segments import SegmentContext
 
 CHANNELS = ("email", "telegram")
-Day = tuple[str, int, int]  # (label, first epoch second, end epoch second) of one local day
 
 
 # -- subscribers --------------------------------------------------------------------------------------
@@ -96,6 +97,15 @@ async def people(db: Database, ids: Sequence[str]) -> list[tuple[str, str | None
 
 # -- calendar -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Day:
+    """One local calendar day, [start, end); today starts at the moment asked."""
+
+    key: str  # the ISO date
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class CalendarRow:
     day: str
     campaign_id: str
@@ -107,7 +117,9 @@ class CalendarRow:
 
 def _days_cte(days: Sequence[Day]) -> tuple[str, list[object]]:
     values = ",".join("(?, ?, ?)" for _ in days)
-    return f"WITH days(day, lo, hi) AS (VALUES {values})", [v for d in days for v in d]
+    return f"WITH days(day, lo, hi) AS (VALUES {values})", [
+        v for d in days for v in (d.key, to_epoch(d.start), to_epoch(d.end))
+    ]
 
 
 async def planned_by_day(db: Database, days: Sequence[Day]) -> list[CalendarRow]:
@@ -150,7 +162,8 @@ async def over_cap(db: Database, days: Sequence[Day], cap: Cap) -> dict[str, int
     cte, params = _days_cte(days)
     marks = ",".join("?" * len(COUNTED_STATUSES))
     channel = "" if cap.channel == "any" else " AND o.channel = ?"
-    since, until = min(d[1] for d in days) - SENT_LAG_S, max(d[2] for d in days)
+    since = to_epoch(min(d.start for d in days)) - SENT_LAG_S
+    until = to_epoch(max(d.end for d in days))
     extra: list[object] = [*COUNTED_STATUSES, since, until, *([cap.channel] if channel else []), cap.max]
     rows = await db.fetchall(
         f"{cte} SELECT day, COUNT(*) FROM (SELECT d.day AS day, o.contact_id FROM outbox o CROSS JOIN days d"

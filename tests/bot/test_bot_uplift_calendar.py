@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.team_calendar import local_days
+from dispatcher.plan_calendar import local_days
 from policy.timeutil import to_epoch
 from policy.uplift import uplift
 
@@ -46,8 +46,8 @@ def test_uplift_interval_surrounds_the_difference(nt: int, nh: int, data: st.Dat
 def test_local_days_follow_dst() -> None:
     now = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)  # Berlin leaves summer time on Sunday the 25th
     days = local_days(now, "Europe/Berlin")
-    assert [d[0] for d in days] == [f"2026-10-{d}" for d in range(24, 31)]
-    assert days[0][1] == to_epoch(now)  # today starts now, not at midnight
-    assert days[1][2] - days[1][1] == 25 * 3600
-    assert days[2][2] - days[2][1] == 24 * 3600
-    assert all(a[2] == b[1] for a, b in itertools.pairwise(days))
+    assert [d.key for d in days] == [f"2026-10-{d}" for d in range(24, 31)]
+    assert days[0].start == now  # today starts now, not at midnight
+    assert to_epoch(days[1].end) - to_epoch(days[1].start) == 25 * 3600
+    assert to_epoch(days[2].end) - to_epoch(days[2].start) == 24 * 3600
+    assert all(a.end == b.start for a, b in itertools.pairwise(days))
