@@ -10,7 +10,7 @@ LAYERS = ("dispatcher", "bot", "ritm", "policy")
 # Statements or driver calls in Python source: a string opening with a SQL verb, or a cursor call.
 SQL = re.compile(
     r"""["'](SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|WITH|PRAGMA)\s"""
-    r"""|\bimport aiosqlite\b|\.(execute|executemany|fetchall|fetchone|scalar)\("""
+    r"""|\b(import|from) aiosqlite\b|\.(execute|executemany|fetchall|fetchone|scalar)\("""
 )
 # Still being moved into storage by the decision-path work; drop an entry once its file is clean.
 MOVING = {
