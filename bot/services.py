@@ -16,6 +16,7 @@ from dispatcher.campaign_cache import CampaignCache
 from dispatcher.campaigns import CampaignService
 from dispatcher.clock import Clock
 from dispatcher.links import LinkSigner
+from dispatcher.ports import ReportStore
 from policy.config import Policy
 from storage.db import Database
 
@@ -41,6 +42,9 @@ class BotHost(Protocol):
     @property
     def bot(self) -> Bot | None: ...
 
+    @property
+    def reports(self) -> ReportStore: ...
+
 
 @dataclass(frozen=True)
 class BotServices:
@@ -53,6 +57,7 @@ class BotServices:
     cache: CampaignCache
     signer: LinkSigner
     catalogs: Catalogs
+    reports: ReportStore
     default_locale: str = "ru"  # for messages we start (approval cards) to members with no known locale
 
 
@@ -65,4 +70,5 @@ def services_from(host: BotHost, *, catalogs: Catalogs | None = None) -> BotServ
         cache=host.campaigns,
         signer=host.service.signer,
         catalogs=catalogs or shipped_catalogs(),
+        reports=host.reports,
     )

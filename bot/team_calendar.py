@@ -17,7 +17,7 @@ from dispatcher.plan_calendar import plan_calendar
 
 
 async def calendar(message: Message, services: BotServices, tr: Translator, now: datetime) -> None:
-    report = await plan_calendar(services.db, services.policy, now)
+    report = await plan_calendar(services.reports, services.policy, now)
     await answer_blocks(message, calendar_blocks(report, tr), tr)
 
 

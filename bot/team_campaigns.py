@@ -65,7 +65,7 @@ async def stats(
             tr.gettext("Usage: /stats CAMPAIGN_ID; there is no campaign {id}.", id=campaign_id or "—")
         )
         return
-    result = await campaign_stats(services.db, campaign_id, now)
+    result = await campaign_stats(services.reports, campaign_id, now)
     await answer_blocks(message, stats_blocks(record, result, tr), tr)
 
 

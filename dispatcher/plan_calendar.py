@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from dispatcher.ports import CalendarStore
 from policy.config import Cap, Policy
 from policy.timeutil import format_duration, zone
-from storage.db import Database
-from storage.reports import CalendarRow, Day, double_booked, over_cap, planned_by_day
+from storage.reports import CalendarRow, Day
 
 DAYS = 7
 
@@ -53,13 +53,15 @@ def describe_cap(cap: Cap) -> str:
     return f"{cap.max}/{format_duration(cap.per)} {cap.scope} ({cap.channel})"
 
 
-async def plan_calendar(db: Database, policy: Policy, now: datetime, count: int = DAYS) -> CalendarReport:
+async def plan_calendar(
+    store: CalendarStore, policy: Policy, now: datetime, count: int = DAYS
+) -> CalendarReport:
     timezone = policy.default_timezone
     days = local_days(now, timezone, count)
-    rows = await planned_by_day(db, days)
-    doubles = await double_booked(db, days)
+    rows = await store.planned_by_day(days)
+    doubles = await store.double_booked(days)
     daily_caps = [c for c in policy.caps if c.per <= timedelta(days=1)]
-    caps = [(describe_cap(cap), await over_cap(db, days, cap)) for cap in daily_caps]
+    caps = [(describe_cap(cap), await store.over_cap(days, cap)) for cap in daily_caps]
     return CalendarReport(
         timezone,
         tuple(

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from dispatcher.ports import ResultsStore
 from policy.uplift import Uplift, uplift
-from storage.campaign_stats import Arm, Reaction, attendance, breakdown, conversion_arms, reactions
-from storage.db import Database
-from storage.outbox import status_counts
+from storage.campaign_stats import Arm, Reaction
 
 ATTRIBUTION = timedelta(days=7)  # a paid order this soon after the send counts as a conversion
 WAITING = ("planned", "retry", "sending")
@@ -100,7 +99,7 @@ class CampaignStats:
         }
 
 
-async def campaign_stats(db: Database, campaign_id: str, at: datetime) -> CampaignStats:
+async def campaign_stats(store: ResultsStore, campaign_id: str, at: datetime) -> CampaignStats:
     """Measure one campaign up to `at`."""
     groups = tuple(
         GroupStats(
@@ -115,17 +114,17 @@ async def campaign_stats(db: Database, campaign_id: str, at: datetime) -> Campai
             conversions=g.converted,
             revenue=g.revenue,
         )
-        for g in await breakdown(db, campaign_id, ATTRIBUTION, at)
+        for g in await store.breakdown(campaign_id, ATTRIBUTION, at)
     )
-    arms = await conversion_arms(db, campaign_id, ATTRIBUTION, at)
+    arms = await store.conversion_arms(campaign_id, ATTRIBUTION, at)
     treated, holdout = arms.treated, arms.holdout
-    shows = await attendance(db, campaign_id, at)
+    shows = await store.attendance(campaign_id, at)
     return CampaignStats(
         campaign=campaign_id,
         at=at,
         attribution=ATTRIBUTION,
-        statuses=await status_counts(db, campaign_id),
-        reactions=await reactions(db, campaign_id, at),
+        statuses=await store.status_counts(campaign_id),
+        reactions=await store.reactions(campaign_id, at),
         groups=groups,
         treated=treated,
         holdout=holdout,

@@ -31,12 +31,13 @@ from dispatcher.delivery import ChannelDelivery, DeliverySettings
 from dispatcher.followups import FollowUpReport, FollowUps
 from dispatcher.http_app import HttpDeps, create_http_app
 from dispatcher.mime import envelope_address
+from dispatcher.ports import ReportStore
 from dispatcher.scheduler import build_scheduler
 from dispatcher.worker import OutboxWorker, TickReport
 from policy.campaign import CampaignError
 from policy.config import Policy
 from policy.timeutil import to_epoch
-from ritm.services import campaign_service, link_signer, renderer
+from ritm.services import campaign_service, link_signer, renderer, report_store
 from ritm.settings import Settings
 from storage.campaigns import list_campaigns
 from storage.db import Database, sqlite_version_warning
@@ -57,6 +58,7 @@ class App:
     worker: OutboxWorker
     followups: FollowUps
     http: web.Application
+    reports: ReportStore
     email: EmailChannel | None = None
     bot: Bot | None = None
     _tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -174,6 +176,7 @@ async def create_app(
         worker=worker,
         followups=FollowUps(db, policy, campaigns),
         http=http,
+        reports=report_store(db),
         email=email_channel,
         bot=bot,
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dispatcher.campaigns import CampaignService
 from dispatcher.links import LinkSigner
+from dispatcher.ports import ReportStore
 from dispatcher.render import Renderer
 from policy.config import Policy
 from ritm.settings import Settings
 from storage.db import Database
+from storage.report_store import SqliteReports
 
 
 def link_signer(settings: Settings) -> LinkSigner:
@@ -20,3 +22,8 @@ def renderer(settings: Settings) -> Renderer:
 
 def campaign_service(db: Database, policy: Policy, settings: Settings) -> CampaignService:
     return CampaignService(db, policy, renderer(settings), link_signer(settings), school=settings.school_name)
+
+
+def report_store(db: Database) -> ReportStore:
+    """The store behind stats and the calendar (SQLite; another implementation plugs in here)."""
+    return SqliteReports(db)

@@ -17,7 +17,7 @@ from policy.dry_run import DryRunReport
 from policy.dsl import DslError
 from ritm.cli.campaign_report import print_dry_run, print_record, print_stats, record_json
 from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
-from ritm.services import campaign_service
+from ritm.services import campaign_service, report_store
 from storage.campaigns import list_campaigns
 from storage.db import Database
 
@@ -197,7 +197,7 @@ def stats(
 
     async def work(service: CampaignService, db: Database) -> CampaignStats:
         await service.load(campaign_id)
-        return await campaign_stats(db, campaign_id, moment)
+        return await campaign_stats(report_store(db), campaign_id, moment)
 
     result = _with_service(work)
     if as_json:

@@ -53,7 +53,7 @@ async def measured(world: BotWorld) -> CampaignStats:
             (sent[0]["contact_id"], sent[0]["sent_at"] + 60, CAMPAIGN),
         )
     world.clock.advance(timedelta(days=8))
-    return await campaign_stats(world.app.db, CAMPAIGN, world.clock())
+    return await campaign_stats(world.app.reports, CAMPAIGN, world.clock())
 
 
 def numbers(pattern: str, text: str) -> tuple[str, ...]:

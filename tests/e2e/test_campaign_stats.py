@@ -49,7 +49,7 @@ async def test_stats_count_sends_reactions_and_conversions_per_group(world: Worl
             " VALUES ('late', ?, 9000, 'RUB', 'paid', ?, ?)",
             (treated[2], t + 8 * 86400, t + 8 * 86400),
         )
-    stats = (await campaign_stats(world.app.db, "st-1", now + timedelta(days=10))).to_json()
+    stats = (await campaign_stats(world.app.reports, "st-1", now + timedelta(days=10))).to_json()
     [group] = stats["groups"]
     assert group["sent"] == len(treated) and group["statuses"]["holdout"] == len(held)
     assert (group["opens"], group["clicks"], group["conversions"], group["revenue"]) == (1, 1, 2, 2000.0)
