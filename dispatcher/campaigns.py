@@ -41,7 +41,7 @@ from storage.campaigns import (
 from storage.cancellations import cancel_rows_of_campaign
 from storage.db import Database
 from storage.recipients import load_recipients
-from storage.team import TeamError, get_member, parse_user_id
+from storage.team import TeamError, at_least, canonical_user, get_member, parse_user_id
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ class CampaignService:
         self, text: str, source_name: str, *, by: str, at: datetime, source: str = "cli"
     ) -> AddResult:
         """Store a new campaign as draft, or a changed one (back to draft); an identical file is a no-op."""
+        by = await self.member_id(by, "operator", "adding a campaign")
         campaign = self.parse(text, source_name)
         fingerprint = self.renderer.fingerprint(campaign)
         existing = await get_campaign(self.db, campaign.id)
@@ -247,6 +248,7 @@ class CampaignService:
     ) -> CampaignRecord:
         record, campaign = await self.load(campaign_id)
         record = await self.refresh_fingerprint(record, campaign, at)
+        by = self._canonical(by)
         role = await self._role(by)
         refused = check_approval(
             status=record.status,
@@ -263,6 +265,7 @@ class CampaignService:
         self, campaign_id: str, *, by: str, at: datetime, source: str = "cli", reason: str = ""
     ) -> CampaignRecord:
         record, _ = await self.load(campaign_id)
+        by = self._canonical(by)
         refused = check_rejection(status=record.status, rejecter_role=await self._role(by), rejecter=by)
         return await self._decide(record, "rejected", refused, by=by, at=at, source=source)
 
@@ -353,6 +356,7 @@ class CampaignService:
 
     async def cancel(self, campaign_id: str, *, by: str, at: datetime, source: str = "cli") -> int:
         """Cancel the campaign and every row of it not yet sent; returns how many rows were cancelled."""
+        by = await self.member_id(by, "operator", "cancelling a campaign")
         record, _ = await self.load(campaign_id)
         if record.status in ("done", "cancelled"):
             raise CampaignRefused(f"the campaign is already {record.status}")
@@ -371,11 +375,25 @@ class CampaignService:
         return cancelled
 
     async def _role(self, user: str) -> str | None:
-        try:
-            member = await get_member(self.db, parse_user_id(user))
-        except TeamError:
-            return None
+        member = await get_member(self.db, parse_user_id(user))
         return member.role if member else None
+
+    @staticmethod
+    def _canonical(user: str) -> str:
+        try:
+            return canonical_user(user)
+        except TeamError as exc:
+            raise CampaignRefused(f"--by: {exc}") from None
+
+    async def member_id(self, user: str, needed: str, action: str) -> str:
+        """`user` as its canonical id when they are a team member with at least the `needed` role."""
+        canonical = self._canonical(user)
+        role = await self._role(canonical)
+        if role is None:
+            raise CampaignRefused(f"user {canonical} is not in the team")
+        if not at_least(role, needed):
+            raise CampaignRefused(f"user {canonical} is {role}; {action} needs the {needed} role")
+        return canonical
 
     async def _audit_refusal(
         self, by: str, action: str, target: str, reason: str, at: datetime, source: str

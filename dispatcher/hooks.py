@@ -37,6 +37,7 @@ from storage.contacts import (
     upsert_contacts,
 )
 from storage.db import Connection, Database
+from storage.deliveries import claim_delivery
 from storage.import_rows import BadRow, RowParser
 from storage.orders_events import EventRecord, OrderRecord, insert_events, upsert_orders
 
@@ -55,11 +56,23 @@ def sign_hook(secret: str, body: bytes, timestamp: int) -> str:
 
 
 def verify_hook_signature(
-    secret: str, body: bytes, timestamp: str, signature: str, *, now: datetime, tolerance_s: int
+    secrets: Sequence[str],
+    body: bytes,
+    timestamp: str,
+    signature: str,
+    *,
+    now: datetime,
+    tolerance_s: int,
 ) -> bool:
-    if not timestamp.isdigit() or abs(to_epoch(now) - int(timestamp)) > tolerance_s:
+    """Whether one of `secrets` (the current one, then those before a rotation) signed this delivery."""
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return False
-    return hmac.compare_digest(sign_hook(secret, body, int(timestamp)), signature)
+    if abs(to_epoch(now) - int(timestamp)) > tolerance_s:
+        return False
+    given = signature.encode("utf-8", "replace")  # compare_digest refuses non-ASCII str
+    return any(
+        hmac.compare_digest(sign_hook(secret, body, int(timestamp)).encode(), given) for secret in secrets
+    )
 
 
 def _items(payload: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -75,12 +88,20 @@ def _cells(item: dict[str, Any]) -> tuple[list[str], list[str]]:
     return header, cells
 
 
-async def apply_hook(db: Database, body: bytes, policy: Policy, *, now: datetime) -> dict[str, Any]:
-    """Validate and store the payload; returns counts per kind and the rejected items."""
+async def apply_hook(
+    db: Database, body: bytes, policy: Policy, *, now: datetime, delivery: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Validate and store the payload; returns counts per kind and the rejected items.
+
+    `delivery` holds the keys that identify this delivery (its id, its signature): when one was
+    already applied within a week, nothing changes and the answer is `{"duplicate": True}`.
+    """
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise HookError("the body is not JSON") from None
+    except RecursionError:
+        raise HookError("the body is nested too deeply") from None
     if not isinstance(payload, dict) or not set(payload) <= set(KINDS):
         raise HookError(f"the body must be an object with some of: {', '.join(KINDS)}")
     batches = {kind: _items(payload, kind) for kind in KINDS}
@@ -106,6 +127,8 @@ async def apply_hook(db: Database, body: bytes, policy: Policy, *, now: datetime
     events = parse("events", "events", lambda p, c: p.event(c))
     tags = _parse_tags(batches["tags"], policy, now_s, errors)
     async with db.transaction() as conn:
+        if delivery and not await claim_delivery(conn, delivery, now_s=now_s):
+            return {"duplicate": True}
         summary["contacts"] = _counts(
             await upsert_contacts(conn, [r for _, r in contacts], now=now_s, source="hook")
         )

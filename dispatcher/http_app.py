@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -19,8 +20,10 @@ from dispatcher.clock import Clock
 from dispatcher.hooks import HookError, apply_hook, verify_hook_signature
 from dispatcher.links import LinkSigner
 from policy.config import Policy
+from storage.contacts import known_contacts
 from storage.db import Database
 from storage.outbox import outbox_row
+from storage.retry import StillLocked, retry_while_locked
 from storage.tracking import record_event, revoke_consent
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ PIXEL = (
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
 NO_STORE = {"Cache-Control": "no-store, max-age=0"}
+DELIVERY_ID = re.compile(r"[!-~]{1,200}")
 
 
 @dataclass
@@ -94,17 +98,39 @@ async def unsubscribe(request: web.Request) -> web.Response:
     if parts is None:
         return _not_found()
     now = deps.clock()
-    async with deps.db.transaction() as conn:
-        changed = await revoke_consent(conn, parts.contact_id, parts.channel, "unsubscribe_link", now)
-        if changed:
-            await record_event(
-                conn,
-                parts.contact_id,
-                "unsubscribe",
-                now,
-                parts.campaign_id or None,
-                {"channel": parts.channel},
-            )
+
+    async def revoke() -> bool:
+        async with deps.db.transaction() as conn:
+            if not await known_contacts(conn, [parts.contact_id]):
+                return False
+            changed = await revoke_consent(conn, parts.contact_id, parts.channel, "unsubscribe_link", now)
+            if changed:
+                await record_event(
+                    conn,
+                    parts.contact_id,
+                    "unsubscribe",
+                    now,
+                    parts.campaign_id or None,
+                    {"channel": parts.channel},
+                )
+            return True
+
+    # An unsubscribe is a legal obligation: it waits out another process's write lock, never drops.
+    try:
+        known = await retry_while_locked(revoke, what="unsubscribe")
+    except StillLocked:
+        log.error(
+            "unsubscribe not committed", extra={"event": "unsubscribe_busy", "contact_id": parts.contact_id}
+        )
+        return _page(
+            "Не получилось",
+            "<p>Сервер занят: пожалуйста, нажмите «Отписаться» ещё раз через минуту.</p>",
+            status=503,
+        )
+    if not known:
+        return _page(
+            "Адреса нет в базе", "<p>Этого адреса уже нет в нашей базе: рассылок не будет.</p>", status=410
+        )
     log.info("unsubscribed", extra={"event": "unsubscribe", "contact_id": parts.contact_id})
     return _page("Вы отписаны", "<p>Готово: больше никаких рассылок на этом канале.</p>")
 
@@ -118,9 +144,10 @@ async def open_pixel(request: web.Request) -> web.Response:
     row = await outbox_row(deps.db, outbox_id)
     if row is not None:
         async with deps.db.transaction() as conn:
-            await record_event(
-                conn, row.contact_id, "open", deps.clock(), row.campaign_id, {"outbox_id": row.id}
-            )
+            if await known_contacts(conn, [row.contact_id]):  # a deleted contact's opens count nowhere
+                await record_event(
+                    conn, row.contact_id, "open", deps.clock(), row.campaign_id, {"outbox_id": row.id}
+                )
     return web.Response(body=PIXEL, content_type="image/gif", headers=NO_STORE)
 
 
@@ -138,9 +165,15 @@ async def click(request: web.Request) -> web.Response:
     if target is None:  # only the campaign's registered links: never an open redirect
         return _not_found()
     async with deps.db.transaction() as conn:
-        await record_event(
-            conn, row.contact_id, "click", deps.clock(), row.campaign_id, {"outbox_id": row.id, "link": link}
-        )
+        if await known_contacts(conn, [row.contact_id]):
+            await record_event(
+                conn,
+                row.contact_id,
+                "click",
+                deps.clock(),
+                row.campaign_id,
+                {"outbox_id": row.id, "link": link},
+            )
     raise web.HTTPFound(target, headers=NO_STORE)
 
 
@@ -175,17 +208,26 @@ async def ics(request: web.Request) -> web.Response:
 async def hook(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     body = await request.read()
+    signature = request.headers.get("X-Ritm-Signature", "")
     if not verify_hook_signature(
-        deps.signer.secret,
+        deps.signer.secrets,
         body,
         request.headers.get("X-Ritm-Timestamp", ""),
-        request.headers.get("X-Ritm-Signature", ""),
+        signature,
         now=deps.clock(),
         tolerance_s=deps.hook_tolerance_s,
     ):
         return web.json_response({"ok": False, "error": "bad signature"}, status=401)
+    delivery = request.headers.get("X-Ritm-Delivery", "").strip()
+    if not DELIVERY_ID.fullmatch(delivery):
+        return web.json_response(
+            {"ok": False, "error": "X-Ritm-Delivery must carry the delivery's id (1-200 printable ASCII)"},
+            status=400,
+        )
+    # The signature is a key too: a captured request replayed under a new delivery id is still a repeat.
+    keys = (f"id:{delivery}", f"sig:{signature}")
     try:
-        summary = await apply_hook(deps.db, body, deps.policy, now=deps.clock())
+        summary = await apply_hook(deps.db, body, deps.policy, now=deps.clock(), delivery=keys)
     except HookError as exc:
         return web.json_response({"ok": False, "error": str(exc)}, status=400)
     return web.json_response({"ok": True, **summary})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from policy.campaign import Campaign
@@ -18,17 +19,29 @@ class UnsubscribeParts:
 
 
 class LinkSigner:
-    """Builds absolute URLs under `public_url` and reads their tokens back (None when forged)."""
+    """Builds absolute URLs under `public_url` and reads their tokens back (None when forged).
 
-    def __init__(self, secret: str, public_url: str) -> None:
+    New tokens are signed with `secret`; `previous` secrets (from before a rotation) still verify the
+    links already in subscribers' mailboxes.
+    """
+
+    def __init__(self, secret: str, public_url: str, previous: Sequence[str] = ()) -> None:
         self.secret = secret
         self.public_url = public_url.rstrip("/")
+        self.secrets = (secret, *(p for p in previous if p and p != secret))
+
+    def _verify(self, kind: str, token: str) -> tuple[str, ...] | None:
+        for secret in self.secrets:
+            parts = verify(secret, kind, token)
+            if parts is not None:
+                return parts
+        return None
 
     def unsubscribe_url(self, contact_id: str, channel: str, campaign_id: str = "") -> str:
         return f"{self.public_url}/u/{sign(self.secret, 'u', contact_id, channel, campaign_id)}"
 
     def unsubscribe_parts(self, token: str) -> UnsubscribeParts | None:
-        parts = verify(self.secret, "u", token)
+        parts = self._verify("u", token)
         if parts is None or len(parts) != 3 or parts[1] not in CHANNELS:
             return None
         return UnsubscribeParts(*parts)
@@ -37,14 +50,14 @@ class LinkSigner:
         return f"{self.public_url}/o/{sign(self.secret, 'o', outbox_id)}.gif"
 
     def open_parts(self, token: str) -> int | None:
-        parts = verify(self.secret, "o", token)
+        parts = self._verify("o", token)
         return int(parts[0]) if parts and len(parts) == 1 and parts[0].isdigit() else None
 
     def click_url(self, outbox_id: int, link: str) -> str:
         return f"{self.public_url}/c/{sign(self.secret, 'c', outbox_id, link)}"
 
     def click_parts(self, token: str) -> tuple[int, str] | None:
-        parts = verify(self.secret, "c", token)
+        parts = self._verify("c", token)
         if parts is None or len(parts) != 2 or not parts[0].isdigit():
             return None
         return int(parts[0]), parts[1]
@@ -53,14 +66,14 @@ class LinkSigner:
         return f"{self.public_url}/e/{sign(self.secret, 'e', campaign_id, contact_id)}.ics"
 
     def ics_parts(self, token: str) -> tuple[str, str] | None:
-        parts = verify(self.secret, "e", token)
+        parts = self._verify("e", token)
         return (parts[0], parts[1]) if parts and len(parts) == 2 else None
 
     def start_token(self, contact_id: str) -> str:
         return sign(self.secret, "s", contact_id)
 
     def start_contact(self, token: str) -> str | None:
-        parts = verify(self.secret, "s", token)
+        parts = self._verify("s", token)
         return parts[0] if parts and len(parts) == 1 else None
 
     @staticmethod

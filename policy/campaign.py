@@ -10,7 +10,6 @@ renderer checks them.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -29,7 +28,15 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from policy.config import CHANNELS, Duration, LocalWindow, Policy, PolicyError, format_validation_error
+from policy.config import (
+    CHANNELS,
+    Duration,
+    LocalWindow,
+    Policy,
+    PolicyError,
+    format_validation_error,
+    load_toml,
+)
 from policy.dsl import DslError
 from policy.segment_names import resolve
 from policy.timeutil import TimeParseError, parse_instant, zone
@@ -398,10 +405,7 @@ class Campaign(_Strict):
 
 def parse_campaign(text: str, source: str, policy: Policy) -> Campaign:
     """Parse and validate a campaign file's text; raise `CampaignError` with one clear sentence."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CampaignError(f"{source}: not valid TOML: {exc}") from exc
+    data = load_toml(text, source, CampaignError)
     if "source" in data:
         raise CampaignError(f"{source}: source: unknown key")
     try:

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from policy.bounds import out_of_range
 from policy.timeutil import TimeParseError, parse_duration, parse_hhmm, zone
 
 PRIORITIES = ("service", "scenario", "mass")
@@ -252,12 +253,23 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     return f"{source}: {key}: {message}{suffix}"
 
 
-def parse_policy(text: str, source: str = "policy.toml") -> Policy:
-    """Parse and validate the policy file's text; raise `PolicyError` with one clear sentence."""
+def load_toml(text: str, source: str, error: type[PolicyError]) -> dict[str, Any]:
+    """The parsed TOML document, or `error` naming the file (and the key of an out-of-range value)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{source}: not valid TOML: {exc}") from exc
+        raise error(f"{source}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise error(f"{source}: not valid TOML: nested too deeply") from None
+    found = out_of_range(data)
+    if found is not None:
+        raise error(f"{source}: {found[0]}: {found[1]}")
+    return data
+
+
+def parse_policy(text: str, source: str = "policy.toml") -> Policy:
+    """Parse and validate the policy file's text; raise `PolicyError` with one clear sentence."""
+    data = load_toml(text, source, PolicyError)
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:

@@ -13,6 +13,7 @@ can point at it; columns take no part in equality, so `parse(to_text(e)) == e`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -20,6 +21,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
+
+from policy.bounds import MAX_INT
+from policy.timeutil import MAX_DURATION, MAX_DURATION_TEXT
 
 CHANNELS = ("email", "telegram", "sms")
 ORDER_STATUSES = ("pending", "paid", "cancelled")
@@ -38,10 +42,12 @@ NUMERIC_FIELDS = ("paid_total", "orders_count", *RFM_FIELDS, "created_days")
 STRING_FIELDS = ("timezone", "locale", "region", "interest")
 FIELDS = NUMERIC_FIELDS + STRING_FIELDS
 PREFIXES = ("tag", "segment", "rfm", "has", "order", "event")
-_DURATION = re.compile(r"^(\d+)([mhdw])$", re.IGNORECASE)
+# ASCII digits only: `\d` would also read "٧" as 7.
+_DURATION = re.compile(r"^([0-9]+)([mhdw])$", re.IGNORECASE)
 _UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-MAX_WITHIN = timedelta(weeks=5218)
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+MAX_WITHIN = MAX_DURATION
+_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+MAX_NESTING = 50  # parentheses and NOTs inside each other; beyond it an expression is not written by hand
 
 
 class DslError(ValueError):
@@ -206,6 +212,7 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.end_column = length + 1
+        self.depth = 0
 
     # -- helpers ---------------------------------------------------------------------------------
     def peek(self) -> Token | None:
@@ -256,18 +263,28 @@ class _Parser:
         token = self.peek()
         if token is None:
             raise self.fail('a predicate, "NOT" or "("')
-        if token.kind == "word" and token.text.lower() == "not":
-            self.pos += 1
+        nests = token.kind == "(" or (token.kind == "word" and token.text.lower() == "not")
+        if not nests:
+            return self.predicate()
+        if self.depth >= MAX_NESTING:
+            raise DslError(token.column, f"nested too deeply: at most {MAX_NESTING} parentheses or NOTs")
+        self.depth += 1
+        try:
+            return self.nested(token)
+        finally:
+            self.depth -= 1
+
+    def nested(self, token: Token) -> Expr:
+        """`NOT factor` or `( expr )`, starting at `token`."""
+        self.pos += 1
+        if token.kind != "(":
             return Not(self.factor(), token.column)
-        if token.kind == "(":
-            self.pos += 1
-            inner = self.expr()
-            closing = self.peek()
-            if closing is None or closing.kind != ")":
-                raise self.fail(f'")" to close the "(" at column {token.column}')
-            self.pos += 1
-            return inner
-        return self.predicate()
+        inner = self.expr()
+        closing = self.peek()
+        if closing is None or closing.kind != ")":
+            raise self.fail(f'")" to close the "(" at column {token.column}')
+        self.pos += 1
+        return inner
 
     def predicate(self) -> Expr:
         token = self.peek()
@@ -332,7 +349,7 @@ class _Parser:
             raise self.fail('a duration like 7d after "within"')
         amount = int(match.group(1)) * _UNIT[match.group(2).lower()] if len(match.group(1)) < 9 else None
         if amount is None or amount > MAX_WITHIN:
-            raise DslError(token.column, f'duration "{token.text}" is too long: at most 100 years (5218w)')
+            raise DslError(token.column, f'duration "{token.text}" is too long: at most {MAX_DURATION_TEXT}')
         self.pos += 1
         return amount
 
@@ -350,9 +367,22 @@ class _Parser:
             return Compare(name, op, value.text, column)
         if value is None or value.kind != "word" or not _NUMBER.match(value.text):
             raise self.fail(f"a number to compare {name} with")
+        number = _read_number(value.text)
+        if number is None:
+            raise DslError(value.column, f'number "{value.text[:40]}" is out of range (at most 64-bit)')
         self.pos += 1
-        number: int | float = float(value.text) if "." in value.text else int(value.text)
         return Compare(name, op, number, column)
+
+
+def _read_number(text: str) -> int | float | None:
+    """An integer within 64 bits or a finite decimal (SQLite stores nothing else), else None."""
+    if "." in text:
+        value = float(text)
+        return value if math.isfinite(value) else None
+    # More than 19 digits is past 64 bits whatever they are (and int() of thousands of digits is slow).
+    if len(text.lstrip("-")) > 19 or abs(int(text)) > MAX_INT:
+        return None
+    return int(text)
 
 
 def to_text(expr: Expr) -> str:
@@ -398,4 +428,8 @@ def _within(delta: timedelta | None) -> str:
 
 def _number(value: int | float) -> str:
     # repr() may use an exponent, which the DSL does not read; Decimal prints the same value in full.
-    return str(value) if isinstance(value, int) else format(Decimal(repr(value)), "f")
+    # A float keeps its point, so it reads back as a float (1e20 is no 64-bit integer).
+    if isinstance(value, int):
+        return str(value)
+    text = format(Decimal(repr(value)), "f")
+    return text if "." in text else f"{text}.0"

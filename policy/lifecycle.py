@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from policy.team import at_least
+
 STATUSES = (
     "draft",
     "dry_run",
@@ -23,7 +25,6 @@ STATUSES = (
 )
 # Once rows are in the outbox the file can no longer change under them.
 FROZEN = frozenset({"scheduled", "sending", "done", "paused"})
-ROLE_ORDER = ("viewer", "operator", "approver", "admin")
 # Planned count may drift this much from the approved one before approval is asked again.
 REAPPROVAL_DRIFT = 0.10
 
@@ -64,7 +65,7 @@ def check_approval(
     """None when `approver` may approve now; otherwise why not (four-eyes, role, stale dry run)."""
     if approver_role is None:
         return Refused(f"user {approver} is not in the team")
-    if ROLE_ORDER.index(approver_role) < ROLE_ORDER.index("approver"):
+    if not at_least(approver_role, "approver"):
         return Refused(f"user {approver} is {approver_role}; approving needs the approver role")
     if approver == author:
         return Refused("the author of a campaign can never approve it (four-eyes rule)")
@@ -82,7 +83,7 @@ def check_approval(
 
 
 def check_rejection(*, status: str, rejecter_role: str | None, rejecter: str) -> Refused | None:
-    if rejecter_role is None or ROLE_ORDER.index(rejecter_role) < ROLE_ORDER.index("approver"):
+    if not at_least(rejecter_role, "approver"):
         return Refused(f"user {rejecter} cannot reject: that needs the approver role")
     if status in FROZEN or status in ("rejected", "cancelled"):
         return Refused(f"a {status} campaign cannot be rejected")

@@ -10,8 +10,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
+# ASCII digits only: `\d` would also read "٧d" as seven days.
+_DURATION = re.compile(r"^\s*([0-9]{1,12})\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# Bounds on what a file or an expression may say (SPEC §12.3): anything past them is a typo, and
+# would overflow date arithmetic or SQLite's 64-bit integers somewhere downstream.
+MAX_DURATION = timedelta(weeks=5218)  # 100 years
+MAX_DURATION_TEXT = "100 years (5218w)"
+YEARS = (1900, 2200)
 
 
 class TimeParseError(ValueError):
@@ -22,8 +28,33 @@ def parse_duration(text: str) -> timedelta:
     """Parse `<int>(m|h|d|w)` (seconds `s` accepted too) into a timedelta."""
     match = _DURATION.match(text)
     if not match:
-        raise TimeParseError(f"bad duration {text!r}: expected a number and a unit m, h, d or w, e.g. 24h")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2).lower()])
+        raise TimeParseError(
+            f"bad duration {text[:40]!r}: expected a number and a unit m, h, d or w, e.g. 24h"
+        )
+    delta = timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2).lower()])
+    check_duration(delta, text)
+    return delta
+
+
+def check_duration(delta: timedelta, text: str = "") -> timedelta:
+    """`delta` when it lies within ±100 years, else TimeParseError."""
+    if abs(delta) > MAX_DURATION:
+        shown = text.strip()[:40] or format_duration(delta)
+        raise TimeParseError(f"duration {shown!r} is too long: at most {MAX_DURATION_TEXT}")
+    return delta
+
+
+def year_problem(year: int) -> str | None:
+    """Why `year` is out of range (outside 1900–2200), or None."""
+    return None if YEARS[0] <= year <= YEARS[1] else f"year {year} is outside {YEARS[0]}–{YEARS[1]}"
+
+
+def check_year(value: datetime) -> datetime:
+    """`value` when its year lies in 1900–2200, else TimeParseError."""
+    problem = year_problem(value.year)
+    if problem is not None:
+        raise TimeParseError(problem)
+    return value
 
 
 def format_duration(delta: timedelta) -> str:
@@ -50,7 +81,8 @@ def parse_instant(text: str, default_tz: ZoneInfo | str = "UTC") -> datetime:
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
     except ValueError as exc:
-        raise TimeParseError(f"unparsable date {text!r}") from exc
+        raise TimeParseError(f"unparsable date {text[:40]!r}") from exc
+    check_year(value)
     if value.tzinfo is None:
         tz = default_tz if isinstance(default_tz, ZoneInfo) else zone(default_tz)
         value = value.replace(tzinfo=tz)

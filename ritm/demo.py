@@ -9,6 +9,7 @@ payment that opens a silence window, a global pause, and a service notice that g
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import socket
 from collections.abc import Callable
@@ -40,7 +41,6 @@ from storage.team import add_member
 MSK = DEFAULT_ANCHOR.tzinfo
 STEP = timedelta(minutes=15)
 AUTHOR, APPROVER = "1001", "2002"
-SECRET = "demo-secret"
 WEBINAR, DIGEST, NOTICE = "webinar-base-asset", "digest-48", "stream-moved-1127"
 
 
@@ -82,8 +82,9 @@ async def run_demo(out_dir: Path, *, policy: Policy, say: Callable[[str], None])
         TelegramStandin(limits=StandinLimits(per_bot_per_s=1000, per_chat_per_s=50, burst_s=2)) as standin,
     ):
         public_url = f"http://127.0.0.1:{port}"
+        secret = secrets.token_urlsafe(48)  # fresh per run: the demo's links verify nowhere else
         app = await loopback_app(
-            policy, clock, smtp, standin, db=db_path, public_url=public_url, secret=SECRET
+            policy, clock, smtp, standin, db=db_path, public_url=public_url, secret=secret
         )
         runner = web.AppRunner(app.http, access_log=None)
         await runner.setup()
@@ -96,7 +97,7 @@ async def run_demo(out_dir: Path, *, policy: Policy, say: Callable[[str], None])
             await add_member(
                 app.db, int(APPROVER), "approver", by="demo", at=clock(), name="Олег (head of base)"
             )
-            async with Audience(public_url, SECRET, smtp, standin, _contact_lookup(app)) as people:
+            async with Audience(public_url, secret, smtp, standin, _contact_lookup(app)) as people:
                 await _story(app, clock, people, story, say)
                 story.people = dict(people.did)
             write_transcript(standin, out_dir / "telegram.txt")

@@ -8,6 +8,7 @@ click links found in the captured emails and Telegram buttons, and the signed we
 from __future__ import annotations
 
 import email
+import itertools
 import json
 import re
 from collections import Counter
@@ -42,6 +43,7 @@ class Audience:
         self.base_url = base_url
         self.contact_of = contact_of
         self.secret = secret
+        self.deliveries = itertools.count(1)
         self.smtp = smtp
         self.telegram = telegram
         self._mail_seen = 0
@@ -147,6 +149,7 @@ class Audience:
         headers = {
             "X-Ritm-Timestamp": str(stamp),
             "X-Ritm-Signature": sign_hook(self.secret, body, stamp),
+            "X-Ritm-Delivery": f"demo-{next(self.deliveries)}",
             "Content-Type": "application/json",
         }
         async with self.session.post(f"{self.base_url}/hooks/events", data=body, headers=headers) as response:

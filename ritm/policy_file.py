@@ -22,6 +22,8 @@ def load_policy(path: Path | None) -> Policy:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError:
+            raise PolicyError(f"cannot read policy file {path}: it is not UTF-8 text") from None
         policy = parse_policy(text, path.name)
     check_policy_segments(policy)
     return policy

@@ -13,7 +13,8 @@ from storage.report_store import SqliteReports
 
 
 def link_signer(settings: Settings) -> LinkSigner:
-    return LinkSigner(settings.secret.get_secret_value(), settings.public_url)
+    previous = settings.secret_previous.get_secret_value() if settings.secret_previous else ""
+    return LinkSigner(settings.secret.get_secret_value(), settings.public_url, (previous,))
 
 
 def renderer(settings: Settings) -> Renderer:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Shipped so that `ritm demo`-style local runs parse; `ritm run` refuses to start with it.
+PLACEHOLDER_SECRET = "change-me-in-production"
+MIN_SECRET_BYTES = 32
+MAKE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
 class SmtpSettings(BaseModel):
@@ -42,7 +49,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
-    secret: SecretStr = SecretStr("change-me-in-production")
+    secret: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    # The secret before a rotation: links and tokens it signed still verify; nothing new is signed with it.
+    secret_previous: SecretStr | None = None
     school_name: str = "Онлайн-школа"
     smtp: SmtpSettings = SmtpSettings()
     telegram: TelegramSettings = TelegramSettings()
@@ -60,3 +69,48 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         var = "RITM_" + "__".join(str(p).upper() for p in first["loc"])
         raise SettingsError(f"{var}: {first['msg']}") from exc
+
+
+def secret_problem(settings: Settings) -> str | None:
+    """Why the configured secrets cannot protect signed links and webhooks, or None when they can."""
+    named = [("RITM_SECRET", settings.secret)]
+    if settings.secret_previous is not None and settings.secret_previous.get_secret_value():
+        named.append(("RITM_SECRET_PREVIOUS", settings.secret_previous))
+    for var, value in named:
+        text = value.get_secret_value()
+        if not text.strip():
+            why = "is empty"
+        elif text == PLACEHOLDER_SECRET:
+            why = "is the shipped placeholder"
+        elif len(text.encode("utf-8")) < MIN_SECRET_BYTES:
+            why = f"is shorter than {MIN_SECRET_BYTES} bytes"
+        else:
+            continue
+        return (
+            f"{var} {why}: anyone could forge unsubscribe links, /start tokens and webhooks; "
+            f"set it to a random value of at least {MIN_SECRET_BYTES} bytes, e.g. the output of {MAKE_SECRET}"
+        )
+    return None
+
+
+def public_url_warning(settings: Settings) -> str | None:
+    """A warning sentence when RITM_PUBLIC_URL cannot serve subscribers (not https, or loopback)."""
+    parts = urlsplit(settings.public_url)
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = (
+            host == "localhost" or host.endswith(".localhost") or ipaddress.ip_address(host).is_loopback
+        )
+    except ValueError:
+        loopback = False
+    if loopback:
+        return (
+            f"RITM_PUBLIC_URL {settings.public_url} is a loopback address: links in messages will not open "
+            "for subscribers; set it to the public https address of this server"
+        )
+    if parts.scheme != "https":
+        return (
+            f"RITM_PUBLIC_URL {settings.public_url} is not https: mail clients' one-click unsubscribe "
+            "(RFC 8058) needs https"
+        )
+    return None

@@ -5,24 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from policy.team import ROLES, TeamError, at_least, canonical_user, parse_user_id, role_rank
 from policy.timeutil import to_epoch
 from storage.audit import audit
 from storage.db import Database
 
-ROLES = ("viewer", "operator", "approver", "admin")
-
-
-class TeamError(ValueError):
-    """A bad role or an unknown member; the message is one sentence for the user."""
-
-
-def role_rank(role: str | None) -> int:
-    """0 for strangers, then 1..4 in the order of ROLES."""
-    return ROLES.index(role) + 1 if role in ROLES else 0
-
-
-def at_least(role: str | None, needed: str) -> bool:
-    return role_rank(role) >= role_rank(needed)
+__all__ = [
+    "ROLES",
+    "Member",
+    "TeamError",
+    "add_member",
+    "at_least",
+    "canonical_user",
+    "get_member",
+    "list_members",
+    "parse_user_id",
+    "remove_member",
+    "role_rank",
+    "set_member_locale",
+]
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,6 @@ class Member:
     role: str
     name: str | None
     locale: str | None
-
-
-def parse_user_id(text: str | int) -> int:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        raise TeamError(f"{text!r} is not a Telegram user id (a whole number)") from None
 
 
 async def add_member(

@@ -15,6 +15,7 @@ from dispatcher.stats import CampaignStats, campaign_stats
 from policy.config import PolicyError
 from policy.dry_run import DryRunReport
 from policy.dsl import DslError
+from policy.team import canonical_user
 from ritm.cli.campaign_report import print_dry_run, print_record, print_stats, record_json
 from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
 from ritm.services import campaign_service, report_store
@@ -26,6 +27,7 @@ campaign_app = typer.Typer(
     help="Campaign files, dry runs, four-eyes approval, planning.", no_args_is_help=True
 )
 BAD_INPUT = (PolicyError, DslError, TemplateProblem, CampaignRefused)
+BY_OPERATOR = "A team member (operator or above) to audit it under; the audit says `cli` without one."
 
 
 def _with_service(work: Callable[[CampaignService, Database], Awaitable[T]]) -> T:
@@ -44,10 +46,17 @@ def _with_service(work: Callable[[CampaignService, Database], Awaitable[T]]) -> 
     return run(main)
 
 
+async def _operator(service: CampaignService, by: str | None, action: str) -> str:
+    """The audit actor of a dry run or a plan: `cli` (the machine's operator) or a checked member."""
+    return "cli" if by is None else await service.member_id(by, "operator", action)
+
+
 @campaign_app.command("add")
 def add(
     file: Path = typer.Argument(..., help="The campaign TOML file."),
-    by: str = typer.Option(..., "--by", help="The author (a Telegram user id); never the approver."),
+    by: str = typer.Option(
+        ..., "--by", help="The author: a team member (operator or above); never the approver."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Add a campaign (or a changed version of it, which returns it to draft)."""
@@ -101,14 +110,15 @@ def show(campaign_id: str, as_json: bool = typer.Option(False, "--json")) -> Non
 def dry_run(
     campaign_id: str,
     at: str | None = typer.Option(None, "--at", help="Evaluate at this instant (ISO-8601)."),
-    by: str = typer.Option("cli", "--by"),
+    by: str | None = typer.Option(None, "--by", help=BY_OPERATOR),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Who would get what, when, and who is excluded and why; sends nothing."""
     moment = parse_at(at)
 
     async def work(service: CampaignService, db: Database) -> DryRunReport:
-        return await service.dry_run(campaign_id, at=moment, by=by)
+        actor = await _operator(service, by, "a dry run")
+        return await service.dry_run(campaign_id, at=moment, by=actor)
 
     report = _with_service(work)
     if as_json:
@@ -125,7 +135,7 @@ def approve(
 
     async def work(service: CampaignService, db: Database) -> None:
         record = await service.approve(campaign_id, by=by, at=datetime.now(UTC))
-        console.print(f"campaign [bold]{record.id}[/] approved by {by}")
+        console.print(f"campaign [bold]{record.id}[/] approved by {canonical_user(by)}")
 
     _with_service(work)
 
@@ -136,7 +146,7 @@ def reject(campaign_id: str, by: str = typer.Option(..., "--by")) -> None:
 
     async def work(service: CampaignService, db: Database) -> None:
         record = await service.reject(campaign_id, by=by, at=datetime.now(UTC))
-        console.print(f"campaign [bold]{record.id}[/] rejected by {by}")
+        console.print(f"campaign [bold]{record.id}[/] rejected by {canonical_user(by)}")
 
     _with_service(work)
 
@@ -145,14 +155,15 @@ def reject(campaign_id: str, by: str = typer.Option(..., "--by")) -> None:
 def plan(
     campaign_id: str,
     at: str | None = typer.Option(None, "--at"),
-    by: str = typer.Option("cli", "--by"),
+    by: str | None = typer.Option(None, "--by", help=BY_OPERATOR),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write the planned messages to the outbox (idempotent)."""
     moment = parse_at(at)
 
     async def work(service: CampaignService, db: Database) -> dict[str, Any]:
-        result = await service.plan(campaign_id, at=moment, by=by)
+        actor = await _operator(service, by, "planning")
+        result = await service.plan(campaign_id, at=moment, by=actor)
         return {
             "status": result.status,
             "inserted": result.inserted,

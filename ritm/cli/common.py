@@ -17,7 +17,7 @@ from rich.console import Console
 from policy.config import Policy, PolicyError
 from policy.timeutil import TimeParseError, parse_instant
 from ritm.policy_file import load_policy
-from ritm.settings import Settings, SettingsError, load_settings
+from ritm.settings import Settings, SettingsError, load_settings, secret_problem
 from storage.db import Database
 
 T = TypeVar("T")
@@ -47,6 +47,18 @@ class CliState:
             except SettingsError as exc:
                 fail(str(exc))
         return self._settings
+
+    def signing_settings(self) -> Settings:
+        """The settings of a command that hands out signed links or accepts signed webhooks.
+
+        Only such commands need a real secret (`ritm run`); a dry run's previews are never sent, and
+        links signed with the placeholder verify on no server, because none starts with it.
+        """
+        settings = self.settings()
+        problem = secret_problem(settings)
+        if problem is not None:
+            fail(problem)
+        return settings
 
     def policy(self) -> Policy:
         if self._policy is None:

@@ -7,6 +7,9 @@ import logging
 import typer
 
 from ritm.cli.common import STATE, run
+from ritm.settings import public_url_warning
+
+log = logging.getLogger(__name__)
 
 
 def register(app: typer.Typer) -> None:
@@ -15,9 +18,12 @@ def register(app: typer.Typer) -> None:
         dispatch_every_s: float = typer.Option(2.0, "--tick", help="Seconds between outbox worker ticks."),
     ) -> None:
         """Run the dispatcher, HTTP endpoints and (with RITM_BOT_TOKEN) the bot until SIGTERM."""
-        settings = STATE.settings().model_copy(update={"db": STATE.db_path})
+        settings = STATE.signing_settings().model_copy(update={"db": STATE.db_path})
         policy = STATE.policy()
         logging.getLogger().setLevel(logging.INFO)
+        warning = public_url_warning(settings)
+        if warning is not None:
+            log.warning(warning, extra={"event": "public_url", "url": settings.public_url})
 
         from ritm.app import create_app, serve  # aiogram takes seconds to import: only when running
 

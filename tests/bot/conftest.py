@@ -26,6 +26,7 @@ from ritm.sandbox.telegram_api import TelegramStandin
 from ritm.sandbox.telegram_records import SentMessage
 from storage.importer import import_csv
 from storage.team import add_member
+from tests.secret_support import TEST_SECRET
 
 WORKED = Path(__file__).resolve().parents[1] / "fixtures" / "worked"
 EXAMPLES = Path(__file__).resolve().parents[2] / "ritm" / "examples"
@@ -99,7 +100,7 @@ async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
             standin,
             db=tmp_path / "ritm.db",
             public_url="https://ritm.school.example",
-            secret="test-secret",
+            secret=TEST_SECRET,
         )
         for kind in ("contacts", "orders", "events"):
             await import_csv(app.db, kind, WORKED / f"{kind}.csv", policy, now=clock())

@@ -18,6 +18,7 @@ from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.sandbox.telegram_api import TelegramStandin
 from storage.importer import import_csv
 from storage.team import add_member
+from tests.secret_support import TEST_SECRET
 
 WORKED = Path(__file__).resolve().parents[1] / "fixtures" / "worked"
 EXAMPLES = Path(__file__).resolve().parents[2] / "ritm" / "examples"
@@ -59,7 +60,7 @@ async def _world(tmp_path: Path, *, worked: bool) -> AsyncIterator[World]:
             standin,
             db=tmp_path / "ritm.db",
             public_url="https://ritm.school.example",
-            secret="test-secret",
+            secret=TEST_SECRET,
             templates=tmp_path / "templates",
         )
         for kind in ("contacts", "orders", "events") if worked else ():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -12,14 +13,25 @@ from policy.timeutil import iso_utc, to_epoch
 from storage.outbox import rows_of_campaign
 from tests.e2e.conftest import APPROVER, AUTHOR, World
 from tests.e2e.people import add_contacts, relax
+from tests.secret_support import TEST_SECRET
 
 
 async def post_hook(
-    client: TestClient, world: World, payload: object, *, secret: str = "test-secret", skew_s: int = 0
+    client: TestClient,
+    world: World,
+    payload: object,
+    *,
+    secret: str = TEST_SECRET,
+    skew_s: int = 0,
+    delivery: str | None = None,
 ) -> tuple[int, dict[str, object]]:
     body = json.dumps(payload).encode()
     stamp = to_epoch(world.clock()) + skew_s
-    headers = {"X-Ritm-Timestamp": str(stamp), "X-Ritm-Signature": sign_hook(secret, body, stamp)}
+    headers = {
+        "X-Ritm-Timestamp": str(stamp),
+        "X-Ritm-Signature": sign_hook(secret, body, stamp),
+        "X-Ritm-Delivery": delivery or uuid.uuid4().hex,
+    }
     response = await client.post("/hooks/events", data=body, headers=headers)
     return response.status, await response.json()
 
