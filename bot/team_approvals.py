@@ -8,6 +8,7 @@ card's own language, so all approvers see who decided. A newer dry run supersede
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 from aiogram import Bot, F, Router
@@ -27,6 +28,8 @@ from storage.team import Member, at_least, list_members
 
 log = logging.getLogger(__name__)
 PREFIX = "apr"
+# What card_keyboard puts on its buttons; ids stay within SQLite's 64-bit integers.
+CARD_DATA = re.compile(rf"{PREFIX}:(ok|no):([0-9]{{1,18}})")
 
 
 def card_keyboard(card_id: int, tr: Translator) -> InlineKeyboardMarkup:
@@ -107,8 +110,12 @@ async def decide(
     tr: Translator,
     now: datetime,
 ) -> None:
-    _, verdict, raw_id = (callback.data or "::").split(":", 2)
-    card = await get_card(services.db, int(raw_id)) if raw_id.isdigit() else None
+    found = CARD_DATA.fullmatch(callback.data or "")
+    if found is None:  # not a button we made: an old client, or hand-crafted callback data
+        await callback.answer(tr.plain("This button is not one of ours."), show_alert=True)
+        return
+    verdict, card_id = found.group(1), int(found.group(2))
+    card = await get_card(services.db, card_id)
     record = await get_campaign(services.db, card.campaign_id) if card else None
     if card is None or card.closed or record is None:
         await callback.answer(tr.plain("This card is closed."), show_alert=True)
