@@ -1,4 +1,8 @@
 # Runs `ritm run` (bot + dispatcher + HTTP) on SQLite in /data.
+# Give it at `docker run` (never bake them into the image): RITM_SECRET, at least 32 random bytes, e.g.
+#   python -c "import secrets; print(secrets.token_urlsafe(48))"
+# (`ritm run` refuses to start without one), and RITM_PUBLIC_URL, the public https address of this
+# server (tracking and unsubscribe links point there). See the README's configuration table.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \

@@ -41,7 +41,7 @@ from storage.campaigns import (
 from storage.cancellations import cancel_rows_of_campaign
 from storage.db import Database
 from storage.recipients import load_recipients
-from storage.team import TeamError, at_least, canonical_user, get_member, parse_user_id
+from storage.team import TeamError, acting_member, canonical_user, get_member, parse_user_id
 
 log = logging.getLogger(__name__)
 
@@ -388,12 +388,10 @@ class CampaignService:
     async def member_id(self, user: str, needed: str, action: str) -> str:
         """`user` as its canonical id when they are a team member with at least the `needed` role."""
         canonical = self._canonical(user)
-        role = await self._role(canonical)
-        if role is None:
-            raise CampaignRefused(f"user {canonical} is not in the team")
-        if not at_least(role, needed):
-            raise CampaignRefused(f"user {canonical} is {role}; {action} needs the {needed} role")
-        return canonical
+        try:
+            return await acting_member(self.db, canonical, needed, action)
+        except TeamError as exc:
+            raise CampaignRefused(str(exc)) from None
 
     async def _audit_refusal(
         self, by: str, action: str, target: str, reason: str, at: datetime, source: str

@@ -2,6 +2,8 @@
 
 The body is JSON, signed with HMAC-SHA256 over `"{timestamp}." + body` and the shared secret (headers
 `X-Ritm-Timestamp` and `X-Ritm-Signature: sha256=<hex>`); a stale or wrong signature changes nothing.
+Each delivery carries its id (`X-Ritm-Delivery`): a delivery seen in the last week — by its id or by
+its very signature, so a replay under a new id counts too — is answered as a duplicate, unapplied.
 Items are validated like CSV rows (same parser, same column map), bad ones are reported by index and
 the good ones land. A payment opens a silence window and a pending order a protected segment by
 themselves (both are derived from orders); an attendance stops the event's remaining reminders.

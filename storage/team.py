@@ -14,6 +14,7 @@ __all__ = [
     "ROLES",
     "Member",
     "TeamError",
+    "acting_member",
     "add_member",
     "at_least",
     "canonical_user",
@@ -86,6 +87,20 @@ async def remove_member(db: Database, user_id: int, *, by: str, at: datetime, so
 async def get_member(db: Database, user_id: int) -> Member | None:
     row = await db.fetchone("SELECT user_id, role, name, locale FROM team WHERE user_id = ?", (user_id,))
     return Member(int(row[0]), row[1], row[2], row[3]) if row else None
+
+
+async def acting_member(db: Database, user: str, needed: str, action: str) -> str:
+    """`user`'s canonical id when they are a team member with at least the `needed` role, else TeamError.
+
+    `action` completes the refusal: "user 4 is viewer; {action} needs the operator role".
+    """
+    canonical = canonical_user(user)
+    member = await get_member(db, int(canonical))
+    if member is None:
+        raise TeamError(f"user {canonical} is not in the team")
+    if not at_least(member.role, needed):
+        raise TeamError(f"user {canonical} is {member.role}; {action} needs the {needed} role")
+    return canonical
 
 
 async def list_members(db: Database) -> list[Member]:

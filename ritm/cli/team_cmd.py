@@ -9,8 +9,19 @@ from rich.table import Table
 
 from ritm.cli.common import console, emit_json, fail, open_db, run
 from storage.pause import set_paused
-from storage.team import ROLES, TeamError, add_member, list_members, parse_user_id, remove_member
+from storage.team import (
+    ROLES,
+    TeamError,
+    acting_member,
+    add_member,
+    list_members,
+    parse_user_id,
+    remove_member,
+)
 
+# The machine's operator may always change the team (someone must add the first admin); a named
+# member must be an admin, as in the bot.
+BY_ADMIN = "A team admin to audit it under; the audit says `cli` without one."
 team_app = typer.Typer(
     help="The team that may use the bot: Telegram user ids and roles.", no_args_is_help=True
 )
@@ -21,15 +32,16 @@ def add(
     user_id: str = typer.Argument(..., help="Telegram user id."),
     role: str = typer.Argument(..., help=f"One of: {', '.join(ROLES)}."),
     name: str | None = typer.Option(None, "--name", help="A display name."),
-    by: str = typer.Option("cli", "--by", help="Who adds them (for the audit log)."),
+    by: str | None = typer.Option(None, "--by", help=BY_ADMIN),
 ) -> None:
     """Add a member or change their role."""
 
     async def main() -> None:
         db = await open_db()
         try:
+            actor = "cli" if by is None else await acting_member(db, by, "admin", "changing the team")
             member = await add_member(
-                db, parse_user_id(user_id), role, by=by, at=datetime.now(UTC), name=name
+                db, parse_user_id(user_id), role, by=actor, at=datetime.now(UTC), name=name
             )
         except TeamError as exc:
             fail(str(exc))
@@ -41,13 +53,16 @@ def add(
 
 
 @team_app.command("remove")
-def remove(user_id: str = typer.Argument(...), by: str = typer.Option("cli", "--by")) -> None:
+def remove(
+    user_id: str = typer.Argument(...), by: str | None = typer.Option(None, "--by", help=BY_ADMIN)
+) -> None:
     """Remove a member."""
 
     async def main() -> None:
         db = await open_db()
         try:
-            removed = await remove_member(db, parse_user_id(user_id), by=by, at=datetime.now(UTC))
+            actor = "cli" if by is None else await acting_member(db, by, "admin", "changing the team")
+            removed = await remove_member(db, parse_user_id(user_id), by=actor, at=datetime.now(UTC))
         except TeamError as exc:
             fail(str(exc))
         finally:

@@ -201,14 +201,25 @@ class TelegramStandin:
         return self.world.user_message(user_id, user_id, body, fields)
 
     def press_button(
-        self, user_id: int, message: SentMessage, *, data: str | None = None, text: str | None = None
+        self,
+        user_id: int,
+        message: SentMessage,
+        *,
+        data: str | None = None,
+        text: str | None = None,
+        forged: bool = False,
     ) -> str:
-        """Queue a callback_query for a button of `message` (by callback data or label); return its id."""
+        """Queue a callback_query for a button of `message` (by callback data or label); return its id.
+
+        `forged=True` sends `data` even though no button carries it, as a modified client can.
+        """
         for button in message.buttons():
             if "callback_data" in button and (button["callback_data"] == data or button["text"] == text):
                 break
         else:
-            raise ValueError(f"message {message.message_id} has no callback button {data or text!r}")
+            if not (forged and data is not None):
+                raise ValueError(f"message {message.message_id} has no callback button {data or text!r}")
+            button = {"callback_data": data}
         query_id = f"{message.chat_id}{len(self.world.callbacks) + 1:08d}"
         self.world.callbacks[query_id] = CallbackQuery(
             query_id, user_id, message.chat_id, message.message_id, button["callback_data"]

@@ -86,22 +86,32 @@ def test_team_add_refuses_non_ascii_digits(cli: Invoke) -> None:
 
 async def test_the_migration_makes_stored_authors_and_approvers_canonical(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    async with await Database.open(path) as db:
-        async with db.transaction() as conn:
-            for cid, author in (("a", "02"), ("b", " +7"), ("c", "cli"), ("d", "٢"), ("e", "12")):
-                await conn.execute(
-                    "INSERT INTO campaigns (id, name, priority, source, fingerprint, author, created_at,"
-                    " updated_at) VALUES (?, ?, 'mass', '', 'f', ?, 0, 0)",
-                    (cid, cid, author),
-                )
+    async with await Database.open(path) as db, db.transaction() as conn:
+        for cid, author in (("a", "02"), ("b", " +7"), ("c", "cli"), ("d", "٢"), ("e", "12")):
             await conn.execute(
-                "INSERT INTO approvals (campaign_id, fingerprint, planned, decision, by_user, at)"
-                " VALUES ('a', 'f', 1, 'approved', '0003', 0)"
+                "INSERT INTO campaigns (id, name, priority, source, fingerprint, author, created_at,"
+                " updated_at) VALUES (?, ?, 'mass', '', 'f', ?, 0, 0)",
+                (cid, cid, author),
             )
-            # As a database from before 0008 looked: the migration not yet applied.
-            await conn.execute("DELETE FROM schema_migrations WHERE number = 8")
-            await conn.execute("DROP TABLE webhook_deliveries")
+        await conn.execute(
+            "INSERT INTO approvals (campaign_id, fingerprint, planned, decision, by_user, at)"
+            " VALUES ('a', 'f', 1, 'approved', '0003', 0)"
+        )
+        # As a database from before 0008 looked: the migration not yet applied.
+        await conn.execute("DELETE FROM schema_migrations WHERE number = 8")
+        await conn.execute("DROP TABLE webhook_deliveries")
     async with await Database.open(path) as db:
         authors = await db.fetchall("SELECT id, author FROM campaigns ORDER BY id")
         assert [tuple(r) for r in authors] == [("a", "2"), ("b", "7"), ("c", "cli"), ("d", "٢"), ("e", "12")]
         assert await db.scalar("SELECT by_user FROM approvals") == "3"
+
+
+def test_changing_the_team_as_a_named_member_needs_an_admin(cli: Invoke) -> None:
+    code, _, err = cli("team", "add", "9", "viewer", "--by", "3")
+    assert code == 2 and "user 3 is operator; changing the team needs the admin role" in err
+    code, _, err = cli("team", "remove", "4", "--by", "99")
+    assert code == 2 and "user 99 is not in the team" in err
+    assert cli("team", "add", "8", "admin")[0] == 0
+    assert cli("team", "add", "9", "viewer", "--by", "008")[0] == 0
+    members = json.loads(cli("team", "list", "--json")[1])
+    assert [m["user_id"] for m in members] == [1, 2, 3, 4, 8, 9]
