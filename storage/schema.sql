@@ -176,3 +176,9 @@ CREATE TABLE approval_cards (
     UNIQUE (chat_id, message_id)
 );
 CREATE INDEX approval_cards_campaign ON approval_cards(campaign_id, closed_at);
+
+CREATE TABLE webhook_deliveries (
+    id          TEXT PRIMARY KEY,
+    received_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX webhook_deliveries_received ON webhook_deliveries(received_at);
