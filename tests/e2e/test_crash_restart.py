@@ -21,6 +21,7 @@ from ritm.settings import Settings
 from storage.db import Database
 from storage.team import add_member
 from tests.e2e.people import add_contacts, campaign_toml
+from tests.secret_support import TEST_SECRET
 
 CONTACTS = 240
 
@@ -63,7 +64,7 @@ async def start_run(db_path: Path, policy_path: Path, smtp_port: int) -> asyncio
         "RITM_SMTP__RATE_PER_S": "40",
         "RITM_SMTP__POOL_SIZE": "2",
         "RITM_HTTP_PORT": "0",
-        "RITM_SECRET": "crash-test",
+        "RITM_SECRET": TEST_SECRET,
     }
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ritm", "run", "--tick", "0.2",
