@@ -14,6 +14,7 @@ from datetime import datetime
 from dispatcher.links import LinkSigner
 from dispatcher.message_context import message_context
 from dispatcher.planner import Evaluation, evaluate_campaign, summarise, write_plan
+from dispatcher.ports import CampaignStore
 from dispatcher.render import MessageContext, RenderedMessage, Renderer, TemplateProblem, sample_context
 from policy.campaign import Campaign, CampaignError, parse_campaign
 from policy.config import Policy
@@ -26,22 +27,9 @@ from policy.lifecycle import (
     status_after_change,
     status_after_dry_run,
 )
-from storage.audit import audit
-from storage.campaigns import (
-    CampaignRecord,
-    get_campaign,
-    insert_campaign,
-    latest_approval,
-    mark_planned,
-    record_decision,
-    save_dry_run,
-    set_status,
-    update_source,
-)
-from storage.cancellations import cancel_rows_of_campaign
+from storage.campaigns import CampaignRecord
 from storage.db import Database
-from storage.recipients import load_recipients
-from storage.team import TeamError, acting_member, canonical_user, get_member, parse_user_id
+from storage.team import TeamError, acting_member, canonical_user, parse_user_id
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +60,11 @@ class CampaignService:
         renderer: Renderer,
         signer: LinkSigner,
         *,
+        store: CampaignStore,
         school: str = "Онлайн-школа",
     ) -> None:
-        self.db = db
+        self.db = db  # the planner and the team check, until they read through a port too
+        self.store = store
         self.policy = policy
         self.renderer = renderer
         self.signer = signer
@@ -82,7 +72,7 @@ class CampaignService:
 
     # -- reading ----------------------------------------------------------------------------------
     async def load(self, campaign_id: str) -> tuple[CampaignRecord, Campaign]:
-        record = await get_campaign(self.db, campaign_id)
+        record = await self.store.campaign(campaign_id)
         if record is None:
             raise CampaignRefused(f"there is no campaign {campaign_id!r}")
         return record, parse_campaign(record.source, f"campaign {campaign_id}", self.policy)
@@ -107,11 +97,10 @@ class CampaignService:
         by = await self.member_id(by, "operator", "adding a campaign")
         campaign = self.parse(text, source_name)
         fingerprint = self.renderer.fingerprint(campaign)
-        existing = await get_campaign(self.db, campaign.id)
-        async with self.db.transaction() as conn:
+        existing = await self.store.campaign(campaign.id)
+        async with self.store.writing() as tx:
             if existing is None:
-                await insert_campaign(
-                    conn,
+                await tx.insert_campaign(
                     id=campaign.id,
                     name=campaign.name,
                     priority=campaign.priority,
@@ -127,8 +116,7 @@ class CampaignService:
                 status = status_after_change(existing.status)
                 if isinstance(status, Refused):
                     raise CampaignRefused(status.reason)
-                await update_source(
-                    conn,
+                await tx.update_source(
                     id=campaign.id,
                     name=campaign.name,
                     priority=campaign.priority,
@@ -139,8 +127,7 @@ class CampaignService:
                 )
                 change = "changed"
             if change != "unchanged":
-                await audit(
-                    conn,
+                await tx.audit(
                     at=at,
                     actor=by,
                     action=f"campaign.{change}",
@@ -148,7 +135,7 @@ class CampaignService:
                     source=source,
                     details={"fingerprint": fingerprint},
                 )
-        record = await get_campaign(self.db, campaign.id)
+        record = await self.store.campaign(campaign.id)
         assert record is not None
         return AddResult(record, campaign, change)
 
@@ -162,9 +149,8 @@ class CampaignService:
         status = status_after_change(record.status)
         if isinstance(status, Refused):
             raise CampaignRefused(f"its templates changed on disk, but {status.reason}")
-        async with self.db.transaction() as conn:
-            await update_source(
-                conn,
+        async with self.store.writing() as tx:
+            await tx.update_source(
                 id=record.id,
                 name=record.name,
                 priority=record.priority,
@@ -173,8 +159,8 @@ class CampaignService:
                 status=status,
                 at=at,
             )
-            await audit(conn, at=at, actor="ritm", action="campaign.templates_changed", target=record.id)
-        fresh = await get_campaign(self.db, record.id)
+            await tx.audit(at=at, actor="ritm", action="campaign.templates_changed", target=record.id)
+        fresh = await self.store.campaign(record.id)
         assert fresh is not None
         return fresh
 
@@ -186,10 +172,9 @@ class CampaignService:
         evaluation = await evaluate_campaign(self.db, campaign, self.policy, at)
         report = await self._report(record, campaign, evaluation)
         status = status_after_dry_run(record.status, campaign.priority)
-        async with self.db.transaction() as conn:
-            await save_dry_run(conn, campaign_id, report, status, at)
-            await audit(
-                conn,
+        async with self.store.writing() as tx:
+            await tx.save_dry_run(campaign_id, report, status, at)
+            await tx.audit(
                 at=at,
                 actor=by,
                 action="campaign.dry_run",
@@ -215,7 +200,7 @@ class CampaignService:
         for d in evaluation.decisions:
             if d.reason is None and not d.holdout and d.version and d.version not in first and d.channel:
                 first[d.version] = (d.contact_id, d.channel, d.rfm_segment)
-        people = await load_recipients(self.db, [v[0] for v in first.values()])
+        people = await self.store.recipients([v[0] for v in first.values()])
         previews: dict[str, Preview] = {}
         for version in campaign.versions:
             pick = first.get(version.name)
@@ -285,9 +270,8 @@ class CampaignService:
             await self._audit_refusal(by, action, record.id, refused.reason, at, source)
             raise CampaignRefused(refused.reason)
         planned = record.dry_run.planned if record.dry_run else 0
-        async with self.db.transaction() as conn:
-            await record_decision(
-                conn,
+        async with self.store.writing() as tx:
+            await tx.record_decision(
                 campaign_id=record.id,
                 fingerprint=record.fingerprint,
                 planned=planned,
@@ -296,8 +280,8 @@ class CampaignService:
                 at=at,
                 source=source,
             )
-            await set_status(conn, record.id, decision, at)
-        fresh = await get_campaign(self.db, record.id)
+            await tx.set_status(record.id, decision, at)
+        fresh = await self.store.campaign(record.id)
         assert fresh is not None
         return fresh
 
@@ -308,7 +292,7 @@ class CampaignService:
         record, campaign = await self.load(campaign_id)
         self._check_templates(campaign)
         record = await self.refresh_fingerprint(record, campaign, at)
-        approval = await latest_approval(self.db, campaign_id)
+        approval = await self.store.latest_approval(campaign_id)
         approved = approval if approval is not None and approval.decision == "approved" else None
         evaluation = await evaluate_campaign(self.db, campaign, self.policy, at)
         summary = summarise(evaluation)
@@ -324,10 +308,9 @@ class CampaignService:
             raise CampaignRefused(outcome.reason)
         if outcome == "pending_approval":
             report = await self._report(record, campaign, evaluation)
-            async with self.db.transaction() as conn:
-                await save_dry_run(conn, campaign_id, report, "pending_approval", at)
-                await audit(
-                    conn,
+            async with self.store.writing() as tx:
+                await tx.save_dry_run(campaign_id, report, "pending_approval", at)
+                await tx.audit(
                     at=at,
                     actor=by,
                     action="campaign.reapproval_needed",
@@ -341,10 +324,9 @@ class CampaignService:
             return PlanResult("pending_approval", 0, report)
         inserted = await write_plan(self.db, evaluation, now=at)
         status = record.status if record.status in ("sending", "paused") else "scheduled"
-        async with self.db.transaction() as conn:
-            await mark_planned(conn, campaign_id, status, at)
-            await audit(
-                conn,
+        async with self.store.writing() as tx:
+            await tx.mark_planned(campaign_id, status, at)
+            await tx.audit(
                 at=at,
                 actor=by,
                 action="campaign.planned",
@@ -360,11 +342,10 @@ class CampaignService:
         record, _ = await self.load(campaign_id)
         if record.status in ("done", "cancelled"):
             raise CampaignRefused(f"the campaign is already {record.status}")
-        async with self.db.transaction() as conn:
-            cancelled = await cancel_rows_of_campaign(conn, campaign_id)
-            await set_status(conn, campaign_id, "cancelled", at)
-            await audit(
-                conn,
+        async with self.store.writing() as tx:
+            cancelled = await tx.cancel_rows_of_campaign(campaign_id)
+            await tx.set_status(campaign_id, "cancelled", at)
+            await tx.audit(
                 at=at,
                 actor=by,
                 action="campaign.cancel",
@@ -375,7 +356,7 @@ class CampaignService:
         return cancelled
 
     async def _role(self, user: str) -> str | None:
-        member = await get_member(self.db, parse_user_id(user))
+        member = await self.store.member(parse_user_id(user))
         return member.role if member else None
 
     @staticmethod
@@ -396,9 +377,8 @@ class CampaignService:
     async def _audit_refusal(
         self, by: str, action: str, target: str, reason: str, at: datetime, source: str
     ) -> None:
-        async with self.db.transaction() as conn:
-            await audit(
-                conn,
+        async with self.store.writing() as tx:
+            await tx.audit(
                 at=at,
                 actor=by,
                 action=f"{action}.refused",

@@ -8,6 +8,7 @@ from dispatcher.ports import ReportStore
 from dispatcher.render import Renderer
 from policy.config import Policy
 from ritm.settings import Settings
+from storage.campaign_store import SqliteCampaigns
 from storage.db import Database
 from storage.report_store import SqliteReports
 
@@ -22,7 +23,14 @@ def renderer(settings: Settings) -> Renderer:
 
 
 def campaign_service(db: Database, policy: Policy, settings: Settings) -> CampaignService:
-    return CampaignService(db, policy, renderer(settings), link_signer(settings), school=settings.school_name)
+    return CampaignService(
+        db,
+        policy,
+        renderer(settings),
+        link_signer(settings),
+        store=SqliteCampaigns(db),
+        school=settings.school_name,
+    )
 
 
 def report_store(db: Database) -> ReportStore:
