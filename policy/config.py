@@ -186,6 +186,12 @@ class Reminders(_Strict):
     max_per_event: int = 3
 
 
+class ImportRules(_Strict):
+    """`[import]`: what an import does with a tag the dictionary lacks (SPEC §12.3)."""
+
+    unknown_tags: Literal["skip", "reject_row", "add"] = "skip"
+
+
 class Policy(_Strict):
     default_timezone: str = "Europe/Moscow"
     quiet_hours: QuietHours = QuietHours()
@@ -204,6 +210,7 @@ class Policy(_Strict):
     )
     rfm: RfmConfig = RfmConfig()
     reminders: Reminders = Reminders()
+    import_: ImportRules = Field(default=ImportRules(), alias="import")
 
     @field_validator("default_timezone")
     @classmethod

@@ -124,6 +124,19 @@ def _lookup(kind: Kind) -> dict[str, tuple[str, int]]:
 _LOOKUPS: dict[Kind, dict[str, tuple[str, int]]] = {kind: _lookup(kind) for kind in KINDS}
 
 
+def _better_kind(kind: Kind, header: Sequence[str], fitted: int) -> Kind | None:
+    """Another kind whose required columns the header has and which names more of its columns than
+    `kind` does (`fitted`): an orders file given to the contacts import, say. Nothing is written then."""
+    keys = [normalize_header(raw) for raw in header]
+    for other in KINDS:
+        if other == kind:
+            continue
+        found = {_LOOKUPS[other][key][0] for key in keys if key in _LOOKUPS[other]}
+        if len(found) > fitted and all(any(o in found for o in options) for options in REQUIRED[other]):
+            return other
+    return None
+
+
 def map_header(kind: Kind, header: Sequence[str], source: str) -> HeaderMap:
     """Resolve a header row; raise `ImportFileError` when a required field has no column."""
     lookup = _LOOKUPS[kind]
@@ -149,6 +162,12 @@ def map_header(kind: Kind, header: Sequence[str], source: str) -> HeaderMap:
             loser = best[name][1]
             extras.append((loser, header[loser].strip()))
         best[name] = (rank, column)
+    other = _better_kind(kind, header, len(best))
+    if other is not None:
+        raise ImportFileError(
+            f"{source}: this looks like {'an' if other[0] in 'aeiou' else 'a'} {other} file:"
+            f" use `ritm import {other}`"
+        )
     for options in REQUIRED[kind]:
         if not any(option in best for option in options):
             wanted = " or ".join(repr(o) for o in options)

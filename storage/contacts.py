@@ -25,13 +25,16 @@ __all__ = [
 CONTACT_COLUMNS = (
     "email", "name", "telegram_chat_id", "phone", "timezone", "locale", "region", "interest", "created_at",
 )  # fmt: skip
-_CREATED = CONTACT_COLUMNS.index("created_at")
+# Consents the subscriber set (the bot: /start, /stop, /prefs; the unsubscribe link): subscriber-owned
+# state that no import or webhook may change (SPEC §12.3), nor the chat the subscriber bound with /start.
+SUBSCRIBER_SOURCES = frozenset({"bot", "unsubscribe_link"})
 _ALL = frozenset(CONTACT_COLUMNS)
+_CHAT = frozenset({"telegram_chat_id"})
 
 
 @dataclass(slots=True)
 class TagMark:
-    """A tag to set: `set_at` None means "no date given" (then: created_at, else now — first time only)."""
+    """A tag to set: `set_at` None means "no date given" (then: now — first time only)."""
 
     tag: str
     set_at: int | None = None
@@ -97,11 +100,11 @@ class _Merge:
                 self.dirty_rows[cid] = None
                 counts.imported += 1
                 changed = True
-            elif changed := _merge_row(row, rec):
+            elif changed := _merge_row(row, rec, self._owned(cid)):
                 self.dirty_rows[cid] = None
             if rec.consents and self._consents(cid, rec.consents):
                 changed = True
-            if rec.tags and self._tags(cid, rec.tags, row[0][_CREATED]):
+            if rec.tags and self._tags(cid, rec.tags):
                 changed = True
             if not new:
                 if changed:
@@ -110,16 +113,24 @@ class _Merge:
                     counts.unchanged += 1
         return counts
 
+    def _owned(self, cid: str) -> frozenset[str]:
+        """Columns the subscriber owns on this contact: the chat they bound themselves."""
+        telegram = self.consents.get((cid, "telegram"))
+        return _CHAT if telegram is not None and telegram[1] in SUBSCRIBER_SOURCES else frozenset()
+
     def _consents(self, cid: str, consents: Iterable[tuple[str, bool]]) -> bool:
         """A value writes the row (with `at = now`) only when the status changes; a grant never
-        overrides a revocation recorded by another source (an unsubscribe outranks a stale export)."""
+        overrides a revocation recorded by another source (an unsubscribe outranks a stale export), and
+        a consent the subscriber set is theirs: no import or webhook changes it."""
         changed = False
         for channel, granted in consents:
             status = "granted" if granted else "revoked"
             key = (cid, channel)
             current = self.consents.get(key)
             if current is not None and (
-                current[0] == status or (granted and current[0] == "revoked" and current[1] != self.source)
+                current[0] == status
+                or (granted and current[0] == "revoked" and current[1] != self.source)
+                or (current[1] in SUBSCRIBER_SOURCES and self.source not in SUBSCRIBER_SOURCES)
             ):
                 continue
             self.consents[key] = (status, self.source)
@@ -127,23 +138,24 @@ class _Merge:
             changed = True
         return changed
 
-    def _tags(self, cid: str, marks: Iterable[TagMark], created_at: object) -> bool:
+    def _tags(self, cid: str, marks: Iterable[TagMark]) -> bool:
         changed = False
         for mark in marks:
             key = (cid, mark.tag)
-            tag = _apply_tag(self.tags.get(key), mark, created_at, self.now)
+            tag = _apply_tag(self.tags.get(key), mark, self.now)
             if tag is not None:
                 self.tags[key] = self.dirty_tags[key] = tag
                 changed = True
         return changed
 
 
-def _merge_row(row: Row, rec: ContactRecord) -> bool:
-    """Apply the record's present columns and custom fields to a stored row; True when it changed."""
+def _merge_row(row: Row, rec: ContactRecord, owned: frozenset[str]) -> bool:
+    """Apply the record's present columns (but those the subscriber owns) and custom fields to a stored
+    row; True when it changed."""
     values, extra = row
     changed = False
     for i, column in enumerate(CONTACT_COLUMNS):
-        if column in rec.present and values[i] != rec.values[i]:
+        if column in rec.present and column not in owned and values[i] != rec.values[i]:
             values[i] = rec.values[i]
             changed = True
     for key, value in rec.fields.items():
@@ -156,16 +168,15 @@ def _merge_row(row: Row, rec: ContactRecord) -> bool:
     return changed
 
 
-def _apply_tag(current: _Tag | None, mark: TagMark, created_at: object, now: int) -> _Tag | None:
+def _apply_tag(current: _Tag | None, mark: TagMark, now: int) -> _Tag | None:
     """The tag row after applying `mark`, or None when nothing changes.
 
     Without a date a mark only creates the tag. With a date it moves the tag forward when the date is
     newer than both the stored setting and a removal, so an old export never undoes a newer change.
     """
     if current is None:
-        set_at = (
-            mark.set_at if mark.set_at is not None else created_at if isinstance(created_at, int) else now
-        )
+        # Undated: set now. Stamping it with the contact's creation would expire a 14-day tag at once.
+        set_at = mark.set_at if mark.set_at is not None else now
         return _Tag(set_at, None if mark.ttl_s is None else set_at + mark.ttl_s, None)
     if mark.set_at is None:
         return None

@@ -18,11 +18,14 @@ from zoneinfo import ZoneInfo
 from email_validator import EmailNotValidError, validate_email
 
 from policy.config import Policy
-from policy.timeutil import TimeParseError, parse_instant, zone
+from policy.bounds import MAX_INT
+from policy.timeutil import TimeParseError, parse_instant, year_problem, zone
 from storage.column_map import HeaderMap
 from storage.contacts import CONTACT_COLUMNS, ContactRecord, TagMark
 from storage.orders_events import EventRecord, OrderRecord
 
+# A cell holding exactly this clears an optional field; an empty cell keeps what is stored (SPEC §12.3).
+CLEAR = "-"
 CONSENT_CHANNELS = (("consent_email", "email"), ("consent_telegram", "telegram"), ("consent_sms", "sms"))
 _YES = frozenset({"1", "yes", "y", "true", "да", "+"})
 _NO = frozenset({"0", "no", "n", "false", "нет", "-"})
@@ -36,6 +39,7 @@ ORDER_STATUSES = {
 CURRENCIES = {"": "RUB", "руб": "RUB", "руб.": "RUB", "р.": "RUB", "₽": "RUB", "rur": "RUB"}
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _RU_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+MAX_AMOUNT = 1e12  # no school's order costs more; past 2**53 a float is no longer exact either
 _EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 # An ASCII dot-atom local part: the common case email-validator would accept unchanged.
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -47,6 +51,24 @@ _EVENT_FIELDS = ("contact_id", "email", "type", "at", "campaign_id", "meta")
 
 class BadRow(ValueError):
     """The row cannot be imported; the message is its one reason."""
+
+
+def parse_chat_id(text: str) -> int:
+    """A Telegram chat id: an integer SQLite can store (64-bit)."""
+    try:
+        chat = int(text)
+    except ValueError:
+        raise BadRow(f"telegram_chat_id {text[:40]!r} is not an integer") from None
+    if not -MAX_INT <= chat <= MAX_INT:
+        raise BadRow(f"telegram_chat_id {text[:40]!r} is out of range (at most 64-bit integers)")
+    return chat
+
+
+def parse_timezone(text: str) -> str:
+    try:
+        return _zone_name(text)
+    except TimeParseError:
+        raise BadRow(f"unknown timezone {text[:60]!r}") from None
 
 
 @lru_cache(maxsize=65536)
@@ -102,25 +124,30 @@ def parse_flag(text: str) -> bool | None:
 
 
 def parse_epoch(text: str, tz: ZoneInfo) -> int:
-    """ISO-8601 (naive = `tz`) or the Russian `ДД.ММ.ГГГГ[ ЧЧ:ММ[:СС]]` → epoch seconds."""
+    """ISO-8601 (naive = `tz`) or the Russian `ДД.ММ.ГГГГ[ ЧЧ:ММ[:СС]]` → epoch seconds; years outside
+    1900–2200 are refused (a typo such as 9999 would overflow date arithmetic downstream)."""
     try:  # the common case: ISO-8601 as exported, parsed in C
         moment = datetime.fromisoformat(text)
     except ValueError:
-        pass
-    else:
-        return int((moment if moment.tzinfo else moment.replace(tzinfo=tz)).timestamp())
-    match = _RU_DATE.fullmatch(text.strip())
-    if match:
-        day, month, year, hour, minute, second = (int(g) if g else 0 for g in match.groups())
-        try:
-            local = datetime(year, month, day, hour, minute, second, tzinfo=tz)
-        except ValueError:
-            raise BadRow(f"unparsable date {text!r}") from None
-        return int(local.timestamp())
+        match = _RU_DATE.fullmatch(text.strip())
+        if match:
+            day, month, year, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+            try:
+                moment = datetime(year, month, day, hour, minute, second, tzinfo=tz)
+            except ValueError:
+                raise BadRow(f"unparsable date {text[:40]!r}") from None
+        else:
+            try:
+                moment = parse_instant(text, tz)
+            except (TimeParseError, OverflowError):
+                raise BadRow(f"unparsable date {text[:40]!r}") from None
+    problem = year_problem(moment.year)
+    if problem is not None:
+        raise BadRow(f"date {text[:40]!r}: {problem}")
     try:
-        return int(parse_instant(text, tz).timestamp())
-    except TimeParseError:
-        raise BadRow(f"unparsable date {text!r}") from None
+        return int((moment if moment.tzinfo else moment.replace(tzinfo=tz)).timestamp())
+    except (OverflowError, ValueError):
+        raise BadRow(f"unparsable date {text[:40]!r}") from None
 
 
 def parse_amount(text: str) -> float:
@@ -131,8 +158,10 @@ def parse_amount(text: str) -> float:
         value = float(raw)
     except ValueError:
         raise BadRow(f"bad amount {text!r}: expected a number such as 4990 or 4990.50") from None
-    if not value >= 0 or value == float("inf"):
-        raise BadRow(f"bad amount {text!r}: must be zero or more")
+    if not value >= 0:
+        raise BadRow(f"bad amount {text[:40]!r}: must be zero or more")
+    if value > MAX_AMOUNT:
+        raise BadRow(f"bad amount {text[:40]!r}: out of range (at most {MAX_AMOUNT:,.0f})")
     return value
 
 
@@ -159,39 +188,41 @@ class RowParser:
         self._id = ix.get("id", -1)
         self._last_name = ix.get("last_name", -1)
         self._tag_column = ix.get("tags", -1)
+        self.unknown_tags = policy.import_.unknown_tags
+        # Warnings about the row just parsed (a skipped tag): the importer reports them by line.
+        self.warnings: list[str] = []
 
     def _label(self, name: str) -> str:
         return self.hmap.labels.get(name, name)
 
     def contact(self, cells: Sequence[str]) -> ContactRecord:
+        """The row's contact; only the cells that say something are written (SPEC §12.3): an empty cell
+        keeps the stored value, `-` clears an optional field."""
         row = list(map(str.strip, cells))
         row.append("")
-        email, name, chat_text, phone, tz_name, locale, region, interest, created = self._pick(row)
-        email = normalize_email(email) if email else ""
+        picked = self._pick(row)
+        email, name, chat_text, phone, tz_name, locale, region, interest, created = picked
+        present = frozenset(
+            column for column, cell in zip(CONTACT_COLUMNS, picked, strict=True) if cell
+        ) & self._present
+        email = "" if email == CLEAR else normalize_email(email) if email else ""
         # Without an id column (some platform exports) the email is the contact's key.
         cid = row[self._id] if self._id >= 0 else email.lower()
         if not cid:
             raise BadRow("the id is empty" if self._id >= 0 else "the email is empty (it is the key here)")
         chat: int | None = None
-        if chat_text:
-            try:
-                chat = int(chat_text)
-            except ValueError:
-                raise BadRow(f"telegram_chat_id {chat_text!r} is not an integer") from None
+        if chat_text and chat_text != CLEAR:
+            chat = parse_chat_id(chat_text)
         if tz_name:
-            try:
-                _zone_name(tz_name)
-            except TimeParseError:
-                raise BadRow(f"unknown timezone {tz_name!r}") from None
+            tz_name = parse_timezone(tz_name)
         created_at = self._epoch(created, "created_at") if created else None
-        present = self._present
-        if self._last_name >= 0 and (last := row[self._last_name]):
+        if self._last_name >= 0 and (last := row[self._last_name]) and last != CLEAR and name != CLEAR:
             name = f"{name} {last}" if name else last
             present = present | {"name"}
-        values = (
-            email or None, name or None, chat, phone or None, tz_name or None, locale or None,
-            region or None, interest or None, created_at,
-        )  # fmt: skip
+        values = tuple(
+            None if v == "" or v == CLEAR else v
+            for v in (email, name, chat, phone, tz_name, locale, region, interest, created_at)
+        )
         consents = []
         for column, channel, label in self._consents:
             cell = row[column]
@@ -204,7 +235,8 @@ class RowParser:
             if flag is not None:
                 consents.append((channel, flag))
         tags = self._tags(row[self._tag_column]) if self._tag_column >= 0 else ()
-        fields = {key: row[i] for i, key in self.hmap.extras} if self.hmap.extras else {}
+        # Custom fields: empty keeps, `-` deletes (an empty value is the record's "delete the key").
+        fields = {key: "" if row[i] == CLEAR else row[i] for i, key in self.hmap.extras if row[i]}
         return ContactRecord(cid, values, present, fields, tuple(consents), tags)
 
     def _epoch(self, text: str, name: str) -> int:
@@ -214,6 +246,8 @@ class RowParser:
             raise BadRow(f"{self._label(name)}: {exc}") from None
 
     def _tags(self, text: str) -> tuple[TagMark, ...]:
+        """The row's tags; a tag the dictionary lacks is skipped with a warning, rejects the row or is
+        stored without a TTL, as `[import] unknown_tags` says. A tag without `@time` is set now."""
         if not text or text.isspace():
             return ()
         marks: dict[str, TagMark] = {}
@@ -225,9 +259,15 @@ class RowParser:
             name = name.strip().lower()
             if name not in self.ttl:
                 known = ", ".join(sorted(self.ttl)) or "none"
-                raise BadRow(f"unknown tag {name!r}: the tag dictionary has {known}")
+                why = f"unknown tag {name[:40]!r}: the tag dictionary has {known}"
+                if self.unknown_tags == "reject_row":
+                    raise BadRow(why)
+                if self.unknown_tags == "skip":
+                    self.warnings.append(f"{why} (skipped)")
+                    continue
+                self.warnings.append(f"tag {name[:40]!r} is not in the dictionary: stored without a TTL")
             set_at = self._epoch(when, "tags") if when.strip() else None
-            marks[name] = TagMark(name, set_at, self.ttl[name])
+            marks[name] = TagMark(name, set_at, self.ttl.get(name))
         return tuple(marks.values())
 
     def _contact_of(self, cid: str, email: str) -> tuple[str, str | None]:

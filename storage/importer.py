@@ -54,6 +54,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)  # imported, but something was left out
 
     @property
     def good_rows(self) -> int:
@@ -63,6 +64,10 @@ class ImportReport:
         self.rejected += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(RowError(line, reason))
+
+    def warn(self, line: int, reason: str) -> None:
+        if len(self.warnings) < MAX_ERRORS:
+            self.warnings.append(RowError(line, reason))
 
     def add(self, counts: UpsertCounts) -> None:
         self.imported += counts.imported
@@ -76,6 +81,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "errors": [{"line": e.line, "reason": e.reason} for e in self.errors],
+            "warnings": [{"line": w.line, "reason": w.reason} for w in self.warnings],
         }
 
 
@@ -155,6 +161,10 @@ def _batches(
     parse: Callable[[list[str]], tuple[OrderRecord | EventRecord, str | None]] = (
         parser.order if kind == "orders" else parser.event
     )
+    # The first line of each key (contact or order id): a key repeated in one file is the file's own
+    # contradiction; the first occurrence wins and each later one is rejected (SPEC §12.3).
+    first_line: dict[str, int] | None = None if kind == "events" else {}
+    key_name = "id" if kind == "orders" or parser.hmap.has("id") else "email"
     for line, cells, problem in source.rows():
         read += 1
         if problem is not None:
@@ -169,7 +179,18 @@ def _batches(
                     batch.emails[len(batch.records)] = email
         except BadRow as exc:
             report.reject(line, str(exc))
+            parser.warnings.clear()
             continue
+        if first_line is not None and isinstance(record, ContactRecord | OrderRecord):
+            first = first_line.setdefault(record.id, line)
+            if first != line:
+                report.reject(line, f"duplicate {key_name} (first at line {first})")
+                parser.warnings.clear()
+                batch.emails.pop(len(batch.records), None)
+                continue
+        for warning in parser.warnings:
+            report.warn(line, warning)
+        parser.warnings.clear()
         batch.records.append(record)
         batch.lines.append(line)
         if len(batch.records) >= size:
