@@ -186,10 +186,13 @@ class Reminders(_Strict):
     max_per_event: int = 3
 
 
+UnknownTags = Literal["skip", "reject_row", "add"]
+
+
 class ImportRules(_Strict):
     """`[import]`: what an import does with a tag the dictionary lacks (SPEC §12.3)."""
 
-    unknown_tags: Literal["skip", "reject_row", "add"] = "skip"
+    unknown_tags: UnknownTags = "skip"
 
 
 class Policy(_Strict):

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
-from policy.config import Policy
 from policy.bounds import MAX_INT
+from policy.config import Policy, UnknownTags
 from policy.timeutil import TimeParseError, parse_instant, year_problem, zone
 from storage.column_map import HeaderMap
 from storage.contacts import CONTACT_COLUMNS, ContactRecord, TagMark
@@ -168,7 +168,10 @@ def parse_amount(text: str) -> float:
 class RowParser:
     """Parses the rows of one file: the header map, the policy and `now` are fixed per import."""
 
-    def __init__(self, hmap: HeaderMap, policy: Policy, *, now: int) -> None:
+    def __init__(
+        self, hmap: HeaderMap, policy: Policy, *, now: int, unknown_tags: UnknownTags | None = None
+    ) -> None:
+        """`unknown_tags` overrides the policy's `[import]` rule (a webhook names one tag: it must exist)."""
         self.hmap = hmap
         self.now = now
         self.tz = zone(policy.default_timezone)
@@ -188,7 +191,7 @@ class RowParser:
         self._id = ix.get("id", -1)
         self._last_name = ix.get("last_name", -1)
         self._tag_column = ix.get("tags", -1)
-        self.unknown_tags = policy.import_.unknown_tags
+        self.unknown_tags = unknown_tags or policy.import_.unknown_tags
         # Warnings about the row just parsed (a skipped tag): the importer reports them by line.
         self.warnings: list[str] = []
 

@@ -137,7 +137,7 @@ async def import_csv(
     async with db.transaction() as conn:
         await audit(
             conn, at=now, actor=actor, action=f"import.{kind}", target=Path(path).name,
-            details={k: v for k, v in report.to_json().items() if k != "errors"},
+            details={k: v for k, v in report.to_json().items() if k not in ("errors", "warnings")},
         )  # fmt: skip
         await refresh_statistics(conn)
     return report

@@ -42,7 +42,8 @@ def test_json_summary_has_exactly_the_contract_keys(
     )
     assert code == 0  # bad rows do not make the file unusable
     summary = json.loads(out)
-    assert list(summary) == ["imported", "updated", "unchanged", "rejected", "errors"]
+    # SPEC §10 keys, then the warnings of §12.3 (rows imported with something left out)
+    assert list(summary) == ["imported", "updated", "unchanged", "rejected", "errors", "warnings"]
     assert (summary["imported"], summary["rejected"]) == (111, 9)
     assert summary["errors"][0] == {"line": 3, "reason": "created_at: unparsable date '2025-13-45'"}
     assert all(set(e) == {"line", "reason"} for e in summary["errors"])
@@ -51,7 +52,7 @@ def test_json_summary_has_exactly_the_contract_keys(
         app, tmp_path, "import", "contacts", str(worked_dir / "contacts.csv"), "--json", policy=policy
     )
     assert code == 0
-    assert {k: v for k, v in json.loads(out).items() if k != "errors"} == {
+    assert {k: v for k, v in json.loads(out).items() if k not in ("errors", "warnings")} == {
         "imported": 0, "updated": 0, "unchanged": 111, "rejected": 9,
     }  # fmt: skip
 

@@ -64,8 +64,8 @@ async def test_getcourse_users_and_orders(db: Database, tmp_path: Path, default_
         ("1001", "email", "granted", "import"),
         ("1002", "email", "revoked", "import"),
     ]
-    # An undated tag is set at the contact's created_at.
-    assert await db.scalar("SELECT set_at FROM tags WHERE contact_id = '1001'") == row["created_at"]
+    # An undated tag is set now (at the contact's creation a 14-day tag could be expired already).
+    assert await db.scalar("SELECT set_at FROM tags WHERE contact_id = '1001'") == int(NOW.timestamp())
 
     deals = tmp_path / "deals.csv"
     deals.write_text(
@@ -102,9 +102,9 @@ async def test_tag_dates_ttl_and_first_setting(db: Database, tmp_path: Path, def
     }
     marathon = epoch(2026, 11, 10, 12, tz=MSK)
     assert tags[("c1", "marathon")] == (marathon, marathon + 14 * 86400)  # ttl 14d in the default policy
-    assert tags[("c1", "vip")] == (epoch(2026, 11, 1, 10, tz=MSK), None)  # no ttl; set at created_at
     now = int(NOW.timestamp())
-    assert tags[("c2", "intensive")] == (now, now + 7 * 86400)  # no created_at: set now
+    assert tags[("c1", "vip")] == (now, None)  # no ttl; undated: set now, whatever created_at says
+    assert tags[("c2", "intensive")] == (now, now + 7 * 86400)
     assert tags[("c2", "club")] == (epoch(2026, 11, 20), None)
 
     # Re-importing later changes nothing: an undated tag that exists keeps its first setting.
@@ -151,7 +151,12 @@ async def test_columns_absent_from_the_file_are_kept(
     full.write_text("id,email,name,phone,region\nc1,a@example.org,Анна,+7 900,Казань\n", encoding="utf-8")
     await import_csv(db, "contacts", full, default_policy, now=NOW)
     partial = tmp_path / "partial.csv"
-    partial.write_text("id,phone\nc1,\n", encoding="utf-8")  # a present, empty cell clears the column
+    partial.write_text("id,phone,email\nc1,,\n", encoding="utf-8")  # empty cells keep what is stored
+    report = await import_csv(db, "contacts", partial, default_policy, now=NOW)
+    assert report.unchanged == 1
+    row = await db.fetchone("SELECT email, name, phone, region FROM contacts WHERE id = 'c1'")
+    assert row is not None and tuple(row) == ("a@example.org", "Анна", "+7 900", "Казань")
+    partial.write_text("id,phone,region\nc1,-,\n", encoding="utf-8")  # `-` clears an optional field
     report = await import_csv(db, "contacts", partial, default_policy, now=NOW)
     assert report.updated == 1
     row = await db.fetchone("SELECT email, name, phone, region FROM contacts WHERE id = 'c1'")
