@@ -118,9 +118,8 @@ async def apply_hook(
         for index, item in enumerate(batches[kind]):
             header, cells = _cells(item)
             try:
-                parser = RowParser(
-                    map_header(table, header, f"{kind}[{index}]"), policy, now=now_s, unknown_tags="reject_row"
-                )
+                hmap = map_header(table, header, f"{kind}[{index}]")
+                parser = RowParser(hmap, policy, now=now_s, unknown_tags="reject_row")
                 good.append((index, build(parser, cells)))
             except (BadRow, ImportFileError) as exc:
                 errors.append({"kind": kind, "index": index, "reason": str(exc)})
@@ -215,9 +214,8 @@ def _parse_tags(
                 raise BadRow("contact_id is empty")
             if action not in ("set", "remove"):
                 raise BadRow(f"action must be set or remove, got {action!r}")
-            parser = RowParser(
-                map_header("contacts", ["id", "tags"], f"tags[{index}]"), policy, now=now_s, unknown_tags="reject_row"
-            )
+            hmap = map_header("contacts", ["id", "tags"], f"tags[{index}]")
+            parser = RowParser(hmap, policy, now=now_s, unknown_tags="reject_row")
             marks = parser.contact([contact_id, text]).tags
             if len(marks) != 1:
                 raise BadRow("give exactly one tag")

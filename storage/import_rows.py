@@ -205,9 +205,10 @@ class RowParser:
         row.append("")
         picked = self._pick(row)
         email, name, chat_text, phone, tz_name, locale, region, interest, created = picked
-        present = frozenset(
-            column for column, cell in zip(CONTACT_COLUMNS, picked, strict=True) if cell
-        ) & self._present
+        present = (
+            frozenset(column for column, cell in zip(CONTACT_COLUMNS, picked, strict=True) if cell)
+            & self._present
+        )
         email = "" if email == CLEAR else normalize_email(email) if email else ""
         # Without an id column (some platform exports) the email is the contact's key.
         cid = row[self._id] if self._id >= 0 else email.lower()

@@ -1,7 +1,8 @@
 """`ritm import contacts|orders|events FILE [--json]`: load a CSV export into the database (SPEC §3, §10).
 
-Exit 0 when the file was read, even with rejected rows (they are listed by line); exit 2 with one
-sentence when the file itself is unusable (missing, not UTF-8 CSV, no required column).
+Exit 0 when the file was read, even with rejected rows (they are listed by line; `--strict` makes that
+exit 3); exit 2 with one sentence when the file itself is unusable (missing, not UTF-8 CSV, no required
+column, a file of another kind).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ritm.cli.common import EXIT_FAILURE, STATE, console, emit_json, err_console
 from storage.importer import ImportFileError, ImportReport, import_csv
 
 SHOWN_ERRORS = 10
+EXIT_REJECTED = 3  # `--strict`: the file was read, but some rows were not imported
 PROGRESS_MIN_BYTES = 8 << 20  # below this an import is over before a bar would help
 
 
@@ -38,6 +40,9 @@ def import_file(
     kind: ImportKind = typer.Argument(..., help="What the file holds: contacts, orders or events."),
     file: Path = typer.Argument(..., help="CSV file, UTF-8, with a header row (Ritm or GetCourse headers)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    strict: bool = typer.Option(
+        False, "--strict", help=f"Exit {EXIT_REJECTED} when any row was rejected (scripts can tell)."
+    ),
 ) -> None:
     """Import a CSV file; bad rows are reported by line and the good ones land."""
     policy = STATE.policy()
@@ -61,6 +66,8 @@ def import_file(
         emit_json(report.to_json())
     else:
         _print_summary(report, file)
+    if strict and report.rejected:
+        raise typer.Exit(EXIT_REJECTED)
 
 
 def _print_summary(report: ImportReport, file: Path) -> None:
@@ -78,6 +85,10 @@ def _print_summary(report: ImportReport, file: Path) -> None:
         console.print(f"  line {error.line}: {error.reason}", highlight=False, markup=False)
     if report.rejected > SHOWN_ERRORS:
         console.print(f"  … and {report.rejected - SHOWN_ERRORS:,} more rejected rows (--json lists them)")
+    for warning in report.warnings[:SHOWN_ERRORS]:
+        console.print(f"  line {warning.line} (imported): {warning.reason}", highlight=False, markup=False)
+    if len(report.warnings) > SHOWN_ERRORS:
+        console.print(f"  … and {len(report.warnings) - SHOWN_ERRORS:,} more warnings (--json lists them)")
 
 
 @contextmanager
