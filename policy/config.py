@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -186,6 +188,39 @@ class Reminders(_Strict):
     max_per_event: int = 3
 
 
+class Money(_Strict):
+    """`[money]`: the currency totals are kept in, and what one unit of each other currency is worth in
+    it. An order in a currency without a rate is refused at import (a silent 1:1 would add tenge to
+    roubles)."""
+
+    currency: str = "RUB"
+    rates: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("currency")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(f"expected a three-letter currency code such as RUB, got {value[:20]!r}")
+        return value
+
+    @field_validator("rates")
+    @classmethod
+    def _rates(cls, value: dict[str, float]) -> dict[str, float]:
+        for code, rate in value.items():
+            if not re.fullmatch(r"[A-Z]{3}", code):
+                raise ValueError(f"expected three-letter currency codes such as KZT, got {code[:20]!r}")
+            if not (math.isfinite(rate) and 0 < rate <= 1e9):
+                raise ValueError(f"the rate of {code} must be a positive number, got {rate}")
+        return value
+
+    def to_base(self, amount: float, currency: str) -> float | None:
+        """`amount` in the base currency, or None when the currency has no rate."""
+        if currency == self.currency:
+            return amount
+        rate = self.rates.get(currency)
+        return None if rate is None else round(amount * rate, 2)
+
+
 UnknownTags = Literal["skip", "reject_row", "add"]
 
 
@@ -214,6 +249,7 @@ class Policy(_Strict):
     rfm: RfmConfig = RfmConfig()
     reminders: Reminders = Reminders()
     import_: ImportRules = Field(default=ImportRules(), alias="import")
+    money: Money = Money()
 
     @field_validator("default_timezone")
     @classmethod

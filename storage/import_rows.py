@@ -23,6 +23,7 @@ from policy.timeutil import TimeParseError, parse_instant, year_problem, zone
 from storage.column_map import HeaderMap
 from storage.contacts import CONTACT_COLUMNS, ContactRecord, TagMark
 from storage.orders_events import EventRecord, OrderRecord
+from storage.zones import offset_zone
 
 # A cell holding exactly this clears an optional field; an empty cell keeps what is stored (SPEC §12.3).
 CLEAR = "-"
@@ -36,7 +37,10 @@ ORDER_STATUSES = {
     "отложен": "pending", "paid": "paid", "completed": "paid", "оплачен": "paid", "завершен": "paid",
     "cancelled": "cancelled", "canceled": "cancelled", "отменен": "cancelled", "ложный": "cancelled",
 }  # fmt: skip
-CURRENCIES = {"": "RUB", "руб": "RUB", "руб.": "RUB", "р.": "RUB", "₽": "RUB", "rur": "RUB"}
+CURRENCIES = {
+    "руб": "RUB", "руб.": "RUB", "р.": "RUB", "₽": "RUB", "rur": "RUB", "тенге": "KZT", "тг": "KZT",
+    "₸": "KZT", "$": "USD", "€": "EUR", "грн": "UAH", "₴": "UAH", "сум": "UZS", "бел. руб.": "BYN",
+}  # fmt: skip
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _RU_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 MAX_AMOUNT = 1e12  # no school's order costs more; past 2**53 a float is no longer exact either
@@ -65,10 +69,16 @@ def parse_chat_id(text: str) -> int:
 
 
 def parse_timezone(text: str) -> str:
+    """An IANA name, or a platform's offset form (`UTC+3`, `GMT+03:00`, `(GMT+03:00) Москва`) → the
+    named city's zone when it has that offset, else a fixed-offset zone."""
     try:
         return _zone_name(text)
     except TimeParseError:
-        raise BadRow(f"unknown timezone {text[:60]!r}") from None
+        pass
+    found = offset_zone(text)
+    if found is None:
+        raise BadRow(f"unknown timezone {text[:60]!r}")
+    return found
 
 
 @lru_cache(maxsize=65536)
@@ -192,6 +202,8 @@ class RowParser:
         self._last_name = ix.get("last_name", -1)
         self._tag_column = ix.get("tags", -1)
         self.unknown_tags = unknown_tags or policy.import_.unknown_tags
+        self.money = policy.money
+        self.base = policy.money.currency  # an order without a currency is in it
         # Warnings about the row just parsed (a skipped tag): the importer reports them by line.
         self.warnings: list[str] = []
 
@@ -290,10 +302,15 @@ class RowParser:
         if not oid:
             raise BadRow("the order id is empty")
         contact_id, by_email = self._contact_of(cid, email)
-        amount = parse_amount(amount_text)
-        currency = CURRENCIES.get(raw_currency.lower(), raw_currency.upper())
+        currency = CURRENCIES.get(raw_currency.lower(), raw_currency.upper()) if raw_currency else self.base
         if not _CURRENCY.fullmatch(currency):
-            raise BadRow(f"bad currency {raw_currency!r}: expected a three-letter code such as RUB")
+            raise BadRow(f"bad currency {raw_currency[:20]!r}: expected a three-letter code such as RUB")
+        amount = self.money.to_base(parse_amount(amount_text), currency)
+        if amount is None:
+            raise BadRow(
+                f"unknown currency {currency}: totals are kept in {self.base};"
+                f" add {currency} to [money] rates in the policy"
+            )
         status = ORDER_STATUSES.get(raw_status.lower().replace("ё", "е"))
         if status is None:
             raise BadRow(f"bad status {raw_status!r}: use pending, paid or cancelled")
@@ -305,7 +322,7 @@ class RowParser:
             raise BadRow("a paid order needs paid_at")
         if paid_at is not None and paid_at < created_at:
             raise BadRow("paid_at is before created_at")
-        return OrderRecord(oid, contact_id, amount, currency, status, created_at, paid_at), by_email
+        return OrderRecord(oid, contact_id, amount, self.base, status, created_at, paid_at), by_email
 
     def event(self, cells: Sequence[str]) -> tuple[EventRecord, str | None]:
         """The event and, when the row names its contact by email only, that email."""

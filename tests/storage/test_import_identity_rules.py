@@ -175,3 +175,52 @@ def test_strict_exits_3_when_rows_were_rejected(app: typer.Typer, tmp_path: Path
     clean = users(tmp_path, "1002;boris@mail.ru;Борис;;;да;;", name="clean.csv")
     code, _, _ = invoke(app, tmp_path, "import", "contacts", str(clean), "--strict")
     assert code == 0
+
+
+async def test_platform_timezones_become_iana_zones(
+    db: Database, tmp_path: Path, default_policy: Policy
+) -> None:
+    path = tmp_path / "tz.csv"
+    path.write_text(
+        "ID;Email;Часовой пояс\n"
+        "1;a@mail.ru;(GMT+03:00) Москва\n"
+        "2;b@mail.ru;(GMT+05:00) Екатеринбург\n"
+        "3;c@mail.ru;UTC+3\n"
+        "4;d@mail.ru;GMT-05:00\n"
+        "5;e@mail.ru;GMT+05:30\n"
+        "6;f@mail.ru;(GMT+04:00) Москва\n"  # the city has another offset: the offset wins
+        "7;g@mail.ru;UTC+15\n",
+        encoding="utf-8",
+    )
+    report = await import_csv(db, "contacts", path, default_policy, now=NOW)
+    zones = dict(await db.fetchall("SELECT id, timezone FROM contacts ORDER BY id"))  # type: ignore[arg-type]
+    assert zones == {
+        "1": "Europe/Moscow", "2": "Asia/Yekaterinburg", "3": "Etc/GMT-3", "4": "Etc/GMT+5",
+        "5": "Asia/Kolkata", "6": "Etc/GMT-4",
+    }  # fmt: skip
+    assert [(e.line, e.reason) for e in report.errors] == [(8, "unknown timezone 'UTC+15'")]
+
+
+async def test_amounts_in_other_currencies_are_converted(
+    db: Database, tmp_path: Path, default_policy: Policy
+) -> None:
+    await import_csv(
+        db, "contacts", users(tmp_path, "1001;anna@mail.ru;Анна;;;да;;"), default_policy, now=NOW
+    )
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "Номер заказа;ID пользователя;Дата создания;Дата оплаты;Статус;Сумма;Валюта\n"
+        "1;1001;05.11.2026 14:30;05.11.2026 15:00;Оплачен;4 990 руб.;руб.\n"
+        "2;1001;06.11.2026 14:30;06.11.2026 15:00;Оплачен;15 000;KZT\n"
+        "3;1001;07.11.2026 14:30;;Новый;100;USD\n",
+        encoding="utf-8",
+    )
+    rates = default_policy.money.model_copy(update={"rates": {"KZT": 0.19}})
+    policy = default_policy.model_copy(update={"money": rates})
+    report = await import_csv(db, "orders", orders, policy, now=NOW)
+    assert report.imported == 2
+    assert [(e.line, e.reason) for e in report.errors] == [
+        (4, "unknown currency USD: totals are kept in RUB; add USD to [money] rates in the policy")
+    ]
+    amounts = await db.fetchall("SELECT id, amount, currency FROM orders ORDER BY id")
+    assert [tuple(r) for r in amounts] == [("1", 4990.0, "RUB"), ("2", 2850.0, "RUB")]
