@@ -43,7 +43,8 @@ class TagMark:
 
 @dataclass(slots=True)
 class ContactRecord:
-    """One validated contact. Only the columns named in `present` are written; the others are kept.
+    """One validated contact. Only the columns named in `present` are written; the others are kept, and
+    so is a present column whose value is None (an empty cell) unless it is `cleared`.
 
     `values` follow CONTACT_COLUMNS (instants as epoch seconds). `fields` are custom fields merged into
     the JSON column (an empty value deletes the key); `consents` are (channel, granted) pairs; tags
@@ -56,6 +57,7 @@ class ContactRecord:
     fields: Mapping[str, str] = field(default_factory=dict)
     consents: tuple[tuple[str, bool], ...] = ()
     tags: tuple[TagMark, ...] = ()
+    cleared: frozenset[str] = frozenset()  # present columns to set to NULL (a `-` cell)
 
 
 @dataclass(slots=True)
@@ -155,8 +157,11 @@ def _merge_row(row: Row, rec: ContactRecord, owned: frozenset[str]) -> bool:
     values, extra = row
     changed = False
     for i, column in enumerate(CONTACT_COLUMNS):
-        if column in rec.present and column not in owned and values[i] != rec.values[i]:
-            values[i] = rec.values[i]
+        if column not in rec.present or column in owned:
+            continue
+        value = rec.values[i]
+        if (value is not None or column in rec.cleared) and values[i] != value:
+            values[i] = value
             changed = True
     for key, value in rec.fields.items():
         if value and extra.get(key) != value:

@@ -27,6 +27,8 @@ from storage.zones import offset_zone
 
 # A cell holding exactly this clears an optional field; an empty cell keeps what is stored (SPEC §12.3).
 CLEAR = "-"
+CLEARABLE = frozenset({"email", "phone", "telegram_chat_id", "name", "region", "locale", "interest"})
+_NOTHING: frozenset[str] = frozenset()
 CONSENT_CHANNELS = (("consent_email", "email"), ("consent_telegram", "telegram"), ("consent_sms", "sms"))
 _YES = frozenset({"1", "yes", "y", "true", "да", "+"})
 _NO = frozenset({"0", "no", "n", "false", "нет", "-"})
@@ -212,33 +214,39 @@ class RowParser:
 
     def contact(self, cells: Sequence[str]) -> ContactRecord:
         """The row's contact; only the cells that say something are written (SPEC §12.3): an empty cell
-        keeps the stored value, `-` clears an optional field."""
+        keeps the stored value (None in `values`), `-` clears an optional field (named in `cleared`)."""
         row = list(map(str.strip, cells))
         row.append("")
         picked = self._pick(row)
+        cleared = _NOTHING
+        if CLEAR in picked:  # rare: only then look for which cells say `-`
+            cleared = frozenset(c for c, v in zip(CONTACT_COLUMNS, picked, strict=True) if v == CLEAR)
+            picked = tuple("" if v == CLEAR else v for v in picked)
+            if cleared - CLEARABLE:
+                raise BadRow(f"{self._label(min(cleared - CLEARABLE))}: '-' clears only optional fields")
         email, name, chat_text, phone, tz_name, locale, region, interest, created = picked
-        present = (
-            frozenset(column for column, cell in zip(CONTACT_COLUMNS, picked, strict=True) if cell)
-            & self._present
-        )
-        email = "" if email == CLEAR else normalize_email(email) if email else ""
+        email = normalize_email(email) if email else ""
         # Without an id column (some platform exports) the email is the contact's key.
         cid = row[self._id] if self._id >= 0 else email.lower()
         if not cid:
             raise BadRow("the id is empty" if self._id >= 0 else "the email is empty (it is the key here)")
-        chat: int | None = None
-        if chat_text and chat_text != CLEAR:
-            chat = parse_chat_id(chat_text)
+        chat = parse_chat_id(chat_text) if chat_text else None
         if tz_name:
             tz_name = parse_timezone(tz_name)
         created_at = self._epoch(created, "created_at") if created else None
-        if self._last_name >= 0 and (last := row[self._last_name]) and last != CLEAR and name != CLEAR:
+        present = self._present
+        if (
+            self._last_name >= 0
+            and (last := row[self._last_name])
+            and last != CLEAR
+            and "name" not in cleared
+        ):
             name = f"{name} {last}" if name else last
             present = present | {"name"}
-        values = tuple(
-            None if v == "" or v == CLEAR else v
-            for v in (email, name, chat, phone, tz_name, locale, region, interest, created_at)
-        )
+        values = (
+            email or None, name or None, chat, phone or None, tz_name or None, locale or None,
+            region or None, interest or None, created_at,
+        )  # fmt: skip
         consents = []
         for column, channel, label in self._consents:
             cell = row[column]
@@ -253,7 +261,7 @@ class RowParser:
         tags = self._tags(row[self._tag_column]) if self._tag_column >= 0 else ()
         # Custom fields: empty keeps, `-` deletes (an empty value is the record's "delete the key").
         fields = {key: "" if row[i] == CLEAR else row[i] for i, key in self.hmap.extras if row[i]}
-        return ContactRecord(cid, values, present, fields, tuple(consents), tags)
+        return ContactRecord(cid, values, present, fields, tuple(consents), tags, cleared)
 
     def _epoch(self, text: str, name: str) -> int:
         try:
