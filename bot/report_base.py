@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from babel.dates import format_date
 from markupsafe import Markup
@@ -11,8 +10,10 @@ from markupsafe import Markup
 from bot.format import caret_block, esc, mask_email, mask_name, utc_text
 from bot.i18n import N_, Translator
 from bot.report_campaign import contacts
+from dispatcher.explain_report import CampaignVerdict, Explanation
 from dispatcher.plan_calendar import CalendarReport
 from policy.dsl import DslError
+from policy.timeutil import from_epoch
 
 CHANNEL_NAMES = {"email": N_("email"), "telegram": N_("Telegram"), "sms": N_("SMS")}
 RULE_NAMES = {
@@ -92,76 +93,70 @@ def rfm_blocks(counts: Mapping[str, int], tr: Translator) -> list[str]:
     return blocks
 
 
-def contact_blocks(explained: Mapping[str, Any], tr: Translator) -> list[str]:
+def contact_blocks(explained: Explanation, tr: Translator) -> list[str]:
     """`dispatcher.explain.explain_contact`'s answer, for a person."""
-    rfm = explained.get("rfm") or {}
-    window = explained.get("window") or {}
+    rfm, window = explained.rfm, explained.window
     blocks: list[str] = [
         tr.gettext(
             "<b>Contact {id}</b> · {tz}, local time {local}",
-            id=explained["contact"],
-            tz=explained.get("timezone", ""),
-            local=explained.get("local_time", ""),
+            id=explained.contact,
+            tz=explained.timezone,
+            local=explained.local_time,
         ),
         tr.gettext("Reachable:"),
     ]
-    for channel, verdict in (explained.get("reachable") or {}).items():
-        mark = "✅" if verdict.get("ok") else "—"
-        blocks.append(f"  {mark} {channel_name(tr, channel)}: {esc(verdict.get('why', ''))}")
-    for item in explained.get("protected") or []:
-        blocks.append(tr.gettext("🛡 Protected from mass sends: {segment}", segment=item.get("segment", "")))
-    scores = "".join(f" {k.upper()}{rfm[k]}" for k in ("r", "f", "m") if k in rfm)
-    blocks.append(tr.gettext("RFM: {segment}{scores}", segment=rfm.get("segment", "—"), scores=scores))
+    for channel, reach in explained.reachable.items():
+        mark = "✅" if reach.ok else "—"
+        blocks.append(f"  {mark} {channel_name(tr, channel)}: {esc(reach.why)}")
+    if explained.protected_by:
+        blocks.append(tr.gettext("🛡 Protected from mass sends: {segment}", segment=explained.protected_by))
+    scores = f" R{rfm.r} F{rfm.f} M{rfm.m}" if rfm else ""
+    blocks.append(tr.gettext("RFM: {segment}{scores}", segment=explained.rfm_segment, scores=scores))
     blocks.append(
         tr.gettext(
             "Send window: {from_}–{to} {days} ({segment})",
-            from_=window.get("from", ""),
-            to=window.get("to", ""),
-            days=window.get("days", ""),
-            segment=window.get("segment", ""),
+            from_=window.from_,
+            to=window.to,
+            days=window.days,
+            segment=explained.window_segment,
         )
     )
-    for silence in explained.get("silences") or []:
+    for silence in explained.silences:
         blocks.append(
             tr.gettext(
                 "🔇 Silence until {ends} ({reason}, blocks {blocks})",
-                ends=utc_text(silence.get("ends")),
-                reason=silence.get("reason", ""),
-                blocks=silence.get("blocks", ""),
+                ends=utc_text(silence.ends),
+                reason=silence.reason,
+                blocks=silence.blocks,
             )
         )
     blocks.append(tr.gettext("Rules for a mass message now:"))
-    for rule in explained.get("rules_now") or []:
-        mark = "✅" if rule.get("ok") else "⛔"
-        name = rule.get("rule", "")
-        label = tr.gettext(RULE_NAMES[name]) if name in RULE_NAMES else Markup(esc(name))
-        blocks.append(f"  {mark} {label}: {esc(rule.get('detail', ''))}")
-    nxt = explained.get("next") or {}
+    for rule in explained.rules_now:
+        mark = "✅" if rule.ok else "⛔"
+        label = tr.gettext(RULE_NAMES[rule.rule]) if rule.rule in RULE_NAMES else Markup(esc(rule.rule))
+        blocks.append(f"  {mark} {label}: {esc(rule.detail)}")
     for priority, title in (("mass", N_("Next mass message")), ("scenario", N_("Next scenario message"))):
-        item = nxt.get(priority) or {}
-        when = utc_text(item.get("at")) if item.get("at") else tr.gettext("none")
-        blocks.append(f"{tr.gettext(title)}: <b>{esc(when)}</b> — {esc(item.get('why', ''))}")
-    campaign = explained.get("campaign")
-    if campaign:
-        blocks.append(_campaign_line(campaign, tr))
+        item = explained.next.get(priority)
+        when = utc_text(item.at) if item and item.at else tr.gettext("none")
+        blocks.append(f"{tr.gettext(title)}: <b>{esc(when)}</b> — {esc(item.why if item else '')}")
+    if explained.campaign:
+        blocks.append(_campaign_line(explained.campaign, tr))
     return blocks
 
 
-def _campaign_line(campaign: Mapping[str, Any], tr: Translator) -> Markup:
-    if not campaign.get("in_audience"):
-        return tr.gettext("Campaign {id}: not in its audience.", id=campaign.get("id", ""))
-    if campaign.get("excluded"):
-        return tr.gettext(
-            "Campaign {id}: excluded ({reason}).", id=campaign["id"], reason=campaign["excluded"]
-        )
-    if campaign.get("holdout"):
-        return tr.gettext("Campaign {id}: in the holdout (kept as control).", id=campaign["id"])
+def _campaign_line(campaign: CampaignVerdict, tr: Translator) -> Markup:
+    if not campaign.in_audience:
+        return tr.gettext("Campaign {id}: not in its audience.", id=campaign.id)
+    if campaign.excluded:
+        return tr.gettext("Campaign {id}: excluded ({reason}).", id=campaign.id, reason=campaign.excluded)
+    if campaign.holdout:
+        return tr.gettext("Campaign {id}: in the holdout (kept as control).", id=campaign.id)
     return tr.gettext(
         "Campaign {id}: due {due} by {channel}, version {version}.",
-        id=campaign["id"],
-        due=utc_text(campaign.get("due_at")),
-        channel=campaign.get("channel") or "",
-        version=campaign.get("version") or "",
+        id=campaign.id,
+        due=utc_text(from_epoch(campaign.due_at) if campaign.due_at is not None else None),
+        channel=campaign.channel or "",
+        version=campaign.version or "",
     )
 
 

@@ -15,26 +15,30 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
-from dispatcher.audience import contact_facts, questions_for
 from dispatcher.campaign_cache import CampaignCache, LoadedCampaign
-from dispatcher.conditions import WHOLE_DAY, matching_ids
-from dispatcher.planner import caps_for, counted_of, silences_of, window_for
-from policy.campaign import Campaign
+from policy.caps import Counted
 from policy.config import Policy
-from policy.due import Due, due_time
-from policy.timeutil import from_epoch, to_epoch, zone
+from policy.decide import NO_ADDRESS, NO_CONSENT, Decider, Send, Situation
+from policy.steps import cascade_step, reminder_steps
+from policy.timeutil import to_epoch
 from storage.db import Database
-from storage.outbox import REMINDER_STEP, CountedRow, PlannedRow, counted_messages, insert_planned
+from storage.followups import (
+    active_campaign_ids,
+    first_send_versions,
+    matching_ids,
+    ready_for_cascade,
+    registered_not_attended,
+    reminders_decided,
+)
+from storage.outbox import REMINDER_STEP, PlannedRow, insert_planned
 from storage.segments import SegmentContext
-from storage.silence_sql import SilenceInputs, silence_inputs
+from storage.situations import limits, questions_for, situations
 
 log = logging.getLogger(__name__)
 BATCH = 2000
-ACTIVE = ("scheduled", "sending", "done")
 
 
 @dataclass
@@ -51,10 +55,7 @@ class FollowUps:
 
     async def run_once(self, now: datetime) -> FollowUpReport:
         report = FollowUpReport()
-        rows = await self.db.fetchall(
-            f"SELECT id FROM campaigns WHERE status IN ({','.join('?' * len(ACTIVE))}) ORDER BY id", ACTIVE
-        )
-        for (campaign_id,) in rows:
+        for campaign_id in await active_campaign_ids(self.db):
             loaded = await self.campaigns.get(campaign_id)
             if loaded is None:
                 continue
@@ -69,64 +70,44 @@ class FollowUps:
         self, loaded: LoadedCampaign, index: int, now: datetime, report: FollowUpReport
     ) -> None:
         campaign = loaded.campaign
-        step = campaign.cascade[index - 1]
-        ready = await self.db.fetchall(
-            "SELECT o.contact_id, o.sent_at, o.version, o.variant FROM outbox o"
-            " WHERE o.campaign_id = ? AND o.step = ? AND o.status = 'sent' AND o.sent_at <= ?"
-            " AND NOT EXISTS (SELECT 1 FROM outbox n WHERE n.campaign_id = o.campaign_id"
-            " AND n.contact_id = o.contact_id AND n.step = ?) ORDER BY o.contact_id LIMIT ?",
-            (campaign.id, index - 1, to_epoch(now - step.after), index, BATCH),
+        step = cascade_step(campaign, index)
+        ready = await ready_for_cascade(
+            self.db, campaign.id, index, sent_before=now - step.after, limit=BATCH
         )
         if not ready:
             return
-        ids = [r[0] for r in ready]
-        ctx = await SegmentContext.create(self.db, self.policy, now, scope=ids)
-        stopped = await matching_ids(self.db, ctx, step.unless, ids) if step.unless else set()
-        facts = {
-            f.contact_id: f
-            async for f in contact_facts(
-                self.db,
-                ctx,
-                self.policy,
-                questions_for(self.policy, "all", [step.channel], [], []),
-                only_ids=ids,
-            )
-        }
-        deadline = campaign.deadline
-        silences, counted = await self._load_limits(ids, now, deadline)
+        ids = [r.contact_id for r in ready]
+        unless = campaign.cascade[index - 1].unless
+        async with await SegmentContext.create(self.db, self.policy, now, scope=ids) as ctx:
+            stopped = await matching_ids(self.db, ctx, unless, ids) if unless else set()
+            known = await self._situations(ctx, ids, step.channels, now, campaign.deadline)
+        decider = Decider(step, self.policy, now)
         rows: list[PlannedRow] = []
-        for contact_id, sent_at, version, variant in ready:
-            fact = facts.get(contact_id)
-
-            key = RowKey(campaign.id, contact_id, index, campaign.priority, version, variant)
-
-            if contact_id in stopped or fact is None or not fact.reachable[0]:
-                reason = "unless" if contact_id in stopped else "no_consent"
-                rows.append(_row(key, step.channel, now, deadline, "cancelled", reason))
-                report.skipped[reason] += 1
-                continue
-            tz = self._zone(fact.timezone)
-            sent = from_epoch(int(sent_at))
-            start = max(sent + step.after, next_local_day(sent, tz))
-            due = due_time(
-                priority=campaign.priority,
-                channel=step.channel,
-                tz=tz,
-                window=window_for(campaign, self.policy, fact.window_segment),
-                quiet=self.policy.quiet_hours,
-                silences=silences_of(self.policy, silences.get(contact_id)),
-                caps=caps_for(self.policy, fact.cap_segments),
-                counted=counted_of(counted.get(contact_id)),
-                start=start,
-                deadline=deadline,
-                at=now,
+        for previous in ready:
+            contact_id = previous.contact_id
+            situation = replace(
+                known.get(contact_id) or Situation.gone(contact_id),
+                stopped="unless" if contact_id in stopped else None,
+                previous_sent=previous.sent_at,
+                inherited=(previous.version, previous.variant),
             )
-            if isinstance(due, Due):
-                rows.append(_row(key, step.channel, due.at, deadline, "planned"))
+            key = RowKey(
+                campaign.id,
+                contact_id,
+                index,
+                campaign.priority,
+                step.channels[0],
+                now,
+                previous.version,
+                previous.variant,
+            )
+            decision = decider.decide(situation)
+            if isinstance(decision, Send):
+                rows.append(key.row(decision, campaign.deadline))
                 report.planned[f"cascade:{index}"] += 1
             else:
-                rows.append(_row(key, step.channel, now, deadline, "cancelled", due.reason))
-                report.skipped[due.reason] += 1
+                rows.append(key.cancelled(decision.reason, campaign.deadline))
+                report.skipped[decision.reason] += 1
         await insert_planned(self.db, rows, now=to_epoch(now))
 
     # -- reminders ---------------------------------------------------------------------------------
@@ -134,159 +115,110 @@ class FollowUps:
         campaign = loaded.campaign
         event = campaign.event
         assert event is not None
-        slots = reminder_slots(campaign)
-        open_slots = [(k, begin, end) for k, begin, end in slots if now < end]
-        if not open_slots:
+        steps = [(k, step) for k, step in reminder_steps(campaign) if step.deadline and now < step.deadline]
+        if not steps:
             return
-        registered = await self.db.fetchall(
-            "SELECT DISTINCT r.contact_id FROM events r WHERE r.type = 'webinar_registered'"
-            " AND r.campaign_id = ? AND r.at <= ? AND NOT EXISTS (SELECT 1 FROM events a"
-            " WHERE a.contact_id = r.contact_id AND a.type = 'webinar_attended'"
-            " AND a.campaign_id = r.campaign_id)"
-            " ORDER BY r.contact_id",
-            (campaign.id, to_epoch(now)),
-        )
-        ids = [r[0] for r in registered]
+        ids = await registered_not_attended(self.db, campaign.id, now)
         if not ids:
             return
-        have = {
-            (r[0], int(r[1]))
-            for r in await self.db.fetchall(
-                "SELECT contact_id, step FROM outbox WHERE campaign_id = ? AND step >= ?",
-                (campaign.id, REMINDER_STEP),
-            )
-        }
-        versions = {
-            r[0]: (r[1], r[2])
-            for r in await self.db.fetchall(
-                "SELECT contact_id, version, variant FROM outbox WHERE campaign_id = ? AND step = 0",
-                (campaign.id,),
-            )
-        }
-        ctx = await SegmentContext.create(self.db, self.policy, now, scope=ids)
-        facts = {
-            f.contact_id: f
-            async for f in contact_facts(
-                self.db,
-                ctx,
-                self.policy,
-                questions_for(self.policy, "all", campaign.channels, [], []),
-                only_ids=ids,
-            )
-        }
-        silences, counted = await self._load_limits(ids, now, event.starts_at)
+        have = await reminders_decided(self.db, campaign.id)
+        versions = await first_send_versions(self.db, campaign.id)
+        async with await SegmentContext.create(self.db, self.policy, now, scope=ids) as ctx:
+            known = await self._situations(ctx, ids, tuple(campaign.channels), now, event.starts_at)
+        # Without a first send (registered elsewhere) a reminder speaks the campaign's last version.
+        fallback = (campaign.versions[-1].name, None)
+        deciders = [(k, step, Decider(step, self.policy, now)) for k, step in steps]
         rows: list[PlannedRow] = []
         for contact_id in ids:
-            fact = facts.get(contact_id)
-            if fact is None:
+            situation = known.get(contact_id)
+            if situation is None:
                 continue
-            channel = next((ch for ch, ok in zip(campaign.channels, fact.reachable, strict=True) if ok), None)
-            version, variant = versions.get(contact_id, (campaign.versions[-1].name, None))
-            for k, begin, end in open_slots:
-                step = REMINDER_STEP + k
-                if (contact_id, step) in have:
+            inherited = versions.get(contact_id, fallback)
+            situation = replace(situation, inherited=inherited)
+            for k, step, decider in deciders:
+                number = REMINDER_STEP + k
+                if (contact_id, number) in have:
                     continue
-
-                key = RowKey(campaign.id, contact_id, step, "scenario", version, variant)
-                if channel is None:
-                    rows.append(_row(key, campaign.channels[0], now, end, "cancelled", "no_consent"))
-                    report.skipped["no_consent"] += 1
-                    continue
-                mine = counted.setdefault(contact_id, [])
-                due = due_time(
-                    priority="scenario",
-                    channel=channel,
-                    tz=self._zone(fact.timezone),
-                    window=WHOLE_DAY,
-                    quiet=self.policy.quiet_hours,
-                    silences=silences_of(self.policy, silences.get(contact_id)),
-                    caps=caps_for(self.policy, fact.cap_segments),
-                    counted=counted_of(mine),
-                    start=begin,
-                    deadline=end,
-                    at=now,
+                key = RowKey(
+                    campaign.id, contact_id, number, step.priority, campaign.channels[0], now, *inherited
                 )
-                if isinstance(due, Due):
-                    rows.append(_row(key, channel, due.at, end, "planned"))
+                decision = decider.decide(situation)
+                deadline = step.deadline or now
+                if isinstance(decision, Send):
+                    rows.append(key.row(decision, deadline))
                     # The next reminder of this contact must count this one against the caps.
-                    mine.append(CountedRow(contact_id, to_epoch(due.at), channel, "scenario"))
+                    counted = Counted(decision.due, decision.channel, step.priority)  # type: ignore[arg-type]
+                    situation = replace(situation, counted=(*situation.counted, counted))
                     report.planned[f"reminder:{k}"] += 1
                 else:
                     # Decided once: a reminder its slot cannot hold is recorded, not retried every tick.
-                    rows.append(_row(key, channel, now, end, "cancelled", due.reason))
-                    report.skipped[f"reminder_{due.reason}"] += 1
+                    rows.append(key.cancelled(decision.reason, deadline))
+                    report.skipped[_reminder_reason(decision.reason)] += 1
         await insert_planned(self.db, rows, now=to_epoch(now))
 
-    async def _load_limits(
-        self, ids: list[str], now: datetime, until: datetime
-    ) -> tuple[dict[str, SilenceInputs], dict[str, list[CountedRow]]]:
-        max_per = max((c.per for c in self.policy.all_caps()), default=timedelta(0))
-        silences = await silence_inputs(
-            self.db,
-            self.policy,
-            at=to_epoch(now),
-            since=to_epoch(now),
-            until=to_epoch(until),
-            contact_ids=ids,
-        )
-        counted = await counted_messages(
-            self.db, since=to_epoch(now - max_per), until=to_epoch(until + max_per), contact_ids=ids
-        )
-        return silences, counted
+    async def _situations(
+        self, ctx: SegmentContext, ids: list[str], channels: tuple[str, ...], now: datetime, until: datetime
+    ) -> dict[str, Situation]:
+        """The situations of `ids` for messages due from `now` until `until` on `channels`."""
+        found = await limits(self.db, self.policy, at=now, begin=now, end=until, contact_ids=ids)
+        questions = questions_for(self.policy, "all", channels, [], [])
+        return {
+            s.contact_id: s
+            async for s in situations(
+                self.db,
+                ctx,
+                self.policy,
+                questions,
+                only_ids=ids,
+                silences=found.silences,
+                counted=found.counted,
+            )
+        }
 
-    def _zone(self, name: str | None) -> ZoneInfo:
-        return zone(name or self.policy.default_timezone)
+
+def _reminder_reason(reason: str) -> str:
+    """Reachability reasons read the same for every step; a slot's own verdict says it was a reminder's."""
+    return reason if reason in (NO_ADDRESS.reason, NO_CONSENT.reason) else f"reminder_{reason}"
 
 
 @dataclass(frozen=True)
 class RowKey:
+    """Who and which step a follow-up row is for; `channel` and `now` stand in when it is cancelled."""
+
     campaign_id: str
     contact_id: str
     step: int
     priority: str
+    channel: str
+    now: datetime
     version: str | None
     variant: str | None
 
+    def row(self, send: Send, deadline: datetime) -> PlannedRow:
+        return PlannedRow(
+            self.campaign_id,
+            self.contact_id,
+            self.step,
+            self.priority,
+            send.channel,
+            send.version,
+            send.variant,
+            to_epoch(send.due),
+            to_epoch(deadline),
+            "planned",
+        )
 
-def _row(
-    key: RowKey, channel: str, due_at: datetime, deadline: datetime, status: str, reason: str | None = None
-) -> PlannedRow:
-    return PlannedRow(
-        key.campaign_id,
-        key.contact_id,
-        key.step,
-        key.priority,
-        channel,
-        key.version,
-        key.variant,
-        to_epoch(due_at),
-        to_epoch(deadline),
-        status,
-        reason,
-    )
-
-
-def reminder_slots(campaign: Campaign) -> list[tuple[int, datetime, datetime]]:
-    """(index, earliest, deadline) of each reminder: from S − offset until the next reminder's time,
-    the last one until S − latest (inclusive, hence one second more)."""
-    event = campaign.event
-    if event is None:
-        return []
-    offsets = list(event.reminders)
-    ordered = sorted(range(len(offsets)), key=lambda k: -offsets[k])
-    slots = []
-    for position, k in enumerate(ordered):
-        begin = event.starts_at - offsets[k]
-        if position + 1 < len(ordered):
-            end = event.starts_at - offsets[ordered[position + 1]]
-        else:
-            end = event.starts_at - offsets[k] + timedelta(seconds=1)
-        slots.append((k, begin, end))
-    return slots
-
-
-def next_local_day(moment: datetime, tz: ZoneInfo) -> datetime:
-    """Local midnight after `moment` in `tz`, as an aware UTC-comparable datetime."""
-    local = moment.astimezone(tz)
-    # Wall-clock arithmetic on the same tzinfo: the next calendar day's 00:00, DST-correct.
-    return datetime(local.year, local.month, local.day, tzinfo=tz) + timedelta(days=1)
+    def cancelled(self, reason: str, deadline: datetime) -> PlannedRow:
+        return PlannedRow(
+            self.campaign_id,
+            self.contact_id,
+            self.step,
+            self.priority,
+            self.channel,
+            self.version,
+            self.variant,
+            to_epoch(self.now),
+            to_epoch(deadline),
+            "cancelled",
+            reason,
+        )

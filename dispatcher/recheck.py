@@ -1,4 +1,5 @@
-"""The send-time re-check: what was true at planning may not be true now (SPEC §7).
+"""The send-time re-check: what was true at planning may not be true now (SPEC §7), asked of
+`policy.decide` with a send-time step for each claimed row.
 
 A planned row is sent only if the contact is still reachable on its channel and, for non-service
 messages, not in a protected segment (mass), not inside a silence window that blocks its priority, and
@@ -10,26 +11,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, replace
+from datetime import datetime
 
-from dispatcher.audience import ContactFacts, contact_facts, questions_for
-from dispatcher.campaign_cache import CampaignCache, LoadedCampaign
-from dispatcher.conditions import WHOLE_DAY, attended, matching_ids
-from dispatcher.planner import caps_for, counted_of, silences_of, window_for
-from policy.caps import Counted, binding_cap
+from dispatcher.campaign_cache import CampaignCache
+from policy.campaign import Campaign
 from policy.config import Policy
-from policy.due import Due, due_time
-from policy.silence import SilenceWindow, blocks_priority
-from policy.timeutil import from_epoch, to_epoch, zone
-from policy.windows import in_quiet, in_window
+from policy.decide import DEADLINE, Decider, Decision, Defer, Send, Situation
+from policy.steps import protect_of, send_time_step
+from policy.timeutil import from_epoch
 from storage.audit import audit
 from storage.campaigns import set_status
 from storage.db import Database
-from storage.outbox import REMINDER_STEP, ClaimedRow, sent_counted_for
+from storage.followups import attended, matching_ids
+from storage.outbox import REMINDER_STEP, ClaimedRow
 from storage.segments import SegmentContext
-from storage.silence_sql import silence_inputs
+from storage.situations import limits_now, questions_for, situations
 
 # Rows of held campaigns (paused, back to approval) are never claimed; these end their rows.
 DEAD_CAMPAIGN = frozenset({"cancelled", "rejected"})
@@ -88,16 +85,7 @@ async def _recheck(
     for row in rows:
         groups[(row.campaign_id, row.channel)].append(row)
     nonservice_ids = sorted({r.contact_id for r in rows if r.priority != "service"})
-    max_per = max((c.per for c in policy.all_caps()), default=timedelta(0))
-    now_s = to_epoch(now)
-    silences = (
-        await silence_inputs(db, policy, at=now_s, since=now_s, until=now_s + 1, contact_ids=nonservice_ids)
-        if nonservice_ids
-        else {}
-    )
-    sent = await sent_counted_for(
-        db, nonservice_ids, since=to_epoch(now - max_per), until=now_s + 1, exclude_ids=[r.id for r in rows]
-    )
+    found = await limits_now(db, policy, nonservice_ids, now, [r.id for r in rows])
     for (campaign_id, channel), group in groups.items():
         loaded = await campaigns.get(campaign_id)
         if loaded is None or loaded.record.status in DEAD_CAMPAIGN:
@@ -111,95 +99,64 @@ async def _recheck(
             for row in group:
                 verdicts[row.id] = Verdict(False, "planned", "templates changed", defer_to=now)
             continue
-        facts = await _facts(db, ctx, policy, loaded, channel, [r.contact_id for r in group])
-        for row in group:
-            fact = facts.get(row.contact_id)
-            verdicts[row.id] = await _one(
-                db,
-                ctx,
-                policy,
-                loaded,
-                row,
-                fact,
-                now,
-                silences_of(policy, silences.get(row.contact_id)),
-                counted_of(sent.get(row.contact_id)),
+        campaign = loaded.campaign
+        ids = [r.contact_id for r in group]
+        questions = questions_for(policy, "all", [channel], protect_of(campaign, policy), [])
+        known = {
+            s.contact_id: s
+            async for s in situations(
+                db, ctx, policy, questions, only_ids=ids, silences=found.silences, counted=found.counted
             )
+        }
+        stopped = await _stopped(db, ctx, campaign, group, now)
+        deciders: dict[tuple[bool, str, int | None], Decider] = {}
+        for row in group:
+            situation = known.get(row.contact_id) or Situation.gone(row.contact_id)
+            why_stopped = stopped.get((row.contact_id, row.step))
+            if why_stopped is not None:
+                situation = replace(situation, stopped=why_stopped)
+            reminder = row.step >= REMINDER_STEP
+            decider = deciders.get((reminder, row.priority, row.deadline))
+            if decider is None:
+                step = send_time_step(
+                    campaign,
+                    policy,
+                    reminder=reminder,
+                    priority=row.priority,  # type: ignore[arg-type]
+                    channel=channel,
+                    deadline=from_epoch(row.deadline) if row.deadline is not None else None,
+                )
+                decider = deciders[(reminder, row.priority, row.deadline)] = Decider(step, policy, now)
+            verdicts[row.id] = verdict_of(decider.decide(situation))
     return verdicts
 
 
-async def _facts(
-    db: Database, ctx: SegmentContext, policy: Policy, loaded: LoadedCampaign, channel: str, ids: list[str]
-) -> dict[str, ContactFacts]:
-    campaign = loaded.campaign
-    protect = campaign.effective_protect(policy) if campaign.priority == "mass" else []
-    questions = questions_for(policy, "all", [channel], protect, [])
-    found: dict[str, ContactFacts] = {}
-    async for facts in contact_facts(db, ctx, policy, questions, only_ids=ids):
-        found[facts.contact_id] = facts
-    return found
+async def _stopped(
+    db: Database, ctx: SegmentContext, campaign: Campaign, group: Sequence[ClaimedRow], now: datetime
+) -> dict[tuple[str, int], str]:
+    """(contact, step) → why the follow-up stopped: attended the event (reminders), or the cascade
+    step's `unless` happened."""
+    stopped: dict[tuple[str, int], str] = {}
+    reminders = [r for r in group if r.step >= REMINDER_STEP]
+    if reminders:
+        came = await attended(db, campaign.id, sorted({r.contact_id for r in reminders}), now)
+        stopped.update({(r.contact_id, r.step): "attended" for r in reminders if r.contact_id in came})
+    for index in sorted({r.step for r in group if 1 <= r.step < REMINDER_STEP}):
+        unless = campaign.cascade[index - 1].unless
+        mine = [r.contact_id for r in group if r.step == index]
+        if unless:
+            stopped.update({(cid, index): "unless" for cid in await matching_ids(db, ctx, unless, mine)})
+    return stopped
 
 
-async def _one(
-    db: Database,
-    ctx: SegmentContext,
-    policy: Policy,
-    loaded: LoadedCampaign,
-    row: ClaimedRow,
-    facts: ContactFacts | None,
-    now: datetime,
-    silences: Sequence[SilenceWindow],
-    counted: Sequence[Counted],
-) -> Verdict:
-    campaign = loaded.campaign
-    if facts is None:
-        return Verdict(False, "suppressed", "contact missing")
-    if not facts.has_address[0]:
-        return Verdict(False, "suppressed", "no_address")
-    if not facts.reachable[0]:
-        return Verdict(False, "suppressed", "no_consent")
-    if row.priority == "service":
+# A send-time exclusion that is not a suppression: the row's time ran out, or its follow-up stopped.
+ENDED = {DEADLINE: "expired", "no_window": "expired", "unless": "cancelled", "attended": "cancelled"}
+
+
+def verdict_of(decision: Decision) -> Verdict:
+    """The worker's verdict for a row from `policy.decide`'s answer at send time."""
+    if isinstance(decision, Send):
         return SEND
-    if row.deadline is not None and to_epoch(now) >= row.deadline:
-        return Verdict(False, "expired", "deadline")
-    if facts.protected_by is not None:
-        return Verdict(False, "suppressed", f"protected:{facts.protected_by}")
-    if row.step >= REMINDER_STEP:
-        if await attended(db, campaign.id, [row.contact_id], now):
-            return Verdict(False, "cancelled", "attended")
-    elif row.step >= 1:
-        step = campaign.cascade[row.step - 1]
-        if step.unless and await matching_ids(db, ctx, step.unless, [row.contact_id]):
-            return Verdict(False, "cancelled", "unless")
-    blocking = [s for s in silences if blocks_priority(s, row.priority) and s.starts <= now < s.ends]
-    if blocking:
-        return Verdict(False, "suppressed", f"silence:{blocking[0].reason}")
-    caps = caps_for(policy, facts.cap_segments)
-    cap = binding_cap(caps, now, counted, row.priority, row.channel)
-    if cap is not None:
-        return Verdict(False, "suppressed", "cap")
-    tz = _zone(facts.timezone, policy)
-    window = window_for(campaign, policy, facts.window_segment) if row.step < REMINDER_STEP else None
-    if (window is None or in_window(now, tz, window)) and not in_quiet(now, tz, policy.quiet_hours):
-        return SEND
-    deadline = from_epoch(row.deadline) if row.deadline is not None else now + timedelta(days=7)
-    later = due_time(
-        priority=row.priority,
-        channel=row.channel,
-        tz=tz,
-        window=window or WHOLE_DAY,
-        quiet=policy.quiet_hours,
-        silences=(),
-        caps=(),
-        counted=(),
-        start=now,
-        deadline=deadline,
-        at=now,
-    )
-    if isinstance(later, Due):
-        return Verdict(False, "planned", "outside window", defer_to=later.at)
-    return Verdict(False, "expired", "no_window")
-
-
-def _zone(name: str | None, policy: Policy) -> ZoneInfo:
-    return zone(name) if name else zone(policy.default_timezone)
+    if isinstance(decision, Defer):
+        return Verdict(False, "planned", decision.reason, defer_to=decision.until)
+    return Verdict(False, ENDED.get(decision.reason, "suppressed"), decision.reason)

@@ -8,11 +8,12 @@ deferred to the end of the silence, never dropped, while the campaign's deadline
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 from policy.config import SilenceRules
+from policy.timeutil import from_epoch
 
 Blocks = Literal["mass", "all"]
 
@@ -83,3 +84,27 @@ def silenced_until(silences: Sequence[SilenceWindow], t: datetime) -> datetime |
         if not ends:
             return t if moved else None
         t, moved = max(ends), True
+
+
+@dataclass
+class SilenceInputs:
+    """What one contact's silences are derived from, as storage reads it (epoch seconds)."""
+
+    paid_at: list[int] = field(default_factory=list)
+    activity_ends: list[int] = field(default_factory=list)
+    offer_declined_at: list[int] = field(default_factory=list)
+    manual: list[tuple[int, int, str, str]] = field(default_factory=list)  # starts, ends, blocks, reason
+
+
+def silences_from(rules: SilenceRules, raw: SilenceInputs) -> list[SilenceWindow]:
+    """The contact's silence windows, derived from what storage read."""
+    return derive_silences(
+        rules,
+        paid_at=[from_epoch(t) for t in raw.paid_at],
+        activity_ends=[from_epoch(t) for t in raw.activity_ends],
+        offer_declined_at=[from_epoch(t) for t in raw.offer_declined_at],
+        manual=[
+            SilenceWindow(from_epoch(s), from_epoch(e), "all" if blocks == "all" else "mass", reason)
+            for s, e, blocks, reason in raw.manual
+        ],
+    )

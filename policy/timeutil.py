@@ -116,3 +116,10 @@ def parse_hhmm(text: str) -> int:
     if hours > 24 or minutes > 59 or (hours == 24 and minutes):
         raise TimeParseError(f"bad time of day {text!r}")
     return hours * 60 + minutes
+
+
+def next_local_day(moment: datetime, tz: ZoneInfo) -> datetime:
+    """Local midnight after `moment` in `tz`, as an aware UTC-comparable datetime."""
+    local = moment.astimezone(tz)
+    # Wall-clock arithmetic on the same tzinfo: the next calendar day's 00:00, DST-correct.
+    return datetime(local.year, local.month, local.day, tzinfo=tz) + timedelta(days=1)

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from policy.config import Policy
+from policy.silence import SilenceInputs
 from storage.db import Database
-
-
-@dataclass
-class SilenceInputs:
-    """Raw instants (epoch seconds) for one contact; policy.silence turns them into windows."""
-
-    paid_at: list[int] = field(default_factory=list)
-    activity_ends: list[int] = field(default_factory=list)
-    offer_declined_at: list[int] = field(default_factory=list)
-    manual: list[tuple[int, int, str, str]] = field(default_factory=list)  # starts, ends, blocks, reason
 
 
 async def silence_inputs(

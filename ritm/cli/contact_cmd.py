@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 from rich.table import Table
 
 from dispatcher.explain import explain_contact
+from dispatcher.explain_report import Explanation
 from policy.dsl import DslError
+from policy.timeutil import iso_utc
 from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
 
 contact_app = typer.Typer(help="One contact: why they would or would not get a message, and when.")
@@ -24,7 +24,7 @@ def explain(
     """Every rule's verdict now and the next instant a mass / scenario message could reach them."""
     policy, moment = STATE.policy(), parse_at(at)
 
-    async def main() -> dict[str, Any] | None:
+    async def main() -> Explanation | None:
         db = await open_db()
         try:
             return await explain_contact(db, policy, contact_id, moment, campaign)
@@ -37,39 +37,40 @@ def explain(
     if result is None:
         fail(f"there is no contact {contact_id!r}")
     if as_json:
-        emit_json(result)
+        emit_json(result.as_json())
         return
     print_explanation(result)
 
 
-def print_explanation(result: dict[str, Any]) -> None:
+def print_explanation(result: Explanation) -> None:
+    window = result.window
     console.print(
-        f"[bold]{result['contact']}[/] at {result['at']} —"
-        f" local {result['local_time']} ({result['timezone']}),"
-        f" RFM {result['rfm']['segment']}, window {result['window']['segment']}"
-        f" {result['window']['from']}–{result['window']['to']} {result['window']['days']}"
+        f"[bold]{result.contact}[/] at {iso_utc(result.at)} —"
+        f" local {result.local_time} ({result.timezone}),"
+        f" RFM {result.rfm_segment}, window {result.window_segment}"
+        f" {window.from_}–{window.to} {window.days}"
     )
     table = Table("rule", "ok", "why", title="Now", title_justify="left")
-    for channel, verdict in result["reachable"].items():
-        table.add_row(f"reachable:{channel}", _mark(verdict["ok"]), verdict["why"])
-    for item in result["protected"]:
-        table.add_row("protected", _mark(False), f"member of {item['segment']}")
-    for rule in result["rules_now"]:
-        table.add_row(rule["rule"], _mark(rule["ok"]), rule["detail"])
+    for channel, reach in result.reachable.items():
+        table.add_row(f"reachable:{channel}", _mark(reach.ok), reach.why)
+    if result.protected_by:
+        table.add_row("protected", _mark(False), f"member of {result.protected_by}")
+    for rule in result.rules_now:
+        table.add_row(rule.rule, _mark(rule.ok), rule.detail)
     console.print(table)
-    for priority, nxt in result["next"].items():
-        console.print(f"next {priority} message: [bold]{nxt['at'] or 'none'}[/] — {nxt['why']}")
-    decision = result.get("campaign")
+    for priority, nxt in result.next.items():
+        console.print(f"next {priority} message: [bold]{iso_utc(nxt.at) or 'none'}[/] — {nxt.why}")
+    decision = result.campaign
     if decision:
-        if not decision["in_audience"]:
-            console.print(f"campaign {decision['id']}: not in its audience")
-        elif decision["excluded"]:
-            console.print(f"campaign {decision['id']}: excluded — {decision['excluded']}")
+        if not decision.in_audience:
+            console.print(f"campaign {decision.id}: not in its audience")
+        elif decision.excluded:
+            console.print(f"campaign {decision.id}: excluded — {decision.excluded}")
         else:
-            holdout = " (holdout: kept as control)" if decision["holdout"] else ""
+            holdout = " (holdout: kept as control)" if decision.holdout else ""
             console.print(
-                f"campaign {decision['id']}: {decision['channel']} at {decision['due_at']},"
-                f" version {decision['version']}{holdout}"
+                f"campaign {decision.id}: {decision.channel} at {iso_utc(decision.due_at)},"
+                f" version {decision.version}{holdout}"
             )
 
 

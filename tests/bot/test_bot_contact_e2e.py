@@ -12,14 +12,14 @@ async def test_contact_explains_reach_rules_and_next_instants(world: BotWorld) -
     assert explained is not None
     replies = await world.say(VIEWER, "/contact h00012")
     text = "\n".join(m.text or "" for m in replies)
-    assert text.startswith(f"Contact h00012 · {explained['timezone']}, local time {explained['local_time']}")
-    for channel, verdict in explained["reachable"].items():
-        mark = "✅" if verdict["ok"] else "—"
+    assert text.startswith(f"Contact h00012 · {explained.timezone}, local time {explained.local_time}")
+    for channel, reach in explained.reachable.items():
+        mark = "✅" if reach.ok else "—"
         name = {"email": "email", "telegram": "Telegram", "sms": "SMS"}[channel]
-        assert f"{mark} {name}: {verdict['why']}" in text
-    mass = explained["next"]["mass"]
-    when = utc_text(mass["at"]) if mass["at"] else "none"
-    assert f"Next mass message: {when} — {mass['why']}" in text
+        assert f"{mark} {name}: {reach.why}" in text
+    mass = explained.next["mass"]
+    when = utc_text(mass.at) if mass.at else "none"
+    assert f"Next mass message: {when} — {mass.why}" in text
     assert len(replies) == 1
 
 

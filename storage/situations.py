@@ -1,4 +1,5 @@
-"""One SELECT per campaign that gives, for every audience member, the facts the policy decides on.
+"""Situations (`policy.decide.Situation`): one SELECT per step gives, for every audience member, the
+facts the policy decides on, joined with the silences and counted messages read beside it.
 
 The segment compiler turns each DSL expression into a boolean SQL fragment over `contacts c`; we put
 the audience in WHERE and every other membership question (reachability per channel, protected
@@ -10,35 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Never
 
+from policy.caps import Counted
 from policy.config import Policy
+from policy.decide import PREFERENCE, Situation
 from policy.rfm import segment_names
+from policy.silence import SilenceInputs
+from policy.timeutil import from_epoch, to_epoch
 from storage.db import Database
-from storage.segments import SegmentContext
+from storage.outbox import CountedRow, counted_messages, sent_counted_for
+from storage.segments import ADDRESS_SQL, SegmentContext
+from storage.silence_sql import silence_inputs
 
-ADDRESS_SQL = {
-    "email": "(c.email IS NOT NULL AND c.email != '')",
-    "telegram": "(c.telegram_chat_id IS NOT NULL)",
-    "sms": "(c.phone IS NOT NULL AND c.phone != '')",
-}
 BASE_WINDOW = "default"
 FETCH = 5000
-PREFERENCE = "pref:"  # cap segments that are a subscriber's frequency choice (fields.frequency)
-
-
-@dataclass(frozen=True, slots=True)
-class ContactFacts:
-    contact_id: str
-    timezone: str | None
-    has_address: tuple[bool, ...]  # per campaign channel, in campaign order
-    reachable: tuple[bool, ...]
-    protected_by: str | None
-    window_segment: str | None
-    cap_segments: tuple[str, ...]
-    version_index: int | None
-    rfm_segment: str
+NOTHING: Mapping[str, Never] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -79,10 +71,18 @@ def _named(policy: Policy, name: str) -> str:
     return f"rfm:{name}"
 
 
-async def contact_facts(
-    db: Database, ctx: SegmentContext, policy: Policy, q: AudienceQuestions, *, only_ids: Sequence[str] = ()
-) -> AsyncIterator[ContactFacts]:
-    """Stream the facts of every audience member (or of `only_ids` among them).
+async def situations(
+    db: Database,
+    ctx: SegmentContext,
+    policy: Policy,
+    q: AudienceQuestions,
+    *,
+    only_ids: Sequence[str] = (),
+    silences: Mapping[str, SilenceInputs] = NOTHING,
+    counted: Mapping[str, Sequence[CountedRow]] = NOTHING,
+) -> AsyncIterator[Situation]:
+    """Stream the situation of every audience member (or of `only_ids` among them), in id order;
+    `silences` and `counted` are what `limits` read for them.
 
     Each question becomes one narrow column: bit masks for per-channel and cap-segment membership,
     CASE for "the first segment in order" (SQLite stops at the first match), so a million rows cost
@@ -118,7 +118,7 @@ async def contact_facts(
         return "CASE " + " ".join(f"WHEN {p} THEN {i}" for i, p in enumerate(parts)) + " END"
 
     columns = [
-        mask([ADDRESS_SQL[ch] for ch in q.channels]),
+        mask([f"({ADDRESS_SQL[ch]})" for ch in q.channels]),
         mask([frag(f"has:{ch}") for ch in q.channels]),
         first([frag(_named(policy, name)) for name in q.protect]),
         # Windows named after RFM segments are read off the RFM column below, not probed again.
@@ -151,28 +151,90 @@ async def contact_facts(
             while rows := await pending:
                 pending = asyncio.ensure_future(cur.fetchmany(FETCH))
                 for cid, tz, addr, reach, prot, win, cap, ver, rfm_name in rows:
-                    yield ContactFacts(
-                        contact_id=cid,
-                        timezone=tz,
-                        has_address=bits[addr],
-                        reachable=bits[reach],
-                        protected_by=protect[prot] if prot is not None else None,
-                        window_segment=(
+                    mine = counted.get(cid)
+                    # Positional: a million keyword calls cost a visible share of a dry run.
+                    yield Situation(
+                        cid,
+                        tz,
+                        bits[addr],
+                        bits[reach],
+                        protect[prot] if prot is not None else None,
+                        (
                             (rfm_name if rfm_name in rfm_windows else None)
                             if rfm_windows is not None
                             else windows[win]
                             if win is not None
                             else None
                         ),
-                        cap_segments=caps[cap],
-                        version_index=ver,
-                        rfm_segment=str(rfm_name),
+                        caps[cap],
+                        silences.get(cid),
+                        counted_of(mine) if mine else (),
+                        ver,
+                        str(rfm_name),
                     )
         finally:
             if not pending.done():
                 pending.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pending
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per contact: what silences derive from and the messages caps count."""
+
+    silences: Mapping[str, SilenceInputs]
+    counted: Mapping[str, Sequence[CountedRow]]
+
+
+NO_LIMITS = Limits(NOTHING, NOTHING)
+
+
+async def limits(
+    db: Database,
+    policy: Policy,
+    *,
+    at: datetime,
+    begin: datetime,
+    end: datetime,
+    contact_ids: Sequence[str] = (),
+    exclude_campaign: str | None = None,
+) -> Limits:
+    """The limits of messages due in [begin, end), known at `at`: silences overlapping the period and
+    messages within the longest cap `per` of it (`exclude_campaign`: re-planning never counts itself)."""
+    max_per = max((c.per for c in policy.all_caps()), default=timedelta(0))
+    counted = await counted_messages(
+        db,
+        since=to_epoch(begin - max_per),
+        until=to_epoch(end + max_per),
+        exclude_campaign=exclude_campaign,
+        contact_ids=contact_ids,
+    )
+    silences = await silence_inputs(
+        db, policy, at=to_epoch(at), since=to_epoch(begin), until=to_epoch(end), contact_ids=contact_ids
+    )
+    return Limits(silences, counted)
+
+
+async def limits_now(
+    db: Database, policy: Policy, ids: Sequence[str], now: datetime, claimed: Sequence[int]
+) -> Limits:
+    """The limits at the instant `now` (the send-time re-check): silences covering it, and what was
+    really sent or is in flight within the longest cap `per` (the `claimed` rows themselves aside)."""
+    if not ids:
+        return NO_LIMITS
+    max_per = max((c.per for c in policy.all_caps()), default=timedelta(0))
+    now_s = to_epoch(now)
+    silences = await silence_inputs(db, policy, at=now_s, since=now_s, until=now_s + 1, contact_ids=ids)
+    sent = await sent_counted_for(
+        db, ids, since=to_epoch(now - max_per), until=now_s + 1, exclude_ids=claimed
+    )
+    return Limits(silences, sent)
+
+
+def counted_of(rows: Sequence[CountedRow]) -> tuple[Counted, ...]:
+    """Outbox rows as caps count them."""
+    return tuple(Counted(from_epoch(r.at), r.channel, r.priority) for r in rows)  # type: ignore[arg-type]
 
 
 class _Bits(dict[int, tuple[bool, ...]]):
