@@ -153,8 +153,8 @@ async def text_typed(
         now=now,
     )
     try:
-        campaign = services.campaigns.parse(source, "urgent message")
-        preview = services.campaigns.renderer.preview(
+        campaign = await services.campaigns.parse(source, "urgent message")
+        preview = await services.campaigns.renderer.preview_async(
             campaign, "urgent", "telegram", sample_context(services.policy.default_timezone)
         )
     except CAMPAIGN_ERRORS as exc:

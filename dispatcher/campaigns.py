@@ -77,14 +77,15 @@ class CampaignService:
             raise CampaignRefused(f"there is no campaign {campaign_id!r}")
         return record, parse_campaign(record.source, f"campaign {campaign_id}", self.policy)
 
-    def parse(self, text: str, source_name: str) -> Campaign:
-        """Validate a file and its templates (syntax, variables, links, Telegram limits); store nothing."""
+    async def parse(self, text: str, source_name: str) -> Campaign:
+        """Validate a file and its templates (syntax, variables, links, Telegram limits, render limits);
+        store nothing."""
         campaign = parse_campaign(text, source_name, self.policy)
-        self._check_templates(campaign)
+        await self._check_templates(campaign)
         return campaign
 
-    def _check_templates(self, campaign: Campaign) -> None:
-        self.renderer.check(campaign, self._sample())
+    async def _check_templates(self, campaign: Campaign) -> None:
+        await self.renderer.check_async(campaign, self._sample())
 
     def _sample(self) -> MessageContext:
         return sample_context(self.policy.default_timezone)
@@ -95,7 +96,7 @@ class CampaignService:
     ) -> AddResult:
         """Store a new campaign as draft, or a changed one (back to draft); an identical file is a no-op."""
         by = await self.member_id(by, "operator", "adding a campaign")
-        campaign = self.parse(text, source_name)
+        campaign = await self.parse(text, source_name)
         fingerprint = self.renderer.fingerprint(campaign)
         existing = await self.store.campaign(campaign.id)
         async with self.store.writing() as tx:
@@ -167,7 +168,7 @@ class CampaignService:
     async def dry_run(self, campaign_id: str, *, at: datetime, by: str, source: str = "cli") -> DryRunReport:
         """Evaluate without sending; store the report (the approval binds to it) and return it."""
         record, campaign = await self.load(campaign_id)
-        self._check_templates(campaign)
+        await self._check_templates(campaign)
         record = await self.refresh_fingerprint(record, campaign, at)
         evaluation = await evaluate_campaign(self.db, campaign, self.policy, at)
         report = await self._report(record, campaign, evaluation)
@@ -220,7 +221,7 @@ class CampaignService:
             else:
                 ctx = self._sample()
             try:
-                message = self.renderer.preview(campaign, version.name, channel, ctx)
+                message = await self.renderer.preview_async(campaign, version.name, channel, ctx)
             except TemplateProblem as exc:
                 raise CampaignRefused(
                     f"preview for {pick[0] if pick else 'a sample contact'}: {exc}"
@@ -290,7 +291,7 @@ class CampaignService:
     ) -> PlanResult:
         """Write the planned rows (idempotent), or send the campaign back for approval when it drifted."""
         record, campaign = await self.load(campaign_id)
-        self._check_templates(campaign)
+        await self._check_templates(campaign)
         record = await self.refresh_fingerprint(record, campaign, at)
         approval = await self.store.latest_approval(campaign_id)
         approved = approval if approval is not None and approval.decision == "approved" else None

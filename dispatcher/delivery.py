@@ -101,7 +101,7 @@ class ChannelDelivery:
         )
         version = row.version or campaign.versions[-1].name
         try:
-            message = self.renderer.render(
+            message = await self.renderer.render_async(
                 campaign, version=version, variant=row.variant, channel=row.channel, ctx=ctx, step=row.step
             )
         except (TemplateProblem, ValueError) as exc:

@@ -14,20 +14,29 @@ Steps follow the outbox: 0 is the first send, 1.. are cascade follow-ups (the st
 the version's, rendered for the step's channel), 100+k is the event's k-th reminder (its
 `reminder_template`, default `webinar_reminder`). The variables templates see are documented in
 `dispatcher.render_context`.
+
+Each message renders under limits (`RenderConfig`: time and output size, see dispatcher.render_limits).
+The async methods (`render_async`, `preview_async`, `check_async`) render on the renderer's own threads,
+so that a heavy template never holds the event loop (HTTP, the bot and the worker keep answering).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from markupsafe import Markup, escape
 
 from dispatcher.render_context import MessageContext, build_context, language, sample_context
 from dispatcher.render_env import TemplateEnvironments, TemplateProblem
+from dispatcher.render_limits import RenderBudget, RenderConfig, RenderLimits
 from dispatcher.render_telegram import (
     MAX_LENGTH,
     markup_problem,
@@ -38,7 +47,16 @@ from dispatcher.render_telegram import (
 from policy.campaign import Campaign
 from storage.outbox import REMINDER_STEP
 
-__all__ = ["MessageContext", "RenderedMessage", "Renderer", "TemplateProblem", "sample_context"]
+__all__ = [
+    "MessageContext",
+    "RenderConfig",
+    "RenderLimits",
+    "RenderedMessage",
+    "Renderer",
+    "TemplateProblem",
+    "sample_context",
+]
+T = TypeVar("T")
 
 PART_FILES = {
     "subject": "subject.j2",
@@ -48,6 +66,9 @@ PART_FILES = {
 }
 DEFAULT_REMINDER_TEMPLATE = "webinar_reminder"
 BUTTON_SCHEMES = ("https://", "http://", "tg://")
+# Renders are CPU-bound and share the GIL: more threads would not render faster, but one heavy
+# template (up to the time limit) must not hold up every other message.
+RENDER_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -78,8 +99,52 @@ class _Plan:
 class Renderer:
     """Loads, renders, checks and fingerprints the templates of campaigns."""
 
-    def __init__(self, extra_dir: Path | None = None) -> None:
+    def __init__(self, extra_dir: Path | None = None, limits: RenderConfig | None = None) -> None:
         self.envs = TemplateEnvironments(extra_dir)
+        self.limits: RenderConfig = limits or RenderLimits()
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- off the event loop -------------------------------------------------------------------------
+
+    async def render_async(
+        self,
+        campaign: Campaign,
+        *,
+        version: str,
+        variant: str | None,
+        channel: str,
+        ctx: MessageContext,
+        step: int = 0,
+    ) -> RenderedMessage:
+        """`render` on a render thread."""
+        return await self._off_loop(
+            functools.partial(
+                self.render, campaign, version=version, variant=variant, channel=channel, ctx=ctx, step=step
+            )
+        )
+
+    async def preview_async(
+        self, campaign: Campaign, version: str, channel: str, sample: MessageContext
+    ) -> RenderedMessage:
+        """`preview` on a render thread."""
+        return await self._off_loop(functools.partial(self.preview, campaign, version, channel, sample))
+
+    async def check_async(self, campaign: Campaign, sample: MessageContext) -> None:
+        """`check` on a render thread (every message of the campaign in one hop)."""
+        await self._off_loop(functools.partial(self.check, campaign, sample))
+
+    def close(self) -> None:
+        """Let the render threads go (a render in progress stops by its own time limit)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def _off_loop(self, work: Callable[[], T]) -> T:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="ritm-render")
+        return await asyncio.get_running_loop().run_in_executor(self._pool, work)
+
+    # -- rendering (on the calling thread) ----------------------------------------------------------
 
     def render(
         self,
@@ -173,6 +238,7 @@ class Renderer:
     ) -> tuple[RenderedMessage, dict[str, str]]:
         plan = self._plan(campaign, version, variant, step)
         parts = plan.parts
+        budget = RenderBudget(self.limits)  # one deadline and one size budget for the whole message
         base = build_context(campaign, ctx, version=version, variant=variant, reminder=plan.reminder)
         names = {part: source.name for part, source in parts.items() if source is not None}
         tags = {
@@ -194,15 +260,15 @@ class Renderer:
 
         subject = ""
         if channel == "email" or parts["subject"] is not None:
-            subject = " ".join(self._part(need("subject"), "text", base).split())
+            subject = " ".join(self._part(need("subject"), "text", base, budget).split())
         context = {**base, "subject": subject}
         if channel == "email":
-            text = self._part(need("text"), "text", context)
+            text = self._part(need("text"), "text", context, budget)
             html_source = parts["html"]
             html = None
             if html_source is not None:
                 html = self._part(
-                    html_source, "markup", {**context, "open_pixel_url": ctx.open_pixel_url or ""}
+                    html_source, "markup", {**context, "open_pixel_url": ctx.open_pixel_url or ""}, budget
                 )
             if campaign.priority != "service" and ctx.unsubscribe_url:
                 text, html = with_unsubscribe(text, html, ctx.unsubscribe_url, language(ctx.locale))
@@ -211,22 +277,22 @@ class Renderer:
             buttons: list[tuple[str, str]] = []
             tg_source = parts["telegram"]
             if tg_source is not None:
-                telegram = self._part(tg_source, "markup", {**context, "button": _collector(buttons)})
+                telegram = self._part(tg_source, "markup", {**context, "button": _collector(buttons)}, budget)
                 return RenderedMessage(subject, visible_text(telegram), None, telegram, buttons, tags), names
-            text = self._part(need("text"), "text", context)
+            text = self._part(need("text"), "text", context, budget)
             return RenderedMessage(subject, text, None, str(escape(text)), buttons, tags), names
         if channel == "sms":
             return RenderedMessage(
-                subject, self._part(need("text"), "text", context), None, None, [], tags
+                subject, self._part(need("text"), "text", context, budget), None, None, [], tags
             ), names
         raise ValueError(f"unknown channel {channel!r}")
 
-    def _part(self, source: _Source, kind: str, context: dict[str, Any]) -> str:
+    def _part(self, source: _Source, kind: str, context: dict[str, Any], budget: RenderBudget) -> str:
         if source.inline is not None:
             template = self.envs.inline("markup" if kind == "markup" else "text", source.name, source.inline)
         else:
             template = self.envs.file("markup" if kind == "markup" else "text", source.name)
-        return self.envs.render(template, source.name, context).strip()
+        return self.envs.render(template, source.name, context, budget).strip()
 
     def _plan(self, campaign: Campaign, version: str, variant: str | None, step: int) -> _Plan:
         try:

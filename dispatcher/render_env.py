@@ -4,7 +4,8 @@ Two environments share one loader (the `RITM_TEMPLATES` directory first, then th
 package): `text` renders subjects and plain-text bodies as they are; `markup` renders email HTML and
 Telegram HTML with autoescaping, so contact data can never inject markup while the template's own tags
 stay. Both use `StrictUndefined`, and every failure — syntax, undefined name, unknown link, sandbox
-violation, missing include — becomes a `TemplateProblem` naming the template and line.
+violation, missing include, a render over its time or size limit (dispatcher.render_limits) — becomes a
+`TemplateProblem` naming the template and line.
 """
 
 from __future__ import annotations
@@ -25,16 +26,15 @@ from jinja2 import (
     meta,
 )
 from jinja2.loaders import split_template_path
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 import templates as shipped_templates
 from dispatcher.render_context import UnknownLink
+from dispatcher.render_guard import GuardedSandbox
+from dispatcher.render_limits import RenderBudget, RenderLimitExceeded, RenderLimits, budget_scope
 
 Kind = Literal["text", "markup"]
 SHIPPED_DIR = Path(shipped_templates.__file__).resolve().parent
-MAX_REPEAT = 100_000  # characters or items a `*` may build; a Telegram message is 4096 characters
-MAX_EXPONENT = 1_000
 
 
 class TemplateProblem(ValueError):
@@ -60,27 +60,6 @@ class _Undefined(StrictUndefined):
         return message
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox (no private attributes, no mutation of context data) that also refuses the two
-    operators that can build a huge value from a short template: `'x' * 10**9`, `10**10**9`."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"exponent {right} is too large")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                big = (
-                    isinstance(seq, str | list | tuple)
-                    and isinstance(times, int)
-                    and len(seq) * times > MAX_REPEAT
-                )
-                if big:
-                    raise SecurityError(f"repeating a value {times} times is too large")
-        return super().call_binop(context, operator, left, right)
-
-
 class TemplateEnvironments:
     """The `text` and `markup` environments over the extra directory and the shipped templates."""
 
@@ -88,8 +67,8 @@ class TemplateEnvironments:
         if extra_dir is not None and not extra_dir.is_dir():
             raise ValueError(f"RITM_TEMPLATES: {extra_dir} is not a directory")
         self.roots = [p.resolve() for p in (extra_dir, SHIPPED_DIR) if p is not None]
-        self.envs: dict[Kind, _Sandbox] = {
-            kind: _Sandbox(
+        self.envs: dict[Kind, GuardedSandbox] = {
+            kind: GuardedSandbox(
                 loader=FileSystemLoader([os.fspath(root) for root in self.roots], encoding="utf-8"),
                 undefined=_Undefined,
                 autoescape=kind == "markup",
@@ -142,17 +121,30 @@ class TemplateEnvironments:
             self._inline[key] = env.template_class.from_code(env, code, env.make_globals(None))
         return self._inline[key]
 
-    def render(self, template: Template, name: str, context: dict[str, Any]) -> str:
-        """Render, turning any failure into a `TemplateProblem` at the template line that caused it."""
+    def render(
+        self, template: Template, name: str, context: dict[str, Any], budget: RenderBudget | None = None
+    ) -> str:
+        """Render within `budget` (default limits when none), streaming the output so that a template
+        stops as soon as it has produced too much; any failure becomes a `TemplateProblem` at the
+        template line that caused it."""
+        budget = budget or RenderBudget(RenderLimits())
+        chunks: list[str] = []
         try:
-            return template.render(context)
+            with budget_scope(budget):
+                for chunk in template.generate(context):
+                    budget.emit(chunk)
+                    chunks.append(chunk)
         except TemplateProblem:
             raise
+        except RenderLimitExceeded as exc:
+            where, line = self._where(exc, name)
+            raise TemplateProblem(where, line, str(exc)) from exc
         except TemplateSyntaxError as exc:  # an include compiled on first use
             raise TemplateProblem(exc.name or name, exc.lineno, exc.message or "syntax error") from exc
         except Exception as exc:
             where, line = self._where(exc, name)
             raise TemplateProblem(where, line, _describe(exc)) from exc
+        return "".join(chunks)
 
     def _where(self, exc: BaseException, fallback: str) -> tuple[str, int | None]:
         found: tuple[str, int | None] = (fallback, None)

@@ -98,6 +98,7 @@ class App:
         return found
 
     async def close(self) -> None:
+        self.service.renderer.close()
         if self.email is not None:
             await self.email.close()
         if self.bot is not None:
@@ -172,7 +173,7 @@ async def create_app(
         db=db,
         clock=clock,
         campaigns=campaigns,
-        service=campaign_service(db, policy, settings),
+        service=campaign_service(db, policy, settings, render),
         worker=worker,
         followups=FollowUps(db, policy, campaigns),
         http=http,

@@ -19,14 +19,16 @@ def link_signer(settings: Settings) -> LinkSigner:
 
 
 def renderer(settings: Settings) -> Renderer:
-    return Renderer(settings.templates)
+    return Renderer(settings.templates, settings.render)
 
 
-def campaign_service(db: Database, policy: Policy, settings: Settings) -> CampaignService:
+def campaign_service(
+    db: Database, policy: Policy, settings: Settings, render: Renderer | None = None
+) -> CampaignService:
     return CampaignService(
         db,
         policy,
-        renderer(settings),
+        render or renderer(settings),
         link_signer(settings),
         store=SqliteCampaigns(db),
         school=settings.school_name,

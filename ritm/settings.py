@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatcher.render_limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
+
 # Shipped so that `ritm demo`-style local runs parse; `ritm run` refuses to start with it.
 PLACEHOLDER_SECRET = "change-me-in-production"
 MIN_SECRET_BYTES = 32
@@ -34,6 +36,13 @@ class TelegramSettings(BaseModel):
     per_group_per_min: float = Field(default=20.0, gt=0)
 
 
+class RenderSettings(BaseModel):
+    """Limits of one message's render: over either, the template fails (dispatcher.render_limits)."""
+
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything `ritm` reads from its environment; `RITM_SMTP__HOST` sets `smtp.host`."""
 
@@ -55,6 +64,7 @@ class Settings(BaseSettings):
     school_name: str = "Онлайн-школа"
     smtp: SmtpSettings = SmtpSettings()
     telegram: TelegramSettings = TelegramSettings()
+    render: RenderSettings = RenderSettings()
 
 
 class SettingsError(ValueError):

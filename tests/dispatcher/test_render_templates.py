@@ -178,8 +178,6 @@ def test_syntax_errors_give_the_line(tmp_path: Path) -> None:
         "{{ contact.fields.__class__ }}",
         "{{ contact.fields.clear() }}",
         "{{ contact.fields.update(course='x') }}",
-        "{{ 'x' * 1000000000 }}",
-        "{{ 10 ** 100000 }}",
     ],
 )
 def test_the_sandbox_blocks_attribute_escapes(source: str) -> None:

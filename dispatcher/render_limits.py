@@ -1,0 +1,120 @@
+"""How much one message may cost to render: a deadline and a size budget, checked inside the render.
+
+A render runs on a worker thread, and a thread cannot be stopped from outside, so the sandbox stops
+itself: every call, filter, loop step, string-building operator and output chunk asks the budget of
+the message being rendered (a context variable of the rendering thread) whether there is time and room
+left. Over a limit the render raises `RenderLimitExceeded`, which the renderer reports as a template
+error ("took longer than 2 s", "produced more than 1 MB").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from time import monotonic
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT_S = 2.0
+DEFAULT_MAX_BYTES = 1_000_000
+LOOP_CHECK_EVERY = 64  # loop steps between two looks at the clock (a step costs well under 1 µs)
+
+
+class RenderConfig(Protocol):
+    """The limits the renderer reads (ritm.settings.RenderSettings has them)."""
+
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def max_bytes(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+class RenderLimitExceeded(Exception):
+    """A render went over its time or size limit; the message is the reason, ready for a sentence."""
+
+
+def describe_seconds(seconds: float) -> str:
+    return f"{seconds:g} s"
+
+
+def describe_bytes(size: int) -> str:
+    """`1 MB`, `512 KB`, `1500 bytes` (decimal units, as the settings are documented)."""
+    for unit, scale in (("MB", 1_000_000), ("KB", 1_000)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} bytes"
+
+
+class RenderBudget:
+    """The time and room left to one message; shared by all its parts (subject, text, html)."""
+
+    __slots__ = ("deadline", "max_bytes", "output", "timeout_s")
+
+    def __init__(self, limits: RenderConfig) -> None:
+        self.timeout_s = limits.timeout_s
+        self.max_bytes = limits.max_bytes
+        self.deadline = monotonic() + limits.timeout_s
+        self.output = 0  # bytes of rendered output so far, all parts
+
+    def tick(self) -> None:
+        if monotonic() > self.deadline:
+            raise RenderLimitExceeded(f"took longer than {describe_seconds(self.timeout_s)}")
+
+    def room(self, size: int) -> None:
+        """Refuse to build (or keep) a value of `size` characters, items or bytes."""
+        if size > self.max_bytes:
+            raise RenderLimitExceeded(f"produced more than {describe_bytes(self.max_bytes)}")
+
+    def emit(self, chunk: str) -> None:
+        """Count one chunk of output (UTF-8 bytes) and look at the clock."""
+        self.output += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "surrogatepass"))
+        self.room(self.output)
+        self.tick()
+
+    def value(self, value: T) -> T:
+        """Check a value an operation just produced; return it unchanged."""
+        self.room(size_of(value))
+        return value
+
+    def iterate(self, iterable: Iterable[T]) -> Iterator[T]:
+        """`iterable`, looking at the clock every few steps (a loop body may do nothing else)."""
+        deadline = self.deadline
+        for step, item in enumerate(iterable, start=1):
+            if step % LOOP_CHECK_EVERY == 0 and monotonic() > deadline:
+                self.tick()
+            yield item
+
+
+def size_of(value: Any) -> int:
+    """What a value costs against the budget: characters, items, or the bytes of an integer."""
+    if isinstance(value, str | bytes | list | tuple | Mapping | set | frozenset):
+        return len(value)
+    if isinstance(value, int):
+        return value.bit_length() // 8
+    return 0
+
+
+_current: ContextVar[RenderBudget | None] = ContextVar("ritm_render_budget", default=None)
+
+
+def current_budget() -> RenderBudget | None:
+    """The budget of the render running on this thread (None outside a render)."""
+    return _current.get()
+
+
+@contextmanager
+def budget_scope(budget: RenderBudget) -> Iterator[RenderBudget]:
+    token = _current.set(budget)
+    try:
+        yield budget
+    finally:
+        _current.reset(token)
