@@ -128,12 +128,13 @@ class TemplateEnvironments:
         stops as soon as it has produced too much; any failure becomes a `TemplateProblem` at the
         template line that caused it."""
         budget = budget or RenderBudget(RenderLimits())
-        chunks: list[str] = []
         try:
             with budget_scope(budget):
-                for chunk in template.generate(context):
-                    budget.emit(chunk)
-                    chunks.append(chunk)
+                try:  # what `Template.render` does, with the output counted as it is produced
+                    return budget.collect(template.root_render_func(template.new_context(context)))
+                except Exception:
+                    template.environment.handle_exception()  # re-raises with template lines
+                    raise
         except TemplateProblem:
             raise
         except RenderLimitExceeded as exc:
@@ -144,7 +145,6 @@ class TemplateEnvironments:
         except Exception as exc:
             where, line = self._where(exc, name)
             raise TemplateProblem(where, line, _describe(exc)) from exc
-        return "".join(chunks)
 
     def _where(self, exc: BaseException, fallback: str) -> tuple[str, int | None]:
         found: tuple[str, int | None] = (fallback, None)

@@ -175,6 +175,13 @@ def _largest_int(args: Any) -> int:
     return max((abs(v) for v in values if isinstance(v, int)), default=0)
 
 
+def _ints_fit(budget: RenderBudget, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """No integer argument (a width, a count) may ask for more than the budget holds."""
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        if isinstance(value, int) and abs(value) > budget.max_bytes:
+            budget.room(abs(value))
+
+
 def _percent_width(fmt: str, args: Any) -> int:
     widest = 0
     for match in _PERCENT_SPEC.finditer(fmt):
@@ -222,7 +229,7 @@ def _check_method(
     owner = getattr(target, "__self__", None)
     if not isinstance(owner, str | bytes | list | tuple):
         return args
-    budget.room(max(_largest_int(args), _largest_int(kwargs)))
+    _ints_fit(budget, args, kwargs)
     name = getattr(target, "__name__", "")
     if not isinstance(owner, str):
         return args
@@ -312,7 +319,7 @@ def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         budget = _budget()
         budget.tick()
         first = 2 if passes else 1
-        budget.room(max(_largest_int(args[first:]), _largest_int(kwargs)))
+        _ints_fit(budget, args[first:], kwargs)
         if signature is not None and estimate is not None:
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()

@@ -9,7 +9,7 @@ error ("took longer than 2 s", "produced more than 1 MB").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -74,19 +74,35 @@ class RenderBudget:
         if size > self.max_bytes:
             raise RenderLimitExceeded(f"produced more than {describe_bytes(self.max_bytes)}")
 
-    def emit(self, chunk: str) -> None:
-        """Count one chunk of output (UTF-8 bytes) and look at the clock."""
-        self.output += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "surrogatepass"))
-        self.room(self.output)
-        self.tick()
+    def collect(self, chunks: Iterable[str]) -> str:
+        """A part's output, counted chunk by chunk in UTF-8 bytes against what is left of the budget:
+        the render stops at the first chunk over it, before anything huge is joined."""
+        left = self.max_bytes - self.output
+        size = 0
+        kept: list[str] = []
+        for chunk in chunks:
+            size += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "surrogatepass"))
+            if size > left:
+                self.room(self.max_bytes + 1)
+            kept.append(chunk)
+        self.output += size
+        return "".join(kept)
 
     def value(self, value: T) -> T:
         """Check a value an operation just produced; return it unchanged."""
         self.room(size_of(value))
         return value
 
-    def iterate(self, iterable: Iterable[T]) -> Iterator[T]:
-        """`iterable`, looking at the clock every few steps (a loop body may do nothing else)."""
+    def iterate(self, iterable: Iterable[T]) -> Iterable[T]:
+        """`iterable`, looking at the clock at the start and every few steps (a loop body may do
+        nothing else). A short sequence is returned as it is: the look at the start bounds its loop,
+        and loops nested inside it look again at each of their own starts."""
+        self.tick()
+        if isinstance(iterable, _SHORT_CANDIDATES) and len(iterable) <= LOOP_CHECK_EVERY:
+            return iterable
+        return self._checked(iterable)
+
+    def _checked(self, iterable: Iterable[T]) -> Iterator[T]:
         deadline = self.deadline
         for step, item in enumerate(iterable, start=1):
             if step % LOOP_CHECK_EVERY == 0 and monotonic() > deadline:
@@ -94,9 +110,13 @@ class RenderBudget:
             yield item
 
 
+_SHORT_CANDIDATES = (list, tuple, str, dict, range)
+_SIZED = (str, bytes, list, tuple, dict, set, frozenset)
+
+
 def size_of(value: Any) -> int:
     """What a value costs against the budget: characters, items, or the bytes of an integer."""
-    if isinstance(value, str | bytes | list | tuple | Mapping | set | frozenset):
+    if isinstance(value, _SIZED):
         return len(value)
     if isinstance(value, int):
         return value.bit_length() // 8

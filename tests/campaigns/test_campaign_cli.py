@@ -103,3 +103,42 @@ def test_bad_campaign_file_is_one_sentence(cli, tmp_path: Path) -> None:  # type
     assert code == 2 and "priority" in err and err.count("\n") <= 2
     code, _, err = cli("campaign", "add", str(tmp_path / "missing.toml"), "--by", "1")
     assert code == 2 and "cannot read" in err
+
+
+def test_a_template_over_its_render_limits_is_one_sentence(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, worked_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limits come from RITM_RENDER__*: `add` refuses a file whose template is too slow or too big,
+    `dry-run` a stored campaign whose template file became so; exit 2, one line, nothing stored."""
+    monkeypatch.setenv("RITM_RENDER__TIMEOUT_S", "0.3")
+    monkeypatch.setenv("RITM_RENDER__MAX_BYTES", "5000")
+    source = (worked_dir / "campaign.toml").read_text(encoding="utf-8")
+    slow = tmp_path / "slow.toml"
+    loops = "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}"
+    slow.write_text(source.replace("Новый разбор для вас.", loops), encoding="utf-8")
+    code, _, err = cli("campaign", "add", str(slow), "--by", "1")
+    assert code == 2 and err.count("\n") == 1
+    assert err.strip().endswith("worked-1:versions.all.text, line 1: took longer than 0.3 s")
+    big = tmp_path / "big.toml"
+    big.write_text(source.replace("Новый разбор для вас.", "{{ 'x' * 5001 }}"), encoding="utf-8")
+    code, _, err = cli("campaign", "add", str(big), "--by", "1")
+    assert code == 2 and err.strip().endswith("worked-1:versions.all.text, line 1: produced more than 5 KB")
+    assert cli("campaign", "list", "--json")[1].strip() == "[]"
+
+    templates = tmp_path / "templates"
+    (templates / "note").mkdir(parents=True)
+    (templates / "note" / "subject.j2").write_text("Тема", encoding="utf-8")
+    (templates / "note" / "email.txt.j2").write_text("Коротко.", encoding="utf-8")
+    monkeypatch.setenv("RITM_TEMPLATES", str(templates))
+    with_file = tmp_path / "file.toml"
+    with_file.write_text(
+        source.replace(
+            'subject = "Привет, {{ contact.name }}"\ntext = "Новый разбор для вас."', 'template = "note"'
+        ),
+        encoding="utf-8",
+    )
+    assert cli("campaign", "add", str(with_file), "--by", "1")[0] == 0
+    (templates / "note" / "email.txt.j2").write_text("Коротко.\n" + loops, encoding="utf-8")
+    code, _, err = cli("campaign", "dry-run", "worked-1", "--at", AT, "--by", "1")
+    assert code == 2 and err.count("\n") == 1
+    assert err.strip().endswith("note/email.txt.j2, line 2: took longer than 0.3 s")

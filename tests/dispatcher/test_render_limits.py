@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from dispatcher.render import Renderer, RenderLimits, TemplateProblem
 from dispatcher.render_limits import RenderBudget, current_budget, describe_bytes
+from ritm.services import renderer
+from ritm.settings import SettingsError, load_settings
 from tests.render_support import ctx, inline_campaign
 
 TIMEOUT_S = 0.3
@@ -40,7 +43,8 @@ PATHOLOGICAL = [
     ),
     (
         "recursive loop",
-        "{% for x in range(10) recursive %}{% if loop.depth < 30 %}{{ loop(range(10)) }}{% endif %}{% endfor %}",
+        "{% for x in range(10) recursive %}{% if loop.depth < 30 %}{{ loop(range(10)) }}{% endif %}"
+        "{% endfor %}",
         SLOW,
     ),
     (
@@ -111,8 +115,8 @@ PATHOLOGICAL = [
     ),
     (
         "call block",
-        BIG_STRING
-        + "{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}{% for i in range(100000) %}{{ big }}{% endfor %}{% endcall %}",
+        BIG_STRING + "{% macro m() %}{{ caller() }}{% endmacro %}"
+        "{% call m() %}{% for i in range(100000) %}{{ big }}{% endfor %}{% endcall %}",
         BIG,
     ),
     ("streamed output", BIG_STRING + "{% for i in range(100000) %}{{ big }}{% endfor %}", BIG),
@@ -167,7 +171,8 @@ def test_reasonable_templates_and_the_shipped_ones_render_under_the_default_limi
         text=(
             "{% for i in range(3) %}{{ loop.index }}. {{ contact.first_name|upper|center(12) }}\n{% endfor %}"
             "{{ ['a', 'b']|join(', ') }} {{ '%05.1f'|format(3.14159) }} {{ '{:>6}'.format(42) }} "
-            "{{ ([1, 2, 3]|sum) * 2 }} {{ 2 ** 10 }} {{ 'ab' * 3 }} {{ ('x' ~ 'y') + 'z' }} {{ unsubscribe_url }}"
+            "{{ ([1, 2, 3]|sum) * 2 }} {{ 2 ** 10 }} {{ 'ab' * 3 }} {{ ('x' ~ 'y') + 'z' }} "
+            "{{ unsubscribe_url }}"
         )
     )
     text = Renderer().render(c, version="all", variant=None, channel="email", ctx=ctx()).text
@@ -192,3 +197,28 @@ async def test_async_renders_run_on_the_render_threads_and_report_the_same_probl
             await r.check_async(slow, ctx())
     finally:
         r.close()
+
+
+def test_the_limits_are_settings_passed_to_the_renderer(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    defaults = renderer(load_settings()).limits
+    assert (defaults.timeout_s, defaults.max_bytes) == (2.0, 1_000_000)
+    monkeypatch.setenv("RITM_RENDER__TIMEOUT_S", "0.5")
+    monkeypatch.setenv("RITM_RENDER__MAX_BYTES", "200000")
+    limits = renderer(load_settings()).limits
+    assert (limits.timeout_s, limits.max_bytes) == (0.5, 200_000)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"), [("RITM_RENDER__TIMEOUT_S", "0"), ("RITM_RENDER__MAX_BYTES", "1MB")]
+)
+def test_a_bad_render_limit_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, var: str, value: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(f"{var}:") and "\n" not in str(caught.value)
