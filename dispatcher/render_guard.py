@@ -74,6 +74,7 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.filters = {name: _guarded(name, func) for name, func in self.filters.items()}
+        self.tests = {name: _timed(func) for name, func in self.tests.items()}
         self.filters["sum"] = _budgeted_sum
         self.filters[ITER_FILTER] = _budget_iter
         self.filters[VALUE_FILTER] = _budget_value
@@ -91,6 +92,20 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
         return "".join(pieces)
 
     # -- sandbox overrides --------------------------------------------------------------------------
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Filters like sort(attribute=…), groupby, map and select read items through these: on a
+        # long list that is the only place the clock can be looked at.
+        budget = current_budget()
+        if budget is not None:
+            budget.tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        budget = current_budget()
+        if budget is not None:
+            budget.tick()
+        return super().getitem(obj, argument)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         budget = current_budget()
@@ -293,6 +308,11 @@ def _tojson(a: dict[str, Any], v: str) -> int:
     return compact * (1 + int(a["indent"]))
 
 
+def _pprint(a: dict[str, Any], v: str) -> int:
+    value = a[v]
+    return len(value) if isinstance(value, str) else 2 * size_of(value)  # an item a line, at least
+
+
 ESTIMATES: dict[str, Estimate] = {
     "center": lambda a, v: int(a["width"]),
     "indent": _indent,
@@ -304,6 +324,7 @@ ESTIMATES: dict[str, Estimate] = {
     ),
     "urlize": _urlize,
     "tojson": _tojson,
+    "pprint": _pprint,
 }
 
 
@@ -329,6 +350,17 @@ def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         return budget.value(func(*args, **kwargs))
 
     return guarded
+
+
+def _timed(func: Any) -> Callable[..., Any]:
+    """A test (`odd`, `defined`, …) that looks at the clock: `select` may call it a million times."""
+
+    @functools.wraps(func)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        _budget().tick()
+        return func(*args, **kwargs)
+
+    return timed
 
 
 @pass_environment
