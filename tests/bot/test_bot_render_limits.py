@@ -32,7 +32,7 @@ async def test_dry_run_of_a_too_slow_template_is_refused_with_the_template_and_r
 
     started = time.monotonic()
     [reply] = await world.say(AUTHOR, "/dryrun worked-1")
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10  # not the hours the loops would take
     assert re.fullmatch(
         r"Not done: preview for \w+: worked-1:versions\.all\.text, line 1: took longer than 0\.3 s",
         reply.text or "",

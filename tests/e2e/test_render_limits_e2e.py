@@ -109,7 +109,7 @@ async def test_the_render_time_limit_applies_at_send_time_and_to_previews(world:
     started = time.monotonic()
     while (await world.app.dispatch(now)).claimed:
         pass
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # not the hours the loops would take
     [row] = await rows_of_campaign(world.app.db, "slow-1")
     assert (row["status"], row["error"]) == (
         "failed",
