@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from policy.campaign import Campaign
+from policy.config import CHANNELS
 from policy.tokens import sign, verify
-
-CHANNELS = ("email", "telegram", "sms")
 
 
 @dataclass(frozen=True)

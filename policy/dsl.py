@@ -23,9 +23,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from policy.bounds import MAX_INT
+from policy.config import CHANNELS
 from policy.timeutil import MAX_DURATION, MAX_DURATION_TEXT
 
-CHANNELS = ("email", "telegram", "sms")
 ORDER_STATUSES = ("pending", "paid", "cancelled")
 Op = Literal["=", "!=", "<", "<=", ">", ">="]
 OPERATORS: tuple[Op, ...] = ("=", "!=", "<", "<=", ">", ">=")

@@ -14,10 +14,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from policy.config import Policy, parse_policy
+from policy.config import CHANNELS, Policy, parse_policy
 from policy.contact import ContactData, EventRecord, OrderRecord, TagRecord
 from policy.dsl import (
-    CHANNELS,
     NUMERIC_FIELDS,
     OPERATORS,
     STRING_FIELDS,

@@ -24,7 +24,7 @@ from dispatcher.explain import HORIZON, explain_contact
 from dispatcher.planner import evaluate_campaign, write_plan
 from dispatcher.recheck import recheck
 from policy.campaign import parse_campaign
-from policy.config import parse_policy
+from policy.config import CHANNELS, parse_policy
 from policy.contact import ContactData
 from policy.timeutil import from_epoch, to_epoch
 from storage.campaigns import insert_campaign
@@ -59,7 +59,6 @@ scope = "nonservice"
 """,
     "agreement policy",
 )
-CHANNELS = ("email", "telegram", "sms")
 CAMPAIGN = "agree"
 _copies = itertools.count()
 

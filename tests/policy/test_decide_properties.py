@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policy.caps import Counted
-from policy.config import Cap, LocalWindow, Policy
+from policy.config import CHANNELS, Cap, LocalWindow, Policy
 from policy.decide import Decider, Defer, Exclude, Send, Situation, Step, caps_for, decide
 from policy.due import explain_at
 from policy.silence import SilenceInputs
@@ -36,7 +36,6 @@ POLICY: Policy = DEFAULT.model_copy(
 )
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday; other instants are drawn in hours around it
 HOUR = timedelta(hours=1)
-CHANNELS = ("email", "telegram", "sms")
 ZONES = (None, "Europe/Moscow", "Asia/Vladivostok", "America/New_York", "Pacific/Auckland", "UTC")
 WINDOW_SEGMENTS = (None, *(name for name in POLICY.windows if name != "default"))
 CAP_SEGMENTS = (*POLICY.segment_caps, *(f"pref:{name}" for name in POLICY.frequency_caps))
