@@ -1,4 +1,4 @@
-"""/pause and /resume (admin): stop every message but service ones within one worker tick."""
+"""/pause and /resume (admin): once the pause is committed, nothing but service messages goes out."""
 
 from __future__ import annotations
 
@@ -21,8 +21,14 @@ async def pause(
     if await get_paused(services.db):
         await message.answer(tr.gettext("Already paused. /resume to send again."))
         return
-    await set_paused(services.db, True, by=str(member.user_id), at=now, source="bot")
-    await message.answer(tr.gettext("⏸ Paused: nothing but service messages goes out until /resume."))
+    held = await set_paused(services.db, True, by=str(member.user_id), at=now, source="bot")
+    await message.answer(
+        tr.ngettext(
+            "⏸ Paused: nothing but service messages goes out until /resume. {n} waiting message is held.",
+            "⏸ Paused: nothing but service messages goes out until /resume. {n} waiting messages are held.",
+            held,
+        )
+    )
 
 
 async def resume(

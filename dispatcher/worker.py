@@ -1,14 +1,21 @@
-"""The outbox worker: claim due rows under a lease, re-check the policy, render, send, record.
+"""The outbox worker: claim due rows under a lease, re-check the policy, then hand each row to its channel.
 
 `run_once(now)` is one tick; the scheduler only calls it, tests and the demo call it with their own
 clock. Nothing here sleeps on policy: a deferral is a new `due_at` in the outbox.
+
+Durability (SPEC §12.2): a claim is a row lease that leaves the row's status alone; each row becomes
+`sending` in a committed write just before its channel is called, inside one of the channel's slots
+(SMTP pool size, Telegram calls in flight), and its outcome is committed as soon as the channel
+answers — so a crash leaves at most a slot's worth of rows `sending` without an answer. A tick that
+fails, or stops early (SIGTERM), gives back every row it claimed and did not hand over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+import uuid
+from collections import Counter, defaultdict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,11 +27,11 @@ from dispatcher.recheck import Verdict, recheck
 from policy.config import Policy
 from policy.retry import GiveUp, next_attempt
 from policy.timeutil import from_epoch, to_epoch
-from storage.campaigns import campaigns_to_finish, set_status
+from storage.campaigns import campaigns_to_finish, set_status, start_sending
 from storage.db import Database
-from storage.outbox import ClaimedRow, Outcome, claim_due, defer_rows, expire_leases, record_outcomes
+from storage.handoff import Answered, Handoff, HandoffCommitter
+from storage.outbox import ClaimedRow, Outcome, claim_due, expire_leases, record_unsent, release_claims
 from storage.pause import get_paused
-from storage.tracking import revoke_consent, suppress_address
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +52,25 @@ class TickReport:
     reasons: Counter[str] = field(default_factory=Counter)
     paused: bool = False
 
+    def count(self, outcome: Outcome) -> None:
+        self.outcomes[outcome.status] += 1
+        if outcome.reason:
+            self.reasons[outcome.reason] += 1
+
     def merge(self, other: TickReport) -> None:
         self.claimed += other.claimed
         self.outcomes.update(other.outcomes)
         self.reasons.update(other.reasons)
         self.paused = other.paused
+
+
+# What a channel's answer does to the contact, beside the row's own outcome (storage/handoff.py).
+_EFFECTS = {"hard_bounce": "hard_bounce", "bad_address": "bad_address", "blocked": "bot_blocked"}
+
+
+def new_holder() -> str:
+    """A fresh id for one process's claims (and its instance lease)."""
+    return uuid.uuid4().hex[:16]
 
 
 class OutboxWorker:
@@ -63,6 +84,8 @@ class OutboxWorker:
         batch: int = 200,
         lease_s: int = 300,
         concurrency: int = 32,
+        slots: Mapping[str, int] | None = None,
+        holder: str | None = None,
     ) -> None:
         self.db = db
         self.policy = policy
@@ -70,12 +93,19 @@ class OutboxWorker:
         self.campaigns = campaigns
         self.batch = batch
         self.lease_s = lease_s
-        self.concurrency = concurrency
+        self.concurrency = concurrency  # slots of a channel that `slots` does not name
+        self.slots = dict(slots or {})
+        self.holder = holder or new_holder()
+        self.committer = HandoffCommitter(db, self.holder)
         self._stopping = False
 
     def stop(self) -> None:
-        """Finish the rows in hand, claim no more (SIGTERM)."""
+        """Finish the sends in flight, hand no further row to a channel, claim no more (SIGTERM)."""
         self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     async def run_once(self, now: datetime) -> TickReport:
         """One round: claim a batch of due rows (service only while paused) and settle every one."""
@@ -86,37 +116,24 @@ class OutboxWorker:
         await expire_leases(self.db, now=now_s)
         report.paused = await get_paused(self.db)
         rows = await claim_due(
-            self.db, now=now_s, lease_s=self.lease_s, limit=self.batch, service_only=report.paused
+            self.db,
+            holder=self.holder,
+            now=now_s,
+            lease_s=self.lease_s,
+            limit=self.batch,
+            service_only=report.paused,
         )
         report.claimed = len(rows)
         if not rows:
             await self._finish_campaigns(now)
             return report
-        verdicts = await recheck(self.db, self.policy, rows, now, self.campaigns)
-        outcomes: list[Outcome] = []
-        deferrals: list[tuple[int, int]] = []
-        to_send: list[ClaimedRow] = []
-        for row in rows:
-            verdict = verdicts[row.id]
-            if verdict.send:
-                to_send.append(row)
-            elif verdict.defer_to is not None:
-                deferrals.append((row.id, to_epoch(verdict.defer_to)))
-                report.outcomes["deferred"] += 1
-            else:
-                outcomes.append(self._not_sent(row, verdict))
-        await defer_rows(self.db, deferrals)
-        if to_send:
-            await self.delivery.prepare(to_send, now)
-            await self._mark_sending(to_send, now)
-        results = await self._send_all(to_send, now)
-        for row in to_send:
-            outcomes.append(await self._settle(row, results[row.id], now))
-        await record_outcomes(self.db, outcomes)
-        for outcome in outcomes:
-            report.outcomes[outcome.status] += 1
-            if outcome.reason:
-                report.reasons[outcome.reason] += 1
+        try:
+            to_send = await self._decide(rows, now, report)
+            await self._send_all(to_send, now, report)
+        finally:
+            # Whatever was not handed over goes back as it was (a no-op for settled and `sending`
+            # rows): a failing re-check, a DB error or a stop never strands or loses a claimed row.
+            await asyncio.shield(self._release([r.id for r in rows]))
         log.info("tick", extra={"event": "tick", "claimed": report.claimed, **dict(report.outcomes)})
         return report
 
@@ -130,19 +147,38 @@ class OutboxWorker:
                 break
         return total
 
+    async def _decide(
+        self, rows: Sequence[ClaimedRow], now: datetime, report: TickReport
+    ) -> list[ClaimedRow]:
+        """Re-check every claimed row; settle those that will not go now, return those that will."""
+        verdicts = await recheck(self.db, self.policy, rows, now, self.campaigns)
+        unsent: list[Outcome] = []
+        to_send: list[ClaimedRow] = []
+        for row in rows:
+            verdict = verdicts[row.id]
+            if verdict.send:
+                to_send.append(row)
+            elif verdict.defer_to is not None:
+                unsent.append(Outcome(row.id, "planned", due_at=to_epoch(verdict.defer_to)))
+                report.outcomes["deferred"] += 1
+            else:
+                unsent.append(self._not_sent(row, verdict))
+                report.count(unsent[-1])
+        await record_unsent(self.db, unsent, holder=self.holder)
+        if to_send:
+            await start_sending(self.db, [r.campaign_id for r in to_send], now)
+            await self.delivery.prepare(to_send, now)
+        return to_send
+
     @staticmethod
     def _not_sent(row: ClaimedRow, verdict: Verdict) -> Outcome:
         return Outcome(row.id, verdict.status, reason=verdict.reason)
 
-    async def _mark_sending(self, rows: Sequence[ClaimedRow], now: datetime) -> None:
-        ids = sorted({r.campaign_id for r in rows})
-        async with self.db.transaction() as conn:
-            for campaign_id in ids:
-                await conn.execute(
-                    "UPDATE campaigns SET status = 'sending', updated_at = ?"
-                    " WHERE id = ? AND status = 'scheduled'",
-                    (to_epoch(now), campaign_id),
-                )
+    async def _release(self, ids: Sequence[int]) -> None:
+        try:
+            await release_claims(self.db, ids, holder=self.holder)
+        except Exception:  # the claims then run out on their own (lease_s)
+            log.exception("release failed", extra={"event": "release_error", "rows": len(ids)})
 
     async def _finish_campaigns(self, now: datetime) -> None:
         finished = await campaigns_to_finish(self.db)
@@ -152,34 +188,50 @@ class OutboxWorker:
             for campaign_id in finished:
                 await set_status(conn, campaign_id, "done", now)
 
-    async def _send_all(self, rows: Sequence[ClaimedRow], now: datetime) -> Mapping[int, SendResult]:
-        gate = asyncio.Semaphore(self.concurrency)
+    async def _send_all(self, rows: Sequence[ClaimedRow], now: datetime, report: TickReport) -> None:
+        """Each channel gets as many lanes as it has slots; a lane marks, sends, records one row at a time."""
+        queues: dict[str, deque[ClaimedRow]] = defaultdict(deque)
+        for row in rows:
+            queues[row.channel].append(row)
+        async with asyncio.TaskGroup() as group:
+            for channel, queue in queues.items():
+                for _ in range(min(self.slots.get(channel, self.concurrency), len(queue))):
+                    group.create_task(self._lane(queue, now, report))
 
-        async def one(row: ClaimedRow) -> tuple[int, SendResult]:
-            async with gate:
-                try:
-                    return row.id, await self.delivery.deliver(row, now)
-                except Exception as exc:  # a rendering or adapter bug must not kill the tick
-                    log.exception("delivery failed", extra={"event": "deliver_error", "outbox_id": row.id})
-                    return row.id, SendResult("failed", detail=f"{type(exc).__name__}: {exc}")
+    async def _lane(self, queue: deque[ClaimedRow], now: datetime, report: TickReport) -> None:
+        lease_until = to_epoch(now) + self.lease_s
+        answered: Answered | None = None
+        while queue and not self._stopping:
+            row = queue.popleft()
+            handoff = Handoff(row.id, row.campaign_id, row.priority, lease_until)
+            granted = await self.committer.commit(answered=answered, handoff=handoff)
+            answered = None
+            if not granted:
+                report.outcomes["held"] += 1  # paused or campaign held since the claim: released
+                continue
+            answered = await self._settle(row, await self._deliver(row, now), now)
+            report.count(answered.outcome)
+        if answered is not None:
+            await self.committer.commit(answered=answered)
 
-        return dict(await asyncio.gather(*(one(r) for r in rows)))
+    async def _deliver(self, row: ClaimedRow, now: datetime) -> SendResult:
+        try:
+            return await self.delivery.deliver(row, now)
+        except Exception as exc:  # a rendering or adapter bug must not kill the tick
+            log.exception("delivery failed", extra={"event": "deliver_error", "outbox_id": row.id})
+            return SendResult("failed", detail=f"{type(exc).__name__}: {exc}")
 
-    async def _settle(self, row: ClaimedRow, result: SendResult, now: datetime) -> Outcome:
+    async def _settle(self, row: ClaimedRow, result: SendResult, now: datetime) -> Answered:
         now_s = to_epoch(now)
         if result.kind == "sent":
-            return Outcome(row.id, "sent", sent_at=now_s, message_id=result.provider_id)
-        if result.kind == "retry":
+            outcome = Outcome(row.id, "sent", sent_at=now_s, message_id=result.provider_id)
+        elif result.kind == "retry":
             deadline = from_epoch(row.deadline) if row.deadline is not None else None
             decision = next_attempt(row.attempts, now, deadline, result.retry_after_s)
             if isinstance(decision, GiveUp):
-                return Outcome(row.id, "expired", reason=decision.reason, error=result.detail)
-            return Outcome(row.id, "retry", due_at=to_epoch(decision.at), error=result.detail)
-        async with self.db.transaction() as conn:
-            if result.kind == "hard_bounce":
-                await suppress_address(conn, row.contact_id, row.channel, "hard_bounce", now)
-            elif result.kind == "blocked":
-                await revoke_consent(conn, row.contact_id, row.channel, "bot_blocked", now)
-            elif result.kind == "bad_address":
-                await suppress_address(conn, row.contact_id, row.channel, "bad_address", now)
-        return Outcome(row.id, "failed", reason=result.kind, error=result.detail)
+                outcome = Outcome(row.id, "expired", reason=decision.reason, error=result.detail)
+            else:
+                outcome = Outcome(row.id, "retry", due_at=to_epoch(decision.at), error=result.detail)
+        else:
+            outcome = Outcome(row.id, "failed", reason=result.kind, error=result.detail)
+        return Answered(outcome, row.contact_id, row.channel, now, effect=_EFFECTS.get(result.kind))

@@ -19,6 +19,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import run_bot
 from dispatcher.campaign_cache import CampaignCache
@@ -37,6 +38,7 @@ from dispatcher.worker import OutboxWorker, TickReport
 from policy.campaign import CampaignError
 from policy.config import Policy
 from policy.timeutil import to_epoch
+from ritm.instance import InstanceLease
 from ritm.services import campaign_service, link_signer, renderer, report_store
 from ritm.settings import Settings
 from storage.campaigns import list_campaigns
@@ -91,8 +93,9 @@ class App:
         return await self.followups.run_once(now or self.clock())
 
     async def recover(self) -> dict[str, int]:
-        """Rows left `sending` by a dead process: mass/scenario become `uncertain`, service is re-queued."""
-        found = await recover_in_flight(self.db, now=to_epoch(self.clock()))
+        """Under the instance lease, rows other (dead) holders left: `sending` mass/scenario become
+        `uncertain`, service is re-queued, claims on rows never handed over are released."""
+        found = await recover_in_flight(self.db, holder=self.worker.holder, now=to_epoch(self.clock()))
         if any(found.values()):
             log.warning("recovered in-flight rows", extra={"event": "recover", **found})
         return found
@@ -161,7 +164,9 @@ async def create_app(
         email=email,
         telegram=telegram,
     )
-    worker = OutboxWorker(db, policy, delivery, campaigns)
+    # A channel's slots bound how many of its rows are `sending` without an answer (SPEC §12.2).
+    slots = {"email": settings.smtp.pool_size, "telegram": settings.telegram.in_flight}
+    worker = OutboxWorker(db, policy, delivery, campaigns, slots=slots)
     http = create_http_app(
         HttpDeps(
             db=db, policy=policy, campaigns=campaigns, signer=signer, clock=clock, mail_domain=mail_domain
@@ -183,13 +188,35 @@ async def create_app(
     )
 
 
-async def serve(app: App, *, stop: asyncio.Event | None = None, dispatch_every_s: float = 2.0) -> None:
-    """Run HTTP, the scheduler (and the bot) until SIGTERM/SIGINT or `stop` is set."""
+async def serve(
+    app: App,
+    *,
+    stop: asyncio.Event | None = None,
+    dispatch_every_s: float = 2.0,
+    standby: bool = False,
+) -> None:
+    """Run HTTP, the scheduler (and the bot) until SIGTERM/SIGINT or `stop` is set.
+
+    Raises LeaseHeld, before anything starts, when another live `ritm run` holds the database.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    lease = InstanceLease(app.db, app.worker.holder, app.clock)
+    await lease.take(standby=standby)
+    heartbeat = asyncio.create_task(lease.keep(stop.set), name="lease-heartbeat")
+    try:
+        await _serve_leased(app, stop, dispatch_every_s)
+    finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+        await lease.give_up()
+
+
+async def _serve_leased(app: App, stop: asyncio.Event, dispatch_every_s: float) -> None:
     await app.recover()
     runner = web.AppRunner(app.http, access_log=None)
     await runner.setup()
@@ -209,12 +236,26 @@ async def serve(app: App, *, stop: asyncio.Event | None = None, dispatch_every_s
     try:
         await stop.wait()
     finally:
-        app.worker.stop()
-        scheduler.shutdown(wait=False)
+        await _stop_dispatch(app, scheduler)
         with contextlib.suppress(Exception):  # run_bot logged a crash itself ("bot_crashed")
             await bot_task
-        # The sends in hand finish (their results are recorded); then nothing is left `sending`.
-        async with app._tick_lock:
-            pass
         await runner.cleanup()
         log.info("ritm stopped", extra={"event": "stop"})
+
+
+async def _stop_dispatch(app: App, scheduler: AsyncIOScheduler) -> None:
+    """Claim nothing more, let the sends in flight finish and be recorded, then stop the jobs.
+
+    APScheduler's shutdown cancels running jobs, so it comes only after the tick has returned (or
+    the grace ran out: then the sends still in flight are cut and recovered as after a crash).
+    """
+    app.worker.stop()
+    scheduler.pause()
+    grace_s = app.settings.shutdown_grace_s
+    try:
+        await asyncio.wait_for(app._tick_lock.acquire(), grace_s)
+    except TimeoutError:
+        log.warning("sends still in flight at the end of the grace", extra={"event": "grace_exceeded"})
+    else:
+        app._tick_lock.release()
+    scheduler.shutdown(wait=False)

@@ -34,6 +34,8 @@ class TelegramSettings(BaseModel):
     rate_per_s: float = Field(default=25.0, gt=0)
     per_chat_per_s: float = Field(default=1.0, gt=0)
     per_group_per_min: float = Field(default=20.0, gt=0)
+    # Messages handed to the Bot API and not yet answered: the most a crash can leave `uncertain`.
+    in_flight: int = Field(default=16, ge=1, le=256)
 
 
 class RenderSettings(BaseModel):
@@ -62,6 +64,8 @@ class Settings(BaseSettings):
     # The secret before a rotation: links and tokens it signed still verify; nothing new is signed with it.
     secret_previous: SecretStr | None = None
     school_name: str = "Онлайн-школа"
+    # SIGTERM/SIGINT: how long the sends in flight may take to finish and be recorded.
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
     smtp: SmtpSettings = SmtpSettings()
     telegram: TelegramSettings = TelegramSettings()
     render: RenderSettings = RenderSettings()

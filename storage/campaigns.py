@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -118,6 +119,28 @@ async def set_status(conn: aiosqlite.Connection, campaign_id: str, status: str, 
     await conn.execute(
         "UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?", (status, to_epoch(at), campaign_id)
     )
+
+
+async def start_sending(db: Database, campaign_ids: Sequence[str], at: datetime) -> None:
+    """`scheduled` → `sending` for campaigns whose first rows go out now."""
+    if not campaign_ids:
+        return
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "UPDATE campaigns SET status = 'sending', updated_at = ? WHERE id = ? AND status = 'scheduled'",
+            [(to_epoch(at), campaign_id) for campaign_id in sorted(set(campaign_ids))],
+        )
+
+
+async def campaign_statuses(conn: aiosqlite.Connection, campaign_ids: Sequence[str]) -> dict[str, str]:
+    """The status of each campaign named (within the caller's transaction)."""
+    ids = sorted(set(campaign_ids))
+    if not ids:
+        return {}
+    async with conn.execute(
+        f"SELECT id, status FROM campaigns WHERE id IN ({','.join('?' * len(ids))})", ids
+    ) as cur:
+        return {str(r[0]): str(r[1]) for r in await cur.fetchall()}
 
 
 async def save_dry_run(

@@ -142,24 +142,31 @@ class ClaimedRow:
 
 
 # A held campaign's rows wait in the outbox: paused, or back to approval after its count drifted.
-HELD = "'paused', 'pending_approval', 'draft', 'dry_run'"
+HELD_STATUSES = ("paused", "pending_approval", "draft", "dry_run")
+HELD = ", ".join(f"'{s}'" for s in HELD_STATUSES)
 PRIORITIES = ("service", "scenario", "mass")
-# One (status, priority) slice at a time, walked in due order along outbox_claim: no sort of every due
-# row per tick, however many a million-row campaign leaves due.
+# A claim is a row lease (`lease_until`, `claimed_by`) on a row that keeps its status: a crash before
+# hand-off leaves a stale claim that is simply claimable again once the lease runs out. One (status,
+# priority) slice at a time, walked in due order along outbox_claim: no sort of every due row per tick.
+# `attempts + 1` is the number this attempt will have if the row is handed to its channel.
 CLAIM_SQL = (
-    "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+    "UPDATE outbox SET lease_until = ?, claimed_by = ? WHERE id IN ("
     " SELECT id FROM outbox WHERE status = ? AND priority = ? AND due_at <= ?"
+    " AND (lease_until IS NULL OR lease_until < ?)"
     f" AND campaign_id NOT IN (SELECT id FROM campaigns WHERE status IN ({HELD}))"
     " ORDER BY due_at LIMIT ?)"
     " RETURNING id, campaign_id, contact_id, step, priority, channel, version, variant, due_at,"
-    " deadline, attempts"
+    " deadline, attempts + 1"
 )
+# What may be done to a claimed row that was not handed to a channel, and to one that was.
+UNSENT = "claimed_by = ? AND status IN ('planned', 'retry')"
+IN_FLIGHT = "claimed_by = ? AND status = 'sending'"
 
 
 async def claim_due(
-    db: Database, *, now: int, lease_s: int, limit: int, service_only: bool = False
+    db: Database, *, holder: str, now: int, lease_s: int, limit: int, service_only: bool = False
 ) -> list[ClaimedRow]:
-    """Move up to `limit` due rows (service, then scenario, then mass) to `sending` under a lease."""
+    """Lease up to `limit` due rows (service, then scenario, then mass) to `holder`; statuses stay."""
     claimed: list[ClaimedRow] = []
     async with db.transaction() as conn:
         for priority in PRIORITIES[:1] if service_only else PRIORITIES:
@@ -167,7 +174,8 @@ async def claim_due(
                 left = limit - len(claimed)
                 if left <= 0:
                     break
-                async with conn.execute(CLAIM_SQL, (now + lease_s, status, priority, now, left)) as cur:
+                params = (now + lease_s, holder, status, priority, now, now, left)
+                async with conn.execute(CLAIM_SQL, params) as cur:
                     claimed.extend(ClaimedRow(*tuple(r)) for r in await cur.fetchall())
     claimed.sort(key=lambda r: (PRIORITIES.index(r.priority), r.due_at, r.id))
     return claimed
@@ -178,41 +186,73 @@ class Outcome:
     """The new state of one claimed row."""
 
     id: int
-    status: str  # sent | retry | failed | suppressed | expired | cancelled
+    status: str  # sent | retry | failed | suppressed | expired | cancelled | planned (deferred)
     reason: str | None = None
-    due_at: int | None = None  # for retry
+    due_at: int | None = None  # for retry and deferral
     sent_at: int | None = None
     message_id: str | None = None
     error: str | None = None
 
 
-async def record_outcomes(db: Database, outcomes: Sequence[Outcome]) -> None:
+OUTCOME_SQL = (
+    "UPDATE outbox SET status = ?, reason = COALESCE(?, reason), due_at = COALESCE(?, due_at),"
+    " sent_at = COALESCE(?, sent_at), message_id = COALESCE(?, message_id), error = ?,"
+    " lease_until = NULL, claimed_by = NULL WHERE id = ? AND "
+)
+
+
+def outcome_params(outcome: Outcome, holder: str) -> tuple[object, ...]:
+    o = outcome
+    return (o.status, o.reason, o.due_at, o.sent_at, o.message_id, o.error, o.id, holder)
+
+
+async def record_unsent(db: Database, outcomes: Sequence[Outcome], *, holder: str) -> None:
+    """Settle claimed rows the re-check kept from their channel (suppressed, deferred, …) at once."""
     if not outcomes:
         return
     async with db.transaction() as conn:
+        await conn.executemany(OUTCOME_SQL + UNSENT, [outcome_params(o, holder) for o in outcomes])
+
+
+async def release_claims(db: Database, ids: Sequence[int], *, holder: str) -> None:
+    """Give back claimed rows that were never handed to a channel: same status, same due time."""
+    if not ids:
+        return
+    async with db.transaction() as conn:
         await conn.executemany(
-            "UPDATE outbox SET status = ?, reason = COALESCE(?, reason), due_at = COALESCE(?, due_at),"
-            " sent_at = COALESCE(?, sent_at), message_id = COALESCE(?, message_id), error = ?,"
-            " lease_until = NULL WHERE id = ? AND status = 'sending'",
-            [(o.status, o.reason, o.due_at, o.sent_at, o.message_id, o.error, o.id) for o in outcomes],
+            f"UPDATE outbox SET lease_until = NULL, claimed_by = NULL WHERE id = ? AND {UNSENT}",
+            [(row_id, holder) for row_id in ids],
         )
 
 
-async def recover_in_flight(db: Database, *, now: int) -> dict[str, int]:
-    """Rows left `sending` by a dead process: service → re-planned, others → `uncertain` (never re-sent)."""
+async def recover_in_flight(db: Database, *, holder: str, now: int) -> dict[str, int]:
+    """At start-up, under the instance lease: what other (dead) holders left behind.
+
+    Their `sending` rows were handed to a channel with no answer recorded: service → re-planned,
+    others → `uncertain` (never re-sent). Their claims on rows never handed are released. Rows of
+    ours, and rows whose lease is still running under our own holder, are not touched.
+    """
     async with db.transaction() as conn:
+        dead = "(claimed_by IS NULL OR claimed_by != ? OR lease_until < ?)"
         cur = await conn.execute(
-            "UPDATE outbox SET status = 'planned', lease_until = NULL, due_at = MIN(due_at, ?)"
-            " WHERE status = 'sending' AND priority = 'service'",
-            (now,),
+            "UPDATE outbox SET status = 'planned', lease_until = NULL, claimed_by = NULL,"
+            f" due_at = MIN(due_at, ?) WHERE status = 'sending' AND priority = 'service' AND {dead}",
+            (now, holder, now),
         )
         service = cur.rowcount
         cur = await conn.execute(
-            "UPDATE outbox SET status = 'uncertain', lease_until = NULL, reason = 'in flight at crash'"
-            " WHERE status = 'sending'"
+            "UPDATE outbox SET status = 'uncertain', lease_until = NULL, claimed_by = NULL,"
+            f" reason = 'in flight at crash' WHERE status = 'sending' AND {dead}",
+            (holder, now),
         )
         other = cur.rowcount
-    return {"service_requeued": service, "uncertain": other}
+        cur = await conn.execute(
+            "UPDATE outbox SET lease_until = NULL, claimed_by = NULL"
+            " WHERE status IN ('planned', 'retry') AND claimed_by IS NOT NULL AND claimed_by != ?",
+            (holder,),
+        )
+        released = cur.rowcount
+    return {"service_requeued": service, "uncertain": other, "claims_released": released}
 
 
 async def expire_leases(db: Database, *, now: int) -> int:
@@ -220,7 +260,7 @@ async def expire_leases(db: Database, *, now: int) -> int:
     async with db.transaction() as conn:
         cur = await conn.execute(
             "UPDATE outbox SET status = CASE priority WHEN 'service' THEN 'planned' ELSE 'uncertain' END,"
-            " lease_until = NULL WHERE status = 'sending' AND lease_until < ?",
+            " lease_until = NULL, claimed_by = NULL WHERE status = 'sending' AND lease_until < ?",
             (now,),
         )
         return cur.rowcount
@@ -246,18 +286,6 @@ async def sent_counted_for(
             if row_id not in excluded:
                 found[contact_id].append(CountedRow(contact_id, int(t), channel, priority))
     return found
-
-
-async def defer_rows(db: Database, deferrals: Sequence[tuple[int, int]]) -> None:
-    """Put claimed rows back to `planned` at a later due time without counting an attempt."""
-    if not deferrals:
-        return
-    async with db.transaction() as conn:
-        await conn.executemany(
-            "UPDATE outbox SET status = 'planned', due_at = ?, attempts = MAX(attempts - 1, 0),"
-            " lease_until = NULL WHERE id = ? AND status = 'sending'",
-            [(due, row_id) for row_id, due in deferrals],
-        )
 
 
 @dataclass(frozen=True)

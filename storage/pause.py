@@ -5,25 +5,42 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import aiosqlite
+
 from policy.timeutil import iso_utc
 from storage.audit import audit
 from storage.db import Database
 
 _KEY = "paused"
+_SQL = "SELECT value FROM settings WHERE key = ?"
 
 
-async def get_paused(db: Database) -> bool:
-    value = await db.scalar("SELECT value FROM settings WHERE key = ?", (_KEY,))
+def _decode(value: object) -> bool:
     return bool(value) and json.loads(str(value)).get("paused", False) is True
 
 
+async def get_paused(db: Database) -> bool:
+    return _decode(await db.scalar(_SQL, (_KEY,)))
+
+
+async def is_paused(conn: aiosqlite.Connection) -> bool:
+    """The pause as this transaction sees it (the worker checks it in the very write that hands a row
+    to its channel, so a committed pause is seen by every later hand-off)."""
+    async with conn.execute(_SQL, (_KEY,)) as cur:
+        row = await cur.fetchone()
+    return row is not None and _decode(row[0])
+
+
 async def pause_info(db: Database) -> dict[str, object]:
-    value = await db.scalar("SELECT value FROM settings WHERE key = ?", (_KEY,))
+    value = await db.scalar(_SQL, (_KEY,))
     return json.loads(str(value)) if value else {"paused": False}
 
 
-async def set_paused(db: Database, paused: bool, *, by: str, at: datetime, source: str = "cli") -> None:
-    """Pause or resume; audited. The worker reads it at every tick, so it takes effect within one tick."""
+async def set_paused(db: Database, paused: bool, *, by: str, at: datetime, source: str = "cli") -> int:
+    """Pause or resume; audited. Returns how many non-service messages wait (held, when pausing).
+
+    The worker checks the pause before handing each message to its channel, so once this commits
+    nothing but service goes out."""
     value = json.dumps({"paused": paused, "by": by, "at": iso_utc(at)})
     async with db.transaction() as conn:
         await conn.execute(
@@ -31,4 +48,17 @@ async def set_paused(db: Database, paused: bool, *, by: str, at: datetime, sourc
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (_KEY, value),
         )
-        await audit(conn, at=at, actor=by, action="pause" if paused else "resume", source=source)
+        async with conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE status IN ('planned', 'retry') AND priority != 'service'"
+        ) as cur:
+            row = await cur.fetchone()
+        waiting = int(row[0]) if row else 0
+        await audit(
+            conn,
+            at=at,
+            actor=by,
+            action="pause" if paused else "resume",
+            source=source,
+            details={"waiting": waiting},
+        )
+    return waiting

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from ritm.cli.common import STATE, run
+from ritm.cli.common import STATE, fail, run
 from ritm.settings import public_url_warning
 
 log = logging.getLogger(__name__)
@@ -16,8 +16,14 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
         dispatch_every_s: float = typer.Option(2.0, "--tick", help="Seconds between outbox worker ticks."),
+        standby: bool = typer.Option(
+            False, "--standby", help="If another `ritm run` holds the database, wait for it to stop."
+        ),
     ) -> None:
-        """Run the dispatcher, HTTP endpoints and (with RITM_BOT_TOKEN) the bot until SIGTERM."""
+        """Run the dispatcher, HTTP endpoints and (with RITM_BOT_TOKEN) the bot until SIGTERM.
+
+        SIGTERM/SIGINT: claim nothing more, let the sends in flight finish (up to
+        RITM_SHUTDOWN_GRACE_S) and be recorded, then exit 0."""
         settings = STATE.signing_settings().model_copy(update={"db": STATE.db_path})
         policy = STATE.policy()
         logging.getLogger().setLevel(logging.INFO)
@@ -26,12 +32,18 @@ def register(app: typer.Typer) -> None:
             log.warning(warning, extra={"event": "public_url", "url": settings.public_url})
 
         from ritm.app import create_app, serve  # aiogram takes seconds to import: only when running
+        from ritm.instance import LeaseHeld
 
-        async def main() -> None:
+        async def main() -> str | None:
             application = await create_app(settings, policy)
             try:
-                await serve(application, dispatch_every_s=dispatch_every_s)
+                await serve(application, dispatch_every_s=dispatch_every_s, standby=standby)
+            except LeaseHeld as exc:
+                return str(exc)
             finally:
                 await application.close()
+            return None
 
-        run(main)
+        refused = run(main)
+        if refused is not None:
+            fail(refused)

@@ -99,10 +99,13 @@ def _pause(paused: bool, by: str) -> None:
     async def main() -> None:
         db = await open_db()
         try:
-            await set_paused(db, paused, by=by, at=datetime.now(UTC))
+            waiting = await set_paused(db, paused, by=by, at=datetime.now(UTC))
         finally:
             await db.close()
-        console.print("paused: only service messages go out" if paused else "resumed")
+        if paused:
+            console.print(f"paused: only service messages go out; {waiting} waiting messages held")
+        else:
+            console.print(f"resumed: {waiting} waiting messages go out at their due times")
 
     run(main)
 
@@ -112,7 +115,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("pause")
     def pause(by: str = typer.Option("cli", "--by")) -> None:
-        """Stop every message but service ones (takes effect within one worker tick)."""
+        """Stop every message but service ones: none is handed to a channel once this returns."""
         _pause(True, by)
 
     @app.command("resume")

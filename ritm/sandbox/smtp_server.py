@@ -99,6 +99,8 @@ class CapturingSmtpServer:
         self.refused_connections = 0
         self.outage_mode: OutageMode | None = None
         self._serial = 0  # names the .eml files; never reset, so `clear` cannot overwrite one
+        self._holds: dict[str, asyncio.Event] = {}
+        self.waiting: set[str] = set()  # held recipients whose DATA is waiting for `let_go`
         self._server: asyncio.Server | None = None
         self._live: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
@@ -146,6 +148,17 @@ class CapturingSmtpServer:
             if protocol.transport is not None:
                 protocol.transport.close()
 
+    def hold(self, *addresses: str) -> None:
+        """Keep the DATA of messages to these addresses unanswered until `let_go` (a slow provider)."""
+        for address in addresses:
+            self._holds[address] = asyncio.Event()
+
+    def let_go(self) -> None:
+        """Answer every held message (and hold nothing more)."""
+        for event in self._holds.values():
+            event.set()
+        self._holds.clear()
+
     def clear(self) -> None:
         """Forget the captured messages (the .eml files stay)."""
         self.messages.clear()
@@ -179,6 +192,12 @@ class CapturingSmtpServer:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        for address in envelope.rcpt_tos:
+            held = self._holds.get(address)
+            if held is not None:
+                self.waiting.add(address)
+                await held.wait()
+                self.waiting.discard(address)
         for address in envelope.rcpt_tos:
             reply = _match(self.data_replies, address)
             if reply is not None:

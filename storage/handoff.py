@@ -1,0 +1,152 @@
+"""Per-message durability for the worker: hand-off marks and outcomes, group-committed.
+
+A row becomes `sending` just before it is handed to its channel, and that write is committed before
+the channel is called (a crash after the call cannot resend a row nobody marked, and a crash before
+it leaves only a claim that runs out). Its outcome is committed as soon as the channel answers.
+Committing each through aiosqlite one by one would cost a thread hop and a commit per message, so
+one committer takes whatever marks and outcomes queued up while the previous transaction ran and
+writes them together: every waiter resumes after its own write is durable.
+
+The mark transaction also reads the pause and the campaigns' statuses, so a pause (or a held
+campaign) committed before it is seen: such a row is released unsent, its claim given back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import aiosqlite
+
+from storage.campaigns import campaign_statuses
+from storage.db import Database
+from storage.outbox import HELD_STATUSES, IN_FLIGHT, OUTCOME_SQL, UNSENT, Outcome, outcome_params
+from storage.pause import is_paused
+from storage.tracking import revoke_consent, suppress_address
+
+log = logging.getLogger(__name__)
+
+# Campaign statuses whose rows must not be handed even if claimed before the change.
+STOPPED = frozenset(HELD_STATUSES) | {"cancelled", "rejected"}
+# What a channel's answer does to the contact, beside the row's own outcome.
+SUPPRESSING = frozenset({"hard_bounce", "bad_address"})
+REVOKING = frozenset({"bot_blocked"})
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A claimed row about to go to its channel."""
+
+    row_id: int
+    campaign_id: str
+    priority: str
+    lease_until: int  # a send still unanswered then is treated as hung (expire_leases)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A handed row's outcome, and what the answer does to the contact's address or consent."""
+
+    outcome: Outcome
+    contact_id: str
+    channel: str
+    at: datetime
+    effect: str | None = None  # hard_bounce | bad_address (suppress) | bot_blocked (revoke consent)
+
+
+@dataclass
+class _Job:
+    answered: Answered | None
+    handoff: Handoff | None
+    done: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class HandoffCommitter:
+    """Group commit of hand-off marks and outcomes for one holder of row claims."""
+
+    def __init__(self, db: Database, holder: str) -> None:
+        self.db = db
+        self.holder = holder
+        self.transactions = 0  # commits made (a measure of the grouping)
+        self._queue: list[_Job] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def commit(self, *, answered: Answered | None = None, handoff: Handoff | None = None) -> bool:
+        """Write an outcome and/or a hand-off mark; return once committed.
+
+        True when the row of `handoff` is now `sending` and may be handed; False when it was released
+        (paused, campaign held) or is no longer ours. Both in one call keep a channel slot's count of
+        unanswered `sending` rows at one: the previous row's outcome lands with the next row's mark.
+        """
+        job = _Job(answered, handoff)
+        self._queue.append(job)
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._run(), name="outbox-handoff")
+        return await job.done
+
+    async def _run(self) -> None:
+        while self._queue:
+            jobs, self._queue = self._queue, []
+            try:
+                granted = await self._write(jobs)
+            except Exception as exc:
+                log.exception("handoff write failed", extra={"event": "handoff_error", "rows": len(jobs)})
+                for job in jobs:
+                    if not job.done.done():
+                        job.done.set_exception(exc)
+                continue
+            except asyncio.CancelledError:
+                for job in jobs + self._queue:
+                    job.done.cancel()
+                raise
+            for job in jobs:
+                if not job.done.done():
+                    job.done.set_result(job.handoff is not None and job.handoff.row_id in granted)
+
+    async def _write(self, jobs: list[_Job]) -> set[int]:
+        answers = [j.answered for j in jobs if j.answered is not None]
+        handoffs = [j.handoff for j in jobs if j.handoff is not None]
+        async with self.db.transaction() as conn:
+            if answers:
+                await conn.executemany(
+                    OUTCOME_SQL + IN_FLIGHT, [outcome_params(a.outcome, self.holder) for a in answers]
+                )
+                for answer in answers:
+                    await _apply_effect(conn, answer)
+            granted = await self._mark(conn, handoffs) if handoffs else set()
+        self.transactions += 1
+        return granted
+
+    async def _mark(self, conn: aiosqlite.Connection, handoffs: list[Handoff]) -> set[int]:
+        paused = any(h.priority != "service" for h in handoffs) and await is_paused(conn)
+        statuses = await campaign_statuses(conn, [h.campaign_id for h in handoffs])
+        allowed = [
+            h
+            for h in handoffs
+            if not (paused and h.priority != "service") and statuses.get(h.campaign_id) not in STOPPED
+        ]
+        kept = {h.row_id for h in allowed}
+        refused = [h.row_id for h in handoffs if h.row_id not in kept]
+        if refused:
+            await conn.executemany(
+                f"UPDATE outbox SET lease_until = NULL, claimed_by = NULL WHERE id = ? AND {UNSENT}",
+                [(row_id, self.holder) for row_id in refused],
+            )
+        granted: set[int] = set()
+        for h in allowed:
+            async with conn.execute(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = ?"
+                f" WHERE id = ? AND {UNSENT} RETURNING id",
+                (h.lease_until, h.row_id, self.holder),
+            ) as cur:
+                granted.update(int(r[0]) for r in await cur.fetchall())
+        return granted
+
+
+async def _apply_effect(conn: aiosqlite.Connection, answer: Answered) -> None:
+    if answer.effect in SUPPRESSING:
+        await suppress_address(conn, answer.contact_id, answer.channel, answer.effect, answer.at)
+    elif answer.effect in REVOKING:
+        await revoke_consent(conn, answer.contact_id, answer.channel, answer.effect, answer.at)
