@@ -1,16 +1,18 @@
 """Turns a claimed outbox row into a message on its channel: recipient, template, tracked links, adapter.
 
 The worker calls `prepare(rows)` once per tick (one batched read of recipients and their RFM segment),
-then `deliver(row)` per row. Adapters only move bytes; everything the subscriber sees is decided here
-and in the templates.
+then `compose(row)` per row — everything before the channel call, done outside the channel's slot —
+and calls what it returns once the row holds a slot and is marked `sending`. Adapters only move bytes;
+everything the subscriber sees is decided here and in the templates.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from dispatcher.calendar import event_ics, event_uid
 from dispatcher.campaign_cache import CampaignCache
@@ -37,6 +39,9 @@ from storage.outbox import REMINDER_STEP, ClaimedRow
 from storage.recipients import Recipient, load_recipients
 
 log = logging.getLogger(__name__)
+
+# One channel call, composed and not yet made.
+Send = Callable[[], Awaitable[SendResult]]
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,13 @@ class ChannelDelivery:
             self._rfm[contact.id] = scores.segment if scores is not None else NO_ACTIVITY
 
     async def deliver(self, row: ClaimedRow, now: datetime) -> SendResult:
+        """Compose and send at once (callers without channel slots)."""
+        ready = await self.compose(row, now)
+        return ready if isinstance(ready, SendResult) else await ready()
+
+    async def compose(self, row: ClaimedRow, now: datetime) -> Send | SendResult:
+        """The channel call for this row, ready to make; or the result when it cannot be made at all
+        (template error, no address): such a row was never handed to a channel."""
         loaded = await self.campaigns.get(row.campaign_id)
         recipient = self._recipients.get(row.contact_id)
         if loaded is None or recipient is None:
@@ -107,14 +119,14 @@ class ChannelDelivery:
         except (TemplateProblem, ValueError) as exc:
             return SendResult("failed", detail=f"template: {exc}")
         if row.channel == "email":
-            return await self._email(row, campaign, recipient, message)
+            return self._email(row, campaign, recipient, message)
         if row.channel == "telegram":
-            return await self._telegram(row, campaign, recipient, message)
+            return self._telegram(row, campaign, recipient, message)
         return SendResult("failed", detail=f"no adapter for channel {row.channel}")
 
-    async def _email(
+    def _email(
         self, row: ClaimedRow, campaign: Campaign, recipient: Recipient, message: RenderedMessage
-    ) -> SendResult:
+    ) -> Send | SendResult:
         if self.email is None or not recipient.email:
             return SendResult("failed", detail="no email adapter or address")
         headers = {
@@ -143,7 +155,8 @@ class ChannelDelivery:
                 stamp=row_stamp(row),
             )
             attachments = (Attachment("event.ics", "text/calendar", ics),)
-        return await self.email.send(
+        return partial(
+            self.email.send,
             EmailMessage(
                 to=recipient.email,
                 subject=message.subject,
@@ -152,17 +165,18 @@ class ChannelDelivery:
                 message_id=f"<{row.id}.{campaign.id}@{self.settings.mail_domain}>",
                 headers=headers,
                 attachments=attachments,
-            )
+            ),
         )
 
-    async def _telegram(
+    def _telegram(
         self, row: ClaimedRow, campaign: Campaign, recipient: Recipient, message: RenderedMessage
-    ) -> SendResult:
+    ) -> Send | SendResult:
         if self.telegram is None or recipient.telegram_chat_id is None or message.telegram is None:
             return SendResult("failed", detail="no Telegram adapter, chat or text")
         buttons = tuple((Button(label, url=url),) for label, url in message.buttons)
-        return await self.telegram.send(
-            TelegramMessage(chat_id=recipient.telegram_chat_id, text=message.telegram, buttons=buttons)
+        return partial(
+            self.telegram.send,
+            TelegramMessage(chat_id=recipient.telegram_chat_id, text=message.telegram, buttons=buttons),
         )
 
 

@@ -23,7 +23,9 @@ from typing import Protocol
 
 from dispatcher.campaign_cache import CampaignCache
 from dispatcher.channels.base import SendResult
+from dispatcher.delivery import Send
 from dispatcher.recheck import Verdict, recheck
+from dispatcher.slots import ChannelSlots
 from policy.config import Policy
 from policy.retry import GiveUp, next_attempt
 from policy.timeutil import from_epoch, to_epoch
@@ -37,11 +39,11 @@ log = logging.getLogger(__name__)
 
 
 class Delivery(Protocol):
-    """Renders one claimed row for its contact and hands it to the right channel."""
+    """Renders one claimed row for its contact; what it returns hands it to the right channel."""
 
     async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> None: ...
 
-    async def deliver(self, row: ClaimedRow, now: datetime) -> SendResult: ...
+    async def compose(self, row: ClaimedRow, now: datetime) -> Send | SendResult: ...
 
 
 @dataclass
@@ -189,39 +191,63 @@ class OutboxWorker:
                 await set_status(conn, campaign_id, "done", now)
 
     async def _send_all(self, rows: Sequence[ClaimedRow], now: datetime, report: TickReport) -> None:
-        """Each channel gets as many lanes as it has slots; a lane marks, sends, records one row at a time."""
+        """Lanes compose messages concurrently; only a row holding one of its channel's slots is marked
+        `sending` and handed over (see dispatcher/slots.py)."""
         queues: dict[str, deque[ClaimedRow]] = defaultdict(deque)
         for row in rows:
             queues[row.channel].append(row)
-        async with asyncio.TaskGroup() as group:
-            for channel, queue in queues.items():
-                for _ in range(min(self.slots.get(channel, self.concurrency), len(queue))):
-                    group.create_task(self._lane(queue, now, report))
+        channels = {ch: ChannelSlots(self.slots.get(ch, self.concurrency), self.committer) for ch in queues}
+        try:
+            async with asyncio.TaskGroup() as group:
+                for channel, queue in queues.items():
+                    for _ in range(min(self.concurrency, len(queue))):
+                        group.create_task(self._lane(queue, channels[channel], now, report))
+        finally:
+            await asyncio.shield(asyncio.gather(*(slots.close() for slots in channels.values())))
 
-    async def _lane(self, queue: deque[ClaimedRow], now: datetime, report: TickReport) -> None:
+    async def _lane(
+        self, queue: deque[ClaimedRow], slots: ChannelSlots, now: datetime, report: TickReport
+    ) -> None:
         lease_until = to_epoch(now) + self.lease_s
-        answered: Answered | None = None
         while queue and not self._stopping:
             row = queue.popleft()
-            handoff = Handoff(row.id, row.campaign_id, row.priority, lease_until)
-            granted = await self.committer.commit(answered=answered, handoff=handoff)
-            answered = None
-            if not granted:
-                report.outcomes["held"] += 1  # paused or campaign held since the claim: released
+            ready = await self._compose(row, now)
+            if isinstance(ready, SendResult):  # nothing to hand over (template error, no address)
+                answered = self._settle(row, ready, now, handed=False)
+                await self.committer.commit(answered=answered)
+                report.count(answered.outcome)
                 continue
-            answered = await self._settle(row, await self._deliver(row, now), now)
-            report.count(answered.outcome)
-        if answered is not None:
-            await self.committer.commit(answered=answered)
+            slot = await slots.acquire()
+            answered = None
+            try:
+                if self._stopping:
+                    return  # the row goes back with the tick's other unhanded claims
+                handoff = Handoff(row.id, row.campaign_id, row.priority, lease_until)
+                if not await slots.mark(slot, handoff):
+                    report.outcomes["held"] += 1  # paused or campaign held since the claim: released
+                    continue
+                answered = self._settle(row, await self._call(row, ready), now)
+                report.count(answered.outcome)
+            finally:
+                slots.release(slot, answered)
 
-    async def _deliver(self, row: ClaimedRow, now: datetime) -> SendResult:
+    async def _compose(self, row: ClaimedRow, now: datetime) -> Send | SendResult:
         try:
-            return await self.delivery.deliver(row, now)
-        except Exception as exc:  # a rendering or adapter bug must not kill the tick
+            return await self.delivery.compose(row, now)
+        except Exception as exc:  # a rendering bug must not kill the tick
+            log.exception("compose failed", extra={"event": "compose_error", "outbox_id": row.id})
+            return SendResult("failed", detail=f"{type(exc).__name__}: {exc}")
+
+    @staticmethod
+    async def _call(row: ClaimedRow, ready: Send) -> SendResult:
+        try:
+            return await ready()
+        except Exception as exc:  # an adapter bug must not kill the tick
             log.exception("delivery failed", extra={"event": "deliver_error", "outbox_id": row.id})
             return SendResult("failed", detail=f"{type(exc).__name__}: {exc}")
 
-    async def _settle(self, row: ClaimedRow, result: SendResult, now: datetime) -> Answered:
+    @staticmethod
+    def _settle(row: ClaimedRow, result: SendResult, now: datetime, *, handed: bool = True) -> Answered:
         now_s = to_epoch(now)
         if result.kind == "sent":
             outcome = Outcome(row.id, "sent", sent_at=now_s, message_id=result.provider_id)
@@ -234,4 +260,5 @@ class OutboxWorker:
                 outcome = Outcome(row.id, "retry", due_at=to_epoch(decision.at), error=result.detail)
         else:
             outcome = Outcome(row.id, "failed", reason=result.kind, error=result.detail)
-        return Answered(outcome, row.contact_id, row.channel, now, effect=_EFFECTS.get(result.kind))
+        effect = _EFFECTS.get(result.kind)
+        return Answered(outcome, row.contact_id, row.channel, now, effect=effect, handed=handed)

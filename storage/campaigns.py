@@ -132,17 +132,6 @@ async def start_sending(db: Database, campaign_ids: Sequence[str], at: datetime)
         )
 
 
-async def campaign_statuses(conn: aiosqlite.Connection, campaign_ids: Sequence[str]) -> dict[str, str]:
-    """The status of each campaign named (within the caller's transaction)."""
-    ids = sorted(set(campaign_ids))
-    if not ids:
-        return {}
-    async with conn.execute(
-        f"SELECT id, status FROM campaigns WHERE id IN ({','.join('?' * len(ids))})", ids
-    ) as cur:
-        return {str(r[0]): str(r[1]) for r in await cur.fetchall()}
-
-
 async def save_dry_run(
     conn: aiosqlite.Connection, campaign_id: str, report: DryRunReport, status: str, at: datetime
 ) -> None:

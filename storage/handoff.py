@@ -20,16 +20,22 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.campaigns import campaign_statuses
 from storage.db import Database
 from storage.outbox import HELD_STATUSES, IN_FLIGHT, OUTCOME_SQL, UNSENT, Outcome, outcome_params
-from storage.pause import is_paused
+from storage.pause import PAUSED_SQL
 from storage.tracking import revoke_consent, suppress_address
 
 log = logging.getLogger(__name__)
 
 # Campaign statuses whose rows must not be handed even if claimed before the change.
-STOPPED = frozenset(HELD_STATUSES) | {"cancelled", "rejected"}
+STOPPED_SQL = ", ".join(f"'{s}'" for s in (*HELD_STATUSES, "cancelled", "rejected"))
+# Hand-off: one statement (one thread hop) that also reads the pause and the campaign's status, so a
+# pause or hold committed before this transaction is seen by it.
+MARK_SQL = (
+    "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = ?"
+    f" WHERE id IN ({{marks}}) AND {UNSENT} AND (priority = 'service' OR NOT ({PAUSED_SQL}))"
+    f" AND campaign_id NOT IN (SELECT id FROM campaigns WHERE status IN ({STOPPED_SQL})) RETURNING id"
+)
 # What a channel's answer does to the contact, beside the row's own outcome.
 SUPPRESSING = frozenset({"hard_bounce", "bad_address"})
 REVOKING = frozenset({"bot_blocked"})
@@ -54,6 +60,7 @@ class Answered:
     channel: str
     at: datetime
     effect: str | None = None  # hard_bounce | bad_address (suppress) | bot_blocked (revoke consent)
+    handed: bool = True  # False: the row failed before any channel call (it was never `sending`)
 
 
 @dataclass
@@ -77,8 +84,7 @@ class HandoffCommitter:
         """Write an outcome and/or a hand-off mark; return once committed.
 
         True when the row of `handoff` is now `sending` and may be handed; False when it was released
-        (paused, campaign held) or is no longer ours. Both in one call keep a channel slot's count of
-        unanswered `sending` rows at one: the previous row's outcome lands with the next row's mark.
+        (paused, campaign held) or is no longer ours.
         """
         job = _Job(answered, handoff)
         self._queue.append(job)
@@ -110,9 +116,10 @@ class HandoffCommitter:
         handoffs = [j.handoff for j in jobs if j.handoff is not None]
         async with self.db.transaction() as conn:
             if answers:
-                await conn.executemany(
-                    OUTCOME_SQL + IN_FLIGHT, [outcome_params(a.outcome, self.holder) for a in answers]
-                )
+                for clause, handed in ((IN_FLIGHT, True), (UNSENT, False)):
+                    params = [outcome_params(a.outcome, self.holder) for a in answers if a.handed is handed]
+                    if params:
+                        await conn.executemany(OUTCOME_SQL + clause, params)
                 for answer in answers:
                     await _apply_effect(conn, answer)
             granted = await self._mark(conn, handoffs) if handoffs else set()
@@ -120,28 +127,19 @@ class HandoffCommitter:
         return granted
 
     async def _mark(self, conn: aiosqlite.Connection, handoffs: list[Handoff]) -> set[int]:
-        paused = any(h.priority != "service" for h in handoffs) and await is_paused(conn)
-        statuses = await campaign_statuses(conn, [h.campaign_id for h in handoffs])
-        allowed = [
-            h
-            for h in handoffs
-            if not (paused and h.priority != "service") and statuses.get(h.campaign_id) not in STOPPED
-        ]
-        kept = {h.row_id for h in allowed}
-        refused = [h.row_id for h in handoffs if h.row_id not in kept]
-        if refused:
-            await conn.executemany(
-                f"UPDATE outbox SET lease_until = NULL, claimed_by = NULL WHERE id = ? AND {UNSENT}",
-                [(row_id, self.holder) for row_id in refused],
+        """Mark the rows that may go `sending` in one statement, release the others; return the marked."""
+        ids = [h.row_id for h in handoffs]
+        marks = ",".join("?" * len(ids))
+        lease_until = max(h.lease_until for h in handoffs)
+        rows = await conn.execute_fetchall(MARK_SQL.format(marks=marks), (lease_until, *ids, self.holder))
+        granted = {int(r[0]) for r in rows}
+        refused = [i for i in ids if i not in granted]
+        if refused:  # paused or campaign held: the claim goes back, the row waits as it was
+            await conn.execute(
+                "UPDATE outbox SET lease_until = NULL, claimed_by = NULL"
+                f" WHERE id IN ({','.join('?' * len(refused))}) AND {UNSENT}",
+                (*refused, self.holder),
             )
-        granted: set[int] = set()
-        for h in allowed:
-            async with conn.execute(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = ?"
-                f" WHERE id = ? AND {UNSENT} RETURNING id",
-                (h.lease_until, h.row_id, self.holder),
-            ) as cur:
-                granted.update(int(r[0]) for r in await cur.fetchall())
         return granted
 
 

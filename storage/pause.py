@@ -5,34 +5,33 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
 from policy.timeutil import iso_utc
 from storage.audit import audit
 from storage.db import Database
 
-_KEY = "paused"
+# The worker also reads this key inside the very write that hands a row to its channel
+# (storage/handoff.py), so a committed pause is seen by every later hand-off.
+PAUSE_KEY = "paused"
 _SQL = "SELECT value FROM settings WHERE key = ?"
 
 
-def _decode(value: object) -> bool:
+def decode_pause(value: object) -> bool:
+    """Whether a stored pause value says paused."""
     return bool(value) and json.loads(str(value)).get("paused", False) is True
 
 
+# The same test in SQL, for statements that must see the pause in their own transaction.
+PAUSED_SQL = (
+    f"EXISTS (SELECT 1 FROM settings WHERE key = '{PAUSE_KEY}' AND json_type(value, '$.paused') = 'true')"
+)
+
+
 async def get_paused(db: Database) -> bool:
-    return _decode(await db.scalar(_SQL, (_KEY,)))
-
-
-async def is_paused(conn: aiosqlite.Connection) -> bool:
-    """The pause as this transaction sees it (the worker checks it in the very write that hands a row
-    to its channel, so a committed pause is seen by every later hand-off)."""
-    async with conn.execute(_SQL, (_KEY,)) as cur:
-        row = await cur.fetchone()
-    return row is not None and _decode(row[0])
+    return decode_pause(await db.scalar(_SQL, (PAUSE_KEY,)))
 
 
 async def pause_info(db: Database) -> dict[str, object]:
-    value = await db.scalar(_SQL, (_KEY,))
+    value = await db.scalar(_SQL, (PAUSE_KEY,))
     return json.loads(str(value)) if value else {"paused": False}
 
 
@@ -46,7 +45,7 @@ async def set_paused(db: Database, paused: bool, *, by: str, at: datetime, sourc
         await conn.execute(
             "INSERT INTO settings (key, value) VALUES (?, ?)"
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (_KEY, value),
+            (PAUSE_KEY, value),
         )
         async with conn.execute(
             "SELECT COUNT(*) FROM outbox WHERE status IN ('planned', 'retry') AND priority != 'service'"

@@ -1,0 +1,70 @@
+"""A channel's slots: at most `size` of its rows are `sending` without a committed outcome.
+
+A row is marked `sending` only while it holds a slot, and a slot holds at most one row whose outcome
+is not yet on disk. To spend one commit per message instead of two, a slot given back carries its
+row's outcome, and the next row to take the slot commits that outcome with its own mark, in one
+transaction. If no row takes the slot soon (`flush_after_s`), the outcome is committed alone, so an
+answer is on disk well within a second of the channel giving it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from storage.handoff import Answered, Handoff, HandoffCommitter
+
+
+class Slot:
+    """One place in the channel's hands; `pending` is the outcome of its last row, not yet written."""
+
+    def __init__(self) -> None:
+        self.pending: Answered | None = None
+
+    def take(self) -> Answered | None:
+        pending, self.pending = self.pending, None
+        return pending
+
+
+class ChannelSlots:
+    def __init__(self, size: int, committer: HandoffCommitter, *, flush_after_s: float = 0.05) -> None:
+        self.committer = committer
+        self.flush_after_s = flush_after_s
+        self._slots = [Slot() for _ in range(size)]
+        self._free: asyncio.Queue[Slot] = asyncio.Queue()
+        for slot in self._slots:
+            self._free.put_nowait(slot)
+        self._flushers: set[asyncio.Task[None]] = set()
+
+    async def acquire(self) -> Slot:
+        return await self._free.get()
+
+    async def mark(self, slot: Slot, handoff: Handoff) -> bool:
+        """Commit the slot's previous outcome and this row's `sending` mark in one transaction."""
+        return await self.committer.commit(answered=slot.take(), handoff=handoff)
+
+    def release(self, slot: Slot, answered: Answered | None) -> None:
+        """Give the slot back, carrying `answered` until the next mark (or the flush delay) writes it."""
+        slot.pending = answered
+        self._free.put_nowait(slot)
+        if answered is not None:
+            flusher = asyncio.create_task(self._flush_later(slot, answered), name="outcome-flush")
+            self._flushers.add(flusher)
+            flusher.add_done_callback(self._flushers.discard)
+
+    async def _flush_later(self, slot: Slot, answered: Answered) -> None:
+        # A latency bound on an answer already in hand, not scheduling logic.
+        await asyncio.sleep(self.flush_after_s)
+        if slot.pending is answered:
+            await self.committer.commit(answered=slot.take())
+
+    async def close(self) -> None:
+        """Write every outcome still carried, and wait until everything queued is committed."""
+        for flusher in list(self._flushers):
+            flusher.cancel()
+        for flusher in list(self._flushers):
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+        carried = [a for a in (slot.take() for slot in self._slots) if a is not None]
+        await asyncio.gather(*(self.committer.commit(answered=a) for a in carried))
+        await self.committer.commit()  # a barrier: commits come in order, so all before it are written
