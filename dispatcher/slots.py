@@ -44,8 +44,11 @@ class ChannelSlots:
         return await self.committer.commit(answered=slot.take(), handoff=handoff)
 
     def release(self, slot: Slot, answered: Answered | None) -> None:
-        """Give the slot back, carrying `answered` until the next mark (or the flush delay) writes it."""
-        slot.pending = answered
+        """Give the slot back, carrying `answered` until the next mark (or the flush delay) writes it.
+
+        A slot given back without a new answer (the row was not handed) keeps what it carried."""
+        if answered is not None:
+            slot.pending = answered
         self._free.put_nowait(slot)
         if answered is not None:
             flusher = asyncio.create_task(self._flush_later(slot, answered), name="outcome-flush")
