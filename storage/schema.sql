@@ -157,7 +157,7 @@ CREATE TABLE outbox (
     sent_at     INTEGER,
     message_id  TEXT,
     error       TEXT,
-    created_at  INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL, claimed_by TEXT,
     UNIQUE (campaign_id, contact_id, step)
 );
 CREATE INDEX outbox_claim ON outbox(status, priority, due_at);
@@ -176,6 +176,16 @@ CREATE TABLE approval_cards (
     UNIQUE (chat_id, message_id)
 );
 CREATE INDEX approval_cards_campaign ON approval_cards(campaign_id, closed_at);
+
+CREATE TABLE instance_lease (
+    name         TEXT PRIMARY KEY CHECK (name = 'dispatcher'),
+    holder       TEXT NOT NULL,
+    host         TEXT NOT NULL,
+    pid          INTEGER NOT NULL,
+    since        INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+);
 
 CREATE TABLE webhook_deliveries (
     id          TEXT PRIMARY KEY,
