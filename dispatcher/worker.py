@@ -213,12 +213,12 @@ class OutboxWorker:
             row = queue.popleft()
             ready = await self._compose(row, now)
             if isinstance(ready, SendResult):  # nothing to hand over (template error, no address)
-                answered = self._settle(row, ready, now, handed=False)
-                await self.committer.commit(answered=answered)
-                report.count(answered.outcome)
+                unsent = self._settle(row, ready, now, handed=False)
+                await self.committer.commit(answered=unsent)
+                report.count(unsent.outcome)
                 continue
             slot = await slots.acquire()
-            answered = None
+            answered: Answered | None = None
             try:
                 if self._stopping:
                     return  # the row goes back with the tick's other unhanded claims
