@@ -16,6 +16,7 @@ from storage.pause import set_paused
 from tests.e2e.conftest import World
 from tests.e2e.durable_support import addresses_in_claim_order, committed, plan, statuses, until
 from tests.e2e.people import add_contacts, relax
+from tests.secret_support import TEST_SECRET
 
 
 async def test_each_outcome_is_committed_while_a_slow_message_still_waits(world: World) -> None:
@@ -107,7 +108,7 @@ async def test_after_a_crash_only_the_rows_in_the_channels_hands_are_uncertain(w
         world.telegram,
         db=db_path,
         public_url="https://ritm.school.example",
-        secret="test-secret",
+        secret=TEST_SECRET,
         templates=db_path.parent / "templates",
     )
     try:

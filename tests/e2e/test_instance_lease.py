@@ -22,6 +22,7 @@ from storage.instance_lease import acquire, current, heartbeat
 from tests.e2e.conftest import World
 from tests.e2e.durable_support import addresses_in_claim_order, committed, plan, statuses, until
 from tests.e2e.people import add_contacts, relax
+from tests.secret_support import TEST_SECRET
 
 HOST = socket.gethostname()
 
@@ -73,7 +74,7 @@ async def test_a_second_app_on_the_same_database_refuses_to_serve(world: World) 
         world.telegram,
         db=world.app.db.path,
         public_url="https://ritm.school.example",
-        secret="test-secret",
+        secret=TEST_SECRET,
     )
     try:
         with pytest.raises(LeaseHeld, match=f"pid {os.getpid()}"):
@@ -96,7 +97,7 @@ def test_ritm_run_exits_2_naming_the_holder(tmp_path: Path) -> None:
             await acquire(db, holder="live", host=HOST, pid=os.getpid(), now=now)
 
     asyncio.run(hold())
-    env = {**os.environ, "RITM_DB": str(db_path), "RITM_HTTP_PORT": "0", "RITM_SECRET": "x" * 40}
+    env = {**os.environ, "RITM_DB": str(db_path), "RITM_HTTP_PORT": "0", "RITM_SECRET": TEST_SECRET}
     done = subprocess.run(
         [sys.executable, "-m", "ritm", "run"], env=env, capture_output=True, text=True, timeout=60
     )
