@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 
 from policy.config import QuietHours
 from policy.timeutil import to_epoch
+from ritm.policy_file import default_policy_text
 from storage.db import Database
 from tests.e2e.conftest import World
 
@@ -72,6 +74,15 @@ segment = "all"
 subject = "Здравствуйте, {{{{ contact.first_name }}}}"
 text = "Новости школы. Отписаться: {{{{ unsubscribe_url }}}}"
 """
+
+
+def calm_policy(path: Path) -> Path:
+    """The shipped policy without quiet hours, written to `path`: for tests of a real `ritm run` on the
+    real clock, which must not depend on the hour they run at."""
+    text = default_policy_text().replace('from = "21:00"\nto = "08:00"', 'from = "00:00"\nto = "00:00"', 1)
+    assert 'from = "00:00"' in text, "the shipped policy's quiet hours moved"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def relax(world: World) -> None:

@@ -14,24 +14,15 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ritm.policy_file import default_policy_text
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.services import campaign_service
 from ritm.settings import Settings
 from storage.db import Database
 from storage.team import add_member
-from tests.e2e.people import add_contacts, campaign_toml
+from tests.e2e.people import add_contacts, calm_policy, campaign_toml
 from tests.secret_support import TEST_SECRET
 
 CONTACTS = 240
-
-
-def calm_policy(path: Path) -> Path:
-    """The default policy without quiet hours, so the test does not depend on the hour it runs at."""
-    text = default_policy_text().replace('from = "21:00"\nto = "08:00"', 'from = "00:00"\nto = "00:00"', 1)
-    assert 'from = "00:00"' in text
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 async def prepare(db_path: Path, policy_path: Path) -> None:

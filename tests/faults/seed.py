@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ritm.policy_file import default_policy_text, load_policy
+from ritm.policy_file import load_policy
 from ritm.services import campaign_service
 from ritm.settings import Settings
 from storage.db import Database
 from storage.team import add_member
-from tests.e2e.people import add_contacts, campaign_toml
+from tests.e2e.people import add_contacts, calm_policy, campaign_toml
 
 AUTHOR, APPROVER = 1, 2
 CAMPAIGN = "faults-1"
@@ -25,14 +25,6 @@ class Base:
     campaign: str
     rows: int  # outbox rows planned, all due now
     chats: dict[int, str]  # telegram chat id -> contact id
-
-
-def calm_policy(path: Path) -> Path:
-    """The shipped policy without quiet hours: the scenarios must not depend on the hour they run at."""
-    text = default_policy_text().replace('from = "21:00"\nto = "08:00"', 'from = "00:00"\nto = "00:00"', 1)
-    assert 'from = "00:00"' in text, "the shipped policy's quiet hours moved"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 async def seed(
