@@ -14,7 +14,7 @@ from ritm.sandbox.telegram_api import DEFAULT_TOKEN
 from tests.faults.tally import poll
 
 SMTP_POOL_SIZE = 4  # the email channel's concurrency: connections with a message in hand
-TELEGRAM_IN_FLIGHT = 32  # the Telegram channel's concurrency: calls in flight at once
+TELEGRAM_IN_FLIGHT = 8  # the Telegram channel's concurrency: calls in flight at once
 # SPEC §12.2: at any instant at most the channels' concurrency of rows are `sending` without an outcome.
 IN_FLIGHT_BOUND = SMTP_POOL_SIZE + TELEGRAM_IN_FLIGHT
 TICK_S = "0.2"  # the worker's tick: short, so a scenario is not waiting on the schedule
@@ -42,6 +42,7 @@ class Wiring:
             RITM_SMTP__PORT=str(self.smtp_port),
             RITM_SMTP__POOL_SIZE=str(SMTP_POOL_SIZE),
             RITM_SMTP__RATE_PER_S=str(self.smtp_rate_per_s),
+            RITM_TELEGRAM__IN_FLIGHT=str(TELEGRAM_IN_FLIGHT),
             RITM_SECRET=self.secret,
             RITM_HTTP_PORT="0",  # any free port: two instances must meet at the database, not the port
         )
