@@ -59,12 +59,15 @@ class BadRow(ValueError):
     """The row cannot be imported; the message is its one reason."""
 
 
+_CHAT_ID = re.compile(r"-?[0-9]{1,400}")
+
+
 def parse_chat_id(text: str) -> int:
-    """A Telegram chat id: an integer SQLite can store (64-bit)."""
-    try:
-        chat = int(text)
-    except ValueError:
-        raise BadRow(f"telegram_chat_id {text[:40]!r} is not an integer") from None
+    """A Telegram chat id: an integer SQLite can store (64-bit), in ASCII digits (int() would also
+    read "٣" or "1_000")."""
+    if not _CHAT_ID.fullmatch(text.strip()):
+        raise BadRow(f"telegram_chat_id {text[:40]!r} is not an integer")
+    chat = int(text)
     if not -MAX_INT <= chat <= MAX_INT:
         raise BadRow(f"telegram_chat_id {text[:40]!r} is out of range (at most 64-bit integers)")
     return chat

@@ -6,6 +6,7 @@ beyond 100 years are key errors in policy and campaign files.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,3 +164,23 @@ def test_a_binary_campaign_file_is_a_sentence(cli: Invoke, tmp_path: Path, conte
     path.write_bytes(content)
     code, _, err = cli("campaign", "add", str(path), "--by", "1")
     one_sentence(code, err)
+
+
+def test_out_of_range_import_cells_are_line_errors(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "id,email,telegram_chat_id,created_at\n"
+        "o1,o1@example.org,99999999999999999999999,2026-01-01\n"
+        "o2,o2@example.org,٣,2026-01-01\n"
+        "o3,o3@example.org,5,0001-01-01\n"
+        "o4,o4@example.org,5,31.12.9999\n"
+        "o5,o5@example.org,-1001234567890,2026-01-01\n",
+        encoding="utf-8",
+    )
+    code, out, err = cli("import", "contacts", str(path), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["imported"] == 1 and report["rejected"] == 4
+    reasons = {e["line"]: e["reason"] for e in report["errors"]}
+    for line, why in ((2, "out of range"), (3, "not an integer"), (4, "year 1 is outside"), (5, "year 9999")):
+        assert why in reasons[line], (line, reasons)

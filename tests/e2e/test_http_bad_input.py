@@ -160,3 +160,22 @@ async def test_an_unsubscribe_waits_out_another_process_holding_the_write_lock(
     )
     assert status == "revoked"
     assert await world.app.db.scalar("SELECT COUNT(*) FROM events WHERE type = 'unsubscribe'") == 1
+
+
+async def test_out_of_range_webhook_items_are_reported_not_a_500(world: World) -> None:
+    body = json.dumps(
+        {
+            "contacts": [
+                {"id": "big", "email": "big@example.org", "telegram_chat_id": 10**30},
+                {"id": "old", "email": "old@example.org", "created_at": "0001-01-01T00:00:00Z"},
+                {"id": "", "email": "empty@example.org"},
+                {"id": "ok", "email": "ok@example.org", "telegram_chat_id": -1001234567890},
+            ]
+        }
+    ).encode()
+    async with TestClient(TestServer(world.app.http)) as client:
+        status, answer = await post_raw(client, world, body, delivery="odd-1")
+    assert status == 200, answer
+    reasons = {e["index"]: e["reason"] for e in answer["errors"]}  # type: ignore[union-attr]
+    assert "64-bit" in reasons[0] and "year 1 is outside" in reasons[1] and 2 in reasons
+    assert answer["contacts"] == {"imported": 1, "updated": 0, "unchanged": 0}
