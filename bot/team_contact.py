@@ -8,12 +8,15 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.format import shorten
 from bot.i18n import Translator
 from bot.replies import answer_blocks
 from bot.report_base import contact_blocks
 from bot.roles import needs
 from bot.services import BotServices
 from dispatcher.explain import explain_contact
+
+ECHO_CHARS = 64
 
 
 async def contact(
@@ -32,7 +35,8 @@ async def contact(
         await message.answer(tr.gettext("Not done: {why}", why=str(exc)))
         return
     if explained is None:
-        await message.answer(tr.gettext("There is no contact {id}.", id=contact_id))
+        # The id comes from the user: echo a bounded piece of it (Telegram refuses over 4096 chars).
+        await message.answer(tr.gettext("There is no contact {id}.", id=shorten(contact_id, ECHO_CHARS)))
         return
     await answer_blocks(message, contact_blocks(explained, tr), tr)
 
