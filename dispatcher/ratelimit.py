@@ -7,6 +7,9 @@ Three rules, all optional except the overall rate:
   to one chat closer than the window on the server's side;
 - per group key an extra per-minute window (Telegram: 20 messages/min per group).
 `pause_for(s)` stops everything for `s` seconds (a 429's retry_after) and resumes at the paced rate.
+The overall rate adapts (`dispatcher.pacing.Aimd`): `refused` — a 429 — pauses and halves it, `accepted`
+climbs it back towards the configured rate; the per-chat and per-group rules never adapt (they are
+Telegram's documented limits, and a 429 does not say which limit it was).
 
 Time is injected (`clock`, `sleep`) so the logic is tested without wall-clock sleeping; production uses
 `time.monotonic` and `asyncio.sleep`, so the throughput is real.
@@ -21,6 +24,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+from dispatcher.pacing import Aimd
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -48,9 +53,14 @@ class Gcra:
     """Generic cell rate algorithm as a reservation book: `reserve(now)` says when the caller may go."""
 
     def __init__(self, per_s: float, burst: int = 1) -> None:
-        self.interval_s = 1.0 / per_s
-        self.tolerance_s = (burst - 1) * self.interval_s
+        self.burst = burst
+        self.set_rate(per_s)
         self._tat = -math.inf  # theoretical arrival time of the next send
+
+    def set_rate(self, per_s: float) -> None:
+        """Pace at `per_s` from the next reservation on (slots already booked keep their instant)."""
+        self.interval_s = 1.0 / per_s
+        self.tolerance_s = (self.burst - 1) * self.interval_s
 
     def reserve(self, now: float, not_before: float = -math.inf) -> float:
         """Book the next slot at or after `now` and `not_before`; return its instant."""
@@ -95,7 +105,8 @@ class _Key:
 
 
 class RateLimiter:
-    """Paces sends: `async with limiter.slot(chat_id): await send()`; `pause_for` on a 429."""
+    """Paces sends: `async with limiter.slot(chat_id) as generation: await send()`; then `accepted()`,
+    or `refused(generation, retry_after_s)` on a 429."""
 
     _SWEEP_EVERY = 4096  # per-key entries kept before idle ones are dropped
 
@@ -107,6 +118,7 @@ class RateLimiter:
         self.sleep = sleep
         self.paused_until = -math.inf
         self.pauses = 0
+        self.pacing = Aimd(self.limits.per_s)
         self._overall = Gcra(self.limits.per_s, self.limits.burst)
         self._keys: dict[Hashable, _Key] = {}
         self._sweep_at = self._SWEEP_EVERY
@@ -116,33 +128,54 @@ class RateLimiter:
         self.pauses += 1
         self.paused_until = max(self.paused_until, self.clock() + seconds)
 
-    async def acquire(self) -> None:
-        """Wait for a slot of the overall rate (and for any pause to end)."""
+    @property
+    def rate_per_s(self) -> float:
+        """The overall rate paced now (the configured one unless refusals lowered it)."""
+        return self.pacing.rate_per_s
+
+    def refused(self, generation: int, retry_after_s: float) -> bool:
+        """A send started in `generation` got a 429: pause for retry_after and cut the rate (once per
+        generation); returns whether the rate was cut."""
+        self.pause_for(retry_after_s)
+        if not self.pacing.refused(generation):
+            return False
+        self._overall.set_rate(self.pacing.rate_per_s)
+        return True
+
+    def accepted(self) -> None:
+        """A send went through: the rate climbs one step back towards the configured one."""
+        before = self.pacing.rate_per_s
+        self.pacing.accepted()
+        if self.pacing.rate_per_s != before:
+            self._overall.set_rate(self.pacing.rate_per_s)
+
+    async def acquire(self) -> int:
+        """Wait for a slot of the overall rate (and for any pause to end); return the pacing generation
+        the send starts in (pass it to `refused`)."""
         while True:
             now = self.clock()
             go = self._overall.reserve(now, self.paused_until)
             if go > now:
                 await self.sleep(go - now)
             if self.clock() >= self.paused_until:
-                return  # a pause that began while we slept sends us round again
+                return self.pacing.generation  # a pause that began while we slept sends us round again
 
     @asynccontextmanager
-    async def slot(self, key: Hashable | None = None, *, group: bool = False) -> AsyncIterator[None]:
+    async def slot(self, key: Hashable | None = None, *, group: bool = False) -> AsyncIterator[int]:
         """Hold a send slot for `key` (a chat) while the body runs; `group` adds the per-minute rule.
 
         Sends to one key are serialised: the next one waits for this one to finish, then for the key's
-        window, then for the overall rate.
+        window, then for the overall rate. The body gets the pacing generation (for `refused`).
         """
         if key is None:
-            await self.acquire()
-            yield
+            yield await self.acquire()
             return
         state = self._key(key, group)
         async with state.lock:
             await self._wait_for_key(state)
-            await self.acquire()
+            generation = await self.acquire()
             try:
-                yield
+                yield generation
             finally:
                 done = self.clock()
                 for window in state.windows:

@@ -6,7 +6,9 @@ latency and attempts counted against the message. Instead the whole channel paus
 (every concurrent send waits, which is what the server asks for) and the refused message is sent
 again when the pause ends — a 429 means Telegram did not accept it, so resending cannot duplicate.
 Only if the pauses outlast `max_wait_s` (kept well under the worker's lease) does the message go back
-to the outbox as "retry" with the server's retry_after.
+to the outbox as "retry" with the server's retry_after — never "failed": Telegram did not refuse the
+message, only its timing. Each 429 also cuts the limiter's overall rate (adaptive pacing,
+`dispatcher.pacing`), so a server allowing less than configured is soon asked only for what it allows.
 """
 
 from __future__ import annotations
@@ -161,15 +163,22 @@ class TelegramChannel:
         give_up_at = self.clock() + self.max_wait_s
         while True:
             try:
-                async with self.limiter.slot(chat_id, group=chat_id < 0):
+                async with self.limiter.slot(chat_id, group=chat_id < 0) as generation:
                     sent = await call()
+                self.limiter.accepted()
                 return SendResult("sent", provider_id=f"{sent.chat.id}:{sent.message_id}")
             except TelegramRetryAfter as exc:
                 self.count_429 += 1
-                self.limiter.pause_for(exc.retry_after)
+                cut = self.limiter.refused(generation, exc.retry_after)
                 log.warning(
                     "telegram flood control",
-                    extra={"event": "telegram_429", "chat_id": chat_id, "retry_after_s": exc.retry_after},
+                    extra={
+                        "event": "telegram_429",
+                        "chat_id": chat_id,
+                        "retry_after_s": exc.retry_after,
+                        "rate_per_s": round(self.limiter.rate_per_s, 3),
+                        "rate_cut": cut,
+                    },
                 )
                 if self.clock() + exc.retry_after > give_up_at:
                     detail = f"flood control: retry after {exc.retry_after} s"

@@ -126,6 +126,40 @@ async def test_a_429_storm_is_ridden_out_with_every_message_delivered_once(stand
     assert all(m.text == f"#{m.chat_id}" for m in standin.all_sent())
 
 
+async def test_pacing_adapts_to_a_server_allowing_a_fifth_of_the_configured_rate(
+    standin: TelegramStandin,
+) -> None:
+    """The stand-in allows 20/s, the channel is configured for 100/s: after a warm-up of 100 accepted
+    messages at most 5 % of calls get a 429, and every message arrives exactly once."""
+    standin.set_limits(per_bot_per_s=20.0)
+    chats = list(range(7001, 7301))
+    gate = asyncio.Semaphore(32)  # in flight, like the outbox worker
+    warm: dict[str, int] = {}
+
+    async def warmed_up() -> None:
+        await standin.wait_for(lambda: len(standin.all_sent()) >= 100, timeout_s=60)
+        warm.update(calls=standin.requests["sendMessage"], refused=standin.count_429)
+
+    async with standin_bot(standin) as bot:
+        channel = TelegramChannel(bot, RateLimits(per_s=100.0))
+
+        async def send(chat: int) -> str:
+            async with gate:
+                return (await channel.send(TelegramMessage(chat_id=chat, text=f"#{chat}"))).kind
+
+        watcher = asyncio.create_task(warmed_up())
+        kinds = await asyncio.gather(*(send(c) for c in chats))
+        await watcher
+    assert kinds == ["sent"] * len(chats)
+    assert sorted(m.chat_id for m in standin.all_sent()) == chats  # nothing lost, nothing twice
+    assert warm["refused"] > 0  # the server did refuse the configured rate at first
+    late_calls = standin.requests["sendMessage"] - warm["calls"]
+    late_refused = standin.count_429 - warm["refused"]
+    assert late_refused <= 0.05 * late_calls, (late_refused, late_calls)
+    assert channel.limiter.rate_per_s < 100.0
+    assert channel.count_429 == standin.count_429
+
+
 async def test_a_pause_longer_than_the_budget_hands_the_message_back_to_the_outbox(
     standin: TelegramStandin,
 ) -> None:
