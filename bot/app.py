@@ -2,7 +2,7 @@
 
 Router order is the routing rule: subscriber commands (/start, /stop, /prefs and their buttons) first,
 then the team routers under one role gate, then the fallback for everything else. `run_bot` sets the
-command menus and polls until `stop` is set; `ritm run` calls it beside the dispatcher.
+command menus and polls until `stop` is set (`bot.polling`); `ritm run` calls it beside the dispatcher.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import ErrorEvent, Message
 
@@ -31,6 +31,7 @@ from bot import (
 from bot.commands import set_commands
 from bot.context import ContextMiddleware
 from bot.i18n import Translator
+from bot.polling import Backoff, Outage, call_until_ok, poll
 from bot.roles import RoleGate
 from bot.services import BotHost, BotServices, services_from
 from storage.team import list_members
@@ -82,8 +83,11 @@ async def _on_error(event: ErrorEvent, tr: Translator | None = None) -> bool:
     return True
 
 
-async def run_bot(host: BotHost, stop: asyncio.Event, *, handle_as_tasks: bool = True) -> None:
-    """Set the command menus, then poll Telegram until `stop` is set (nothing to do without a bot).
+async def run_bot(
+    host: BotHost, stop: asyncio.Event, *, handle_as_tasks: bool = True, backoff: Backoff = Backoff()
+) -> None:
+    """Wait for the Bot API, set the command menus, then poll until `stop` is set (nothing to do
+    without a bot). Outages are retried with `backoff` and never end the bot (`bot.polling`).
 
     Updates are handled as concurrent tasks (a long dry run does not hold up other users); tests pass
     `handle_as_tasks=False` so that an update is fully handled before the next poll confirms it.
@@ -94,27 +98,9 @@ async def run_bot(host: BotHost, stop: asyncio.Event, *, handle_as_tasks: bool =
         return
     services = services_from(host)
     dp = build_dispatcher(services)
+    outage = Outage(backoff)
+    # Reach the API before setting the menus: an outage at start is one warning, not one per menu.
+    if await call_until_ok(bot.me, stop, outage) is None:
+        return
     await set_commands(bot, services.catalogs, await list_members(services.db))
-    await poll_until(dp, bot, stop, handle_as_tasks=handle_as_tasks)
-
-
-async def poll_until(dp: Dispatcher, bot: Bot, stop: asyncio.Event, *, handle_as_tasks: bool = True) -> None:
-    polling = asyncio.create_task(
-        dp.start_polling(bot, handle_signals=False, close_bot_session=False, handle_as_tasks=handle_as_tasks)
-    )
-    stopped = asyncio.create_task(stop.wait())
-    try:
-        await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
-        if not polling.done():
-            try:
-                await dp.stop_polling()
-            except RuntimeError:  # not started yet: nothing to wind down
-                polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await polling
-    if not polling.cancelled() and polling.exception() is not None:
-        # aiogram retries network errors itself; what ends polling is fatal (e.g. a revoked token).
-        log.error("bot polling stopped", exc_info=polling.exception(), extra={"event": "bot_crashed"})
-        polling.result()
+    await poll(dp, bot, stop, outage, handle_as_tasks=handle_as_tasks)

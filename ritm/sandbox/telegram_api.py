@@ -59,6 +59,7 @@ class TelegramStandin:
         self.api = BotApi(self.world, self.flood)
         self.requests: Counter[str] = Counter()  # method name -> calls, refusals included
         self._failures: list[ApiError] = []  # answers forced on the next sending calls (fail_next)
+        self.outage: ApiError | None = None  # while set, every Bot API call gets it (start_outage)
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -117,6 +118,8 @@ class TelegramStandin:
             return web.json_response(ApiError(401, "Unauthorized").json(), status=401)
         self.requests[method] += 1
         self.world.changed.notify()  # tests may wait for "the bot has called X"
+        if self.outage is not None:
+            return web.json_response(self.outage.json(), status=self.outage.code)
         try:
             if self._failures and method.lower().startswith("send"):
                 raise self._failures.pop(0)
@@ -285,6 +288,15 @@ class TelegramStandin:
     def fail_next(self, count: int = 1, code: int = 500, description: str = "Internal Server Error") -> None:
         """Answer the next `count` send* calls with this error (Telegram has bad minutes too)."""
         self._failures.extend(ApiError(code, description) for _ in range(count))
+
+    def start_outage(self, code: int = 502, description: str = "Bad Gateway") -> None:
+        """Answer every Bot API call (getUpdates too) with this error until `end_outage`."""
+        self.outage = ApiError(code, description)
+        self.world.changed.notify()
+
+    def end_outage(self) -> None:
+        self.outage = None
+        self.world.changed.notify()
 
     def set_limits(self, limits: StandinLimits | None = None, **changes: float | bool) -> StandinLimits:
         return self.flood.set_limits(limits, **changes)

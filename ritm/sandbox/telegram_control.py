@@ -8,6 +8,8 @@ GET  /_standin/chats/{chat_id}/messages                    what the bot sent the
 POST /_standin/chats/{chat_id}/block | unblock | missing | add
 POST /_standin/limits            any of {"per_bot_per_s", "per_chat_per_s", "per_group_per_min", "burst_s",
                                  "enabled"}
+POST /_standin/outage            {"code": 5xx, "description"?}: every Bot API call fails so, until
+                                 {"code": null}
 GET  /_standin/stats             {"count_429", "sent", "pending_updates", "requests"}
 GET  /_standin/callbacks/{id}    the bot's answer to a button press (null while unanswered)
 
@@ -151,6 +153,20 @@ def add_control_routes(app: web.Application, standin: TelegramStandin) -> None:
         current = standin.set_limits(**body)
         return web.json_response({f.name: getattr(current, f.name) for f in fields(current)})
 
+    async def outage(request: web.Request) -> web.Response:
+        body = await _body(request)
+        code = _int(body, "code", required=False)
+        if code is None:
+            standin.end_outage()
+            return web.json_response({"outage": None})
+        if not 500 <= code <= 599:
+            raise _BadInput("code must be a 5xx status, or null to end the outage")
+        description = body.get("description", "Bad Gateway")
+        if not isinstance(description, str) or not description:
+            raise _BadInput("description must be a non-empty string")
+        standin.start_outage(code, description)
+        return web.json_response({"outage": {"code": code, "description": description}})
+
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(
             {
@@ -171,5 +187,6 @@ def add_control_routes(app: web.Application, standin: TelegramStandin) -> None:
     app.router.add_get("/_standin/chats/{chat_id}/messages", _guarded(chat_messages))
     app.router.add_post("/_standin/chats/{chat_id}/{action}", _guarded(chat_action))
     app.router.add_post("/_standin/limits", _guarded(limits))
+    app.router.add_post("/_standin/outage", _guarded(outage))
     app.router.add_get("/_standin/stats", _guarded(stats))
     app.router.add_get("/_standin/callbacks/{query_id}", _guarded(callback_answer))

@@ -1,4 +1,4 @@
-"""The stand-in enforces Telegram's send limits with real 429s and a whole-second retry_after."""
+"""The stand-in enforces Telegram's send limits with real 429s and a whole-second retry_after; outages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 import pytest
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
 
 from ritm.sandbox import DEFAULT_TOKEN, StandinLimits, TelegramStandin
 from ritm.sandbox.telegram_limits import FloodControl
@@ -111,3 +111,21 @@ async def test_limits_change_at_run_time_over_the_control_api(standin: TelegramS
         async with http.post(f"{standin.base_url}/_standin/limits", json={"burst_s": -1}) as resp:
             assert resp.status == 400
     assert standin.flood.limits.per_bot_per_s == 5 and standin.flood.limits.burst_s == 1.0
+
+
+async def test_an_outage_answers_every_call_with_a_5xx_until_it_ends(standin: TelegramStandin) -> None:
+    async with aiohttp.ClientSession() as http, standin_bot(standin) as bot:
+        url = f"{standin.base_url}/_standin/outage"
+        for bad in ({"code": 404}, {"code": "x"}, {"code": 502, "description": ""}):
+            async with http.post(url, json=bad) as resp:
+                assert resp.status == 400
+        assert standin.outage is None  # a refused switch changes nothing
+        async with http.post(url, json={"code": 502}) as resp:
+            assert resp.status == 200
+        with pytest.raises(TelegramServerError, match="Bad Gateway"):
+            await bot.get_me()
+        with pytest.raises(TelegramServerError):
+            await bot.get_updates(timeout=0)
+        async with http.post(url, json={"code": None}) as resp:
+            assert resp.status == 200
+        assert (await bot.get_me()).is_bot
