@@ -99,8 +99,12 @@ async def run_bot(
     services = services_from(host)
     dp = build_dispatcher(services)
     outage = Outage(backoff)
-    # Reach the API before setting the menus: an outage at start is one warning, not one per menu.
-    if await call_until_ok(bot.me, stop, outage) is None:
-        return
-    await set_commands(bot, services.catalogs, await list_members(services.db))
-    await poll(dp, bot, stop, outage, handle_as_tasks=handle_as_tasks)
+    try:
+        # Reach the API before setting the menus: an outage at start is one warning, not one per menu.
+        if await call_until_ok(bot.me, stop, outage) is None:
+            return
+        await set_commands(bot, services.catalogs, await list_members(services.db))
+        await poll(dp, bot, stop, outage, handle_as_tasks=handle_as_tasks)
+    except Exception:  # outages are retried inside; what gets here is a bug, and it is loud
+        log.exception("bot stopped", extra={"event": "bot_crashed"})
+        raise

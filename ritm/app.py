@@ -15,9 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -41,6 +38,7 @@ from policy.timeutil import to_epoch
 from ritm.instance import InstanceLease
 from ritm.services import campaign_service, link_signer, renderer, report_store
 from ritm.settings import Settings
+from ritm.telegram_bot import make_bot
 from storage.campaigns import list_campaigns
 from storage.db import Database, sqlite_version_warning
 from storage.outbox import recover_in_flight
@@ -109,21 +107,6 @@ class App:
         await self.db.close()
 
 
-def make_bot(settings: Settings) -> Bot | None:
-    if settings.bot_token is None:
-        return None
-    session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-        if (settings.telegram_api_url)
-        else AiohttpSession()
-    )
-    return Bot(
-        settings.bot_token.get_secret_value(),
-        session=session,
-        default=DefaultBotProperties(parse_mode="HTML"),
-    )
-
-
 async def create_app(
     settings: Settings,
     policy: Policy,
@@ -134,6 +117,7 @@ async def create_app(
     bot: Bot | None = None,
 ) -> App:
     """Open the database (migrating it) and wire every service; nothing starts running here."""
+    bot = bot if bot is not None else make_bot(settings)  # a malformed token stops us before the database
     warning = sqlite_version_warning()
     if warning:
         log.warning(warning, extra={"event": "sqlite_version", "version": sqlite3.sqlite_version})
@@ -145,7 +129,6 @@ async def create_app(
     if email is None:
         email_channel = EmailChannel(settings.smtp, clock=clock)
         email = email_channel
-    bot = bot if bot is not None else make_bot(settings)
     if telegram is None and bot is not None:
         telegram = TelegramChannel(bot, settings.telegram)
     sender = envelope_address(settings.smtp.sender)

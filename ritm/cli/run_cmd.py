@@ -31,11 +31,17 @@ def register(app: typer.Typer) -> None:
         if warning is not None:
             log.warning(warning, extra={"event": "public_url", "url": settings.public_url})
 
-        from ritm.app import create_app, serve  # aiogram takes seconds to import: only when running
+        # aiogram takes seconds to import: only when running
+        from ritm.app import create_app, serve
         from ritm.instance import LeaseHeld
+        from ritm.telegram_bot import BotTokenError, open_bot
 
         async def main() -> str | None:
-            application = await create_app(settings, policy)
+            try:
+                bot = await open_bot(settings)  # a bad token stops us before anything starts
+            except BotTokenError as exc:
+                fail(str(exc))
+            application = await create_app(settings, policy, bot=bot)
             try:
                 await serve(application, dispatch_every_s=dispatch_every_s, standby=standby)
             except LeaseHeld as exc:
