@@ -8,6 +8,7 @@ from storage.outbox import rows_of_campaign
 from storage.pause import set_paused
 from tests.e2e.conftest import APPROVER, AUTHOR, World
 from tests.e2e.people import add_contacts, campaign_toml, relax
+from tests.telegram_support import standin_bot
 
 
 async def start_campaign(world: World, campaign_id: str, ids: list[str], **kw: str) -> None:
@@ -121,3 +122,21 @@ async def test_a_429_storm_is_ridden_out_without_loss_or_duplicates(world: World
     chats = [m.chat_id for m in world.telegram.all_sent()]
     assert len(chats) == len(set(chats)) == len(ids)
     assert world.telegram.count_429 > 0  # the storm really happened
+
+
+async def test_a_429_beyond_the_wait_budget_leaves_the_row_to_retry_never_failed(world: World) -> None:
+    """Telegram answers 429 with a retry_after longer than the channel may wait: the row goes back to
+    the outbox as `retry`, due when the server said, its attempt not lost and nothing sent twice."""
+    relax(world)
+    [contact] = await add_contacts(world.app.db, ["h1"], at=world.clock(), email=False, telegram=True)
+    world.telegram.set_limits(per_chat_per_s=1 / 120)  # one message per chat per two minutes
+    async with standin_bot(world.telegram) as other_sender:
+        await other_sender.send_message(10_001, "earlier")  # the chat's quota is now spent
+    await start_campaign(world, "hold-1", [contact], channels='["telegram"]')
+    report = await world.app.dispatch(world.clock())
+    assert report.claimed == 1
+    [row] = await rows_of_campaign(world.app.db, "hold-1")
+    assert (row["status"], row["attempts"]) == ("retry", 1)
+    assert row["error"] == "flood control: retry after 120 s"
+    assert row["due_at"] == int(world.clock().timestamp()) + 120
+    assert [m.text for m in world.telegram.sent(10_001)] == ["earlier"]
