@@ -169,7 +169,7 @@ async def bench(args: argparse.Namespace) -> int:
             if args.explain:
                 frag = ctx.compile(dsl)
                 sql = f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM contacts c WHERE {frag.sql}"
-                print("\n".join(f"    {row[3]}" for row in await db.fetchall(sql, tuple(frag.params))))
+                print("\n".join(f"    {row[3]}" for row in await ctx.fetchall(sql, tuple(frag.params))))
 
             async def ours(c: SegmentContext = ctx, text: str = dsl) -> object:
                 return await c.count(text)
@@ -178,6 +178,7 @@ async def bench(args: argparse.Namespace) -> int:
                 return await db.scalar(sql, {k: v for k, v in params.items() if f":{k}" in sql})
 
             failures += report(name, *await side_by_side(args.runs, ours, hand))
+            await ctx.close()
 
         async def our_rfm() -> object:
             async with await SegmentContext.create(db, policy, at) as ctx:

@@ -21,7 +21,7 @@ from policy.steps import first_step
 from policy.timeutil import from_epoch, to_epoch
 from storage.db import Database
 from storage.outbox import PlannedRow, insert_planned
-from storage.segments import SegmentContext
+from storage.segments import SegmentContext, reading
 from storage.situations import NO_LIMITS, limits, questions_for, situations
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,9 @@ async def evaluate_campaign(
     ctx: SegmentContext | None = None,
 ) -> Evaluation:
     """Every audience member's decision for the first send at `at` (`policy.decide`)."""
-    ctx = ctx or await SegmentContext.create(db, policy, at)
+    if ctx is None:
+        async with reading(db, policy, at) as own:
+            return await evaluate_campaign(db, campaign, policy, at, only_ids=only_ids, ctx=own)
     step = first_step(campaign, policy)
     questions = questions_for(
         policy, campaign.audience, step.channels, step.protect, [v.segment for v in campaign.versions]

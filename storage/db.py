@@ -1,4 +1,9 @@
-"""The one writer connection of a process: pragmas, forward-only migrations, explicit transactions."""
+"""A database: its one writer connection (forward-only migrations, explicit transactions) and its readers.
+
+Every write goes through `transaction()` on the writer, one at a time per process. Every read outside
+a write transaction goes to a read connection of its own (`storage.readers`); a read inside one stays on
+the writer, whose view includes what the transaction has written so far.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,19 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 
 import aiosqlite
+
+from storage.readers import PRAGMAS, Params, ReaderPool, fetchall, fetchone
 
 log = logging.getLogger(__name__)
 
 # The connection a write transaction yields: callers above storage name it by this alias, never the driver.
 Connection = aiosqlite.Connection
 
-BUSY_TIMEOUT_MS = 5000
 # SQLite 3.7.0 – 3.51.2 can corrupt a WAL database when two connections write or checkpoint at once.
 _WAL_RACE = ((3, 7, 0), (3, 51, 2))
 
@@ -43,29 +50,27 @@ def migration_files() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+# The database whose write transaction the current task is inside (its reads stay on the writer).
+_writing: ContextVar[Database | None] = ContextVar("writing", default=None)
+
+
 class Database:
-    """An open aiosqlite connection in autocommit mode; writes go through `transaction()`."""
+    """The writer connection in autocommit mode (writes go through `transaction()`) and a reader pool."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
-        # One connection serves every coroutine of the process (worker, bot, HTTP): their write
+        # One writer serves every coroutine of the process (worker, bot, HTTP): their write
         # transactions take turns instead of nesting (SQLite has one transaction per connection).
         self._writer = asyncio.Lock()
+        self.readers = ReaderPool(path)
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
         db_path = Path(path)
         conn = await aiosqlite.connect(db_path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        for pragma in (
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA foreign_keys = ON",
-            f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
-            "PRAGMA temp_store = MEMORY",
-            "PRAGMA cache_size = -65536",
-        ):
+        for pragma in ("PRAGMA journal_mode = WAL", *PRAGMAS):
             await conn.execute(pragma)
         db = cls(conn, db_path)
         if migrate:
@@ -73,6 +78,7 @@ class Database:
         return db
 
     async def close(self) -> None:
+        await self.readers.close()
         await self.conn.close()
 
     async def __aenter__(self) -> Database:
@@ -85,13 +91,26 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error; one at a time per process."""
         async with self._writer:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            token = _writing.set(self)
             try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            await self.conn.execute("COMMIT")
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                await self.conn.execute("COMMIT")
+            finally:
+                _writing.reset(token)
+
+    @asynccontextmanager
+    async def _read_conn(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writer inside this task's write transaction, else a reader held for the block."""
+        if _writing.get() is self:
+            yield self.conn
+            return
+        async with self.readers.lend() as reader:
+            yield reader.conn
 
     async def schema_version(self) -> int:
         await self.conn.execute(
@@ -108,7 +127,7 @@ class Database:
         (two branches of work meeting) still gets the earlier one.
         """
         await self.schema_version()  # creates the bookkeeping table on a fresh file
-        done = {int(r[0]) for r in await self.fetchall("SELECT number FROM schema_migrations")}
+        done = {int(r[0]) for r in await fetchall(self.conn, "SELECT number FROM schema_migrations")}
         applied = []
         for number, name, sql in migration_files():
             if number in done:
@@ -124,22 +143,24 @@ class Database:
             log.info("migration applied", extra={"event": "migration", "migration": name})
         return applied
 
-    async def fetchall(
-        self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
-    ) -> list[sqlite3.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._read_conn() as conn:
+            return await fetchall(conn, sql, params)
 
-    async def fetchone(
-        self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
-    ) -> sqlite3.Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            row: sqlite3.Row | None = await cur.fetchone()
-            return row
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._read_conn() as conn:
+            return await fetchone(conn, sql, params)
 
-    async def scalar(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> object:
+    async def scalar(self, sql: str, params: Params = ()) -> object:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+    @asynccontextmanager
+    async def cursor(self, sql: str, params: Params = ()) -> AsyncIterator[aiosqlite.Cursor]:
+        """A streaming cursor over `sql`; outside a write transaction its reader is held until the
+        block ends, so a long stream never shares a connection with anyone else's statements."""
+        async with self._read_conn() as conn, conn.execute(sql, params) as cur:
+            yield cur
 
 
 def _statements(sql: str) -> list[str]:

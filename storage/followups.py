@@ -87,7 +87,7 @@ async def matching_ids(db: Database, ctx: SegmentContext, dsl: str, ids: Sequenc
     frag = ctx.compile(dsl, lookup=True)
     await ctx.prepare()
     marks = ",".join("?" * len(ids))
-    rows = await db.fetchall(
+    rows = await ctx.fetchall(
         f"SELECT c.id FROM contacts c WHERE c.id IN ({marks}) AND ({frag.sql})", (*ids, *frag.params)
     )
     return {r[0] for r in rows}

@@ -63,7 +63,7 @@ async def counted_messages(
     )
     found: dict[str, list[CountedRow]] = defaultdict(list)
     params = (*COUNTED_STATUSES, since, until, exclude_campaign or "", *contact_ids)
-    async with db.conn.execute(sql, params) as cur:
+    async with db.cursor(sql, params) as cur:
         async for contact_id, t, channel, priority in cur:
             found[contact_id].append(CountedRow(contact_id, int(t), channel, priority))
     return found
@@ -275,7 +275,7 @@ async def sent_counted_for(
         return found
     excluded = set(exclude_ids)
     marks = ",".join("?" * len(contact_ids))
-    async with db.conn.execute(
+    async with db.cursor(
         "SELECT id, contact_id, COALESCE(sent_at, due_at), channel, priority FROM outbox"
         f" WHERE contact_id IN ({marks}) AND status IN ('sent', 'sending', 'uncertain')"
         " AND priority IN ('mass', 'scenario') AND COALESCE(sent_at, due_at) >= ?"

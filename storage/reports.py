@@ -77,7 +77,7 @@ async def rfm_breakdown(ctx: SegmentContext, tree: Expr) -> dict[str, int]:
     frag = ctx.compile(tree)
     rfm = ctx.rfm_segment_sql()
     await ctx.prepare()
-    rows = await ctx.db.fetchall(
+    rows = await ctx.fetchall(
         f"SELECT {rfm.sql} AS seg, COUNT(*) AS n FROM contacts c WHERE {frag.sql} GROUP BY seg"
         " ORDER BY n DESC, seg",
         (*rfm.params, *frag.params),

@@ -1,23 +1,24 @@
-"""Set-based RFM over the whole base: one temp table of scores per (connection, `at`).
+"""Set-based RFM over the whole base: one temp table of scores per reading scope and `at`.
 
 The SQL mirrors `policy.rfm` exactly (same windows, same floor, same nearest rank, same rule order);
 tests compare the two contact by contact. Only contacts with activity get a row: a contact without
 one is `no_activity`. Three grouped scans (events, orders created, orders paid), each read in
 contact order from a covering index, feed one GROUP BY; scores and segment are computed in the same
-INSERT for thresholds, or after one sort per metric for quantiles.
+INSERT for thresholds, or after one sort per metric for quantiles. The tables live on the scope's own
+read connection (`storage.readers.Reader`); the scope drops them when it closes.
 """
 
 from __future__ import annotations
 
 import json
 import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 from policy.config import RfmConfig
 from policy.rfm import PERCENTILES, UNMATCHED, RfmCuts, cut_points
 from storage.db import Database
+from storage.readers import Reader
 
 DAY_S = 86400
 
@@ -53,7 +54,7 @@ SCOPED_FACTS_SQL = (
         "paid_at <= :at GROUP", "paid_at <= :at AND contact_id IN (SELECT value FROM json_each(:ids)) GROUP"
     )
 )
-# Quantile cut points of the whole base, by (connection, policy RFM config, hour): a scoped table
+# Quantile cut points of the whole base, by (database, policy RFM config, hour): a scoped table
 # needs them too, and they move slowly.
 _cuts_cache: weakref.WeakKeyDictionary[Database, dict[tuple[str, int], RfmCuts]] = weakref.WeakKeyDictionary()
 
@@ -96,74 +97,86 @@ def _scores_sql(source: str, cuts: RfmCuts, params: dict[str, object]) -> str:
 
 
 async def materialise_rfm(
-    db: Database, table: str, config: RfmConfig, at_s: int, ids: Sequence[str] | None = None
+    db: Database, reader: Reader, table: str, config: RfmConfig, at_s: int, ids: Sequence[str] | None = None
 ) -> RfmCuts:
-    """Create temp table `table` with the RFM of every active contact at `at_s` (or of those among
-    `ids`); return the cut points."""
+    """Create temp table `table` on `reader` with the RFM of every active contact at `at_s` (or of those
+    among `ids`); return the cut points."""
     window: timedelta = config.period
     base = {"at": at_s, "since": at_s - int(window.total_seconds())}
-    await db.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-    await db.conn.execute(TABLE_SQL.format(table=table))
-    if ids is not None:
-        cuts = cut_points(config) if config.method == "thresholds" else await _hourly_cuts(db, config, at_s)
-        params = {**base, "ids": json.dumps(list(ids))}
-        await db.conn.execute(
-            f"INSERT INTO temp.{table} {_scores_sql(SCOPED_FACTS_SQL, cuts, params)}", params
-        )
+    async with reader.scratch() as conn:
+        await conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        await conn.execute(TABLE_SQL.format(table=table))
+        if ids is not None:
+            cuts = (
+                cut_points(config)
+                if config.method == "thresholds"
+                else await _hourly_cuts(db, reader, config, at_s)
+            )
+            params = {**base, "ids": json.dumps(list(ids))}
+            await conn.execute(
+                f"INSERT INTO temp.{table} {_scores_sql(SCOPED_FACTS_SQL, cuts, params)}", params
+            )
+            return cuts
+        if config.method == "thresholds":
+            cuts = cut_points(config)
+            params = dict(base)
+            await conn.execute(f"INSERT INTO temp.{table} {_scores_sql(FACTS_SQL, cuts, params)}", params)
+            return cuts
+        facts = f"{table}_facts"
+        await conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
+        await conn.execute(f"CREATE TEMP TABLE {facts} AS {FACTS_SQL}", base)
+        try:
+            cuts = await _quantile_cuts(reader, facts, config)
+            params = {}
+            source = f"SELECT * FROM temp.{facts} ORDER BY id"
+            await conn.execute(f"INSERT INTO temp.{table} {_scores_sql(source, cuts, params)}", params)
+        finally:
+            await conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
         return cuts
-    if config.method == "thresholds":
-        cuts = cut_points(config)
-        params = dict(base)
-        await db.conn.execute(f"INSERT INTO temp.{table} {_scores_sql(FACTS_SQL, cuts, params)}", params)
-        return cuts
-    facts = f"{table}_facts"
-    await db.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
-    await db.conn.execute(f"CREATE TEMP TABLE {facts} AS {FACTS_SQL}", base)
-    try:
-        cuts = await _quantile_cuts(db, facts, config)
-        params = {}
-        source = f"SELECT * FROM temp.{facts} ORDER BY id"
-        await db.conn.execute(f"INSERT INTO temp.{table} {_scores_sql(source, cuts, params)}", params)
-    finally:
-        await db.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
-    return cuts
 
 
-async def _hourly_cuts(db: Database, config: RfmConfig, at_s: int) -> RfmCuts:
+async def drop_rfm_table(reader: Reader, table: str) -> None:
+    async with reader.scratch() as conn:
+        await conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+async def _hourly_cuts(db: Database, reader: Reader, config: RfmConfig, at_s: int) -> RfmCuts:
+    """The base's quantile cut points for the hour of `at_s` (the caller holds `reader.scratch()`)."""
     key = (config.model_dump_json(), at_s // 3600)
     cache = _cuts_cache.setdefault(db, {})
     if key not in cache:
         facts = f"ritm_rfm_cuts_{at_s}"
         window = int(config.period.total_seconds())
-        await db.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
-        await db.conn.execute(
+        await reader.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
+        await reader.conn.execute(
             f"CREATE TEMP TABLE {facts} AS {FACTS_SQL}", {"at": at_s, "since": at_s - window}
         )
         try:
+            cuts = await _quantile_cuts(reader, facts, config)
             cache.clear()  # one hour's cut points are enough to keep
-            cache[key] = await _quantile_cuts(db, facts, config)
+            cache[key] = cuts
         finally:
-            await db.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
+            await reader.conn.execute(f"DROP TABLE IF EXISTS temp.{facts}")
     return cache[key]
 
 
-async def threshold_distribution(db: Database, config: RfmConfig, at_s: int) -> dict[str, int]:
+async def threshold_distribution(reader: Reader, config: RfmConfig, at_s: int) -> dict[str, int]:
     """Active contacts per RFM segment by thresholds, in one aggregate pass (no table is written)."""
     params: dict[str, object] = {"at": at_s, "since": at_s - int(config.period.total_seconds())}
     scored = _scores_sql(FACTS_SQL, cut_points(config), params)
-    rows = await db.fetchall(f"SELECT segment, COUNT(*) FROM ({scored}) GROUP BY segment", params)
+    rows = await reader.fetchall(f"SELECT segment, COUNT(*) FROM ({scored}) GROUP BY segment", params)
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-async def _quantile_cuts(db: Database, facts: str, config: RfmConfig) -> RfmCuts:
+async def _quantile_cuts(reader: Reader, facts: str, config: RfmConfig) -> RfmCuts:
     """Nearest-rank percentiles of each metric over the active contacts (one sort per metric)."""
-    count = int(await db.scalar(f"SELECT COUNT(*) FROM temp.{facts}") or 0)  # type: ignore[call-overload]
+    count = int(await reader.scalar(f"SELECT COUNT(*) FROM temp.{facts}") or 0)  # type: ignore[call-overload]
     if count == 0:
         return cut_points(config)
     ranks = [max((p * count + 99) // 100, 1) for p in PERCENTILES]
     values: dict[str, tuple[float, ...]] = {}
     for column in ("recency_days", "frequency", "monetary"):
-        rows = await db.fetchall(
+        rows = await reader.fetchall(
             f"SELECT rn, v FROM (SELECT {column} AS v, ROW_NUMBER() OVER (ORDER BY {column}) AS rn "
             f"FROM temp.{facts}) WHERE rn IN ({','.join('?' * len(ranks))})",
             tuple(ranks),
@@ -171,36 +184,3 @@ async def _quantile_cuts(db: Database, facts: str, config: RfmConfig) -> RfmCuts
         at_rank = {int(row[0]): row[1] for row in rows}
         values[column] = tuple(at_rank[k] for k in ranks)
     return RfmCuts(values["recency_days"], values["frequency"], values["monetary"], tuple(config.segments))
-
-
-# The temp tables built on each connection, oldest first, with how to tell their owner it was dropped.
-MAX_LIVE_TABLES = 3  # per connection: contexts nobody closed cannot pile up tables in a long-lived process
-_live: weakref.WeakKeyDictionary[Database, OrderedDict[str, weakref.WeakMethod[Callable[[], None]]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def build_rfm_table(
-    db: Database,
-    table: str,
-    config: RfmConfig,
-    at_s: int,
-    on_evict: weakref.WeakMethod[Callable[[], None]],
-    ids: Sequence[str] | None = None,
-) -> RfmCuts:
-    """`materialise_rfm`, first dropping the oldest live tables of this connection beyond the bound."""
-    live = _live.setdefault(db, OrderedDict())
-    while len(live) >= MAX_LIVE_TABLES:
-        name, evicted = live.popitem(last=False)
-        await db.conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
-        callback = evicted()
-        if callback is not None:
-            callback()
-    cuts = await materialise_rfm(db, table, config, at_s, ids)
-    live[table] = on_evict
-    return cuts
-
-
-async def release_rfm_table(db: Database, table: str) -> None:
-    _live.get(db, OrderedDict()).pop(table, None)
-    await db.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")

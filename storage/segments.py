@@ -7,6 +7,10 @@ never NULL, so `NOT` is a true complement. Predicates on other tables are `c.id 
 (SQLite builds each subquery once per statement); a comparison that holds for a contact without rows
 (e.g. `paid_total < 5000`) is written as `c.id NOT IN (the complement)`.
 
+A context is a reading scope: on first use it takes a read connection of its own, its temp tables
+live there, and `close()` drops them and gives the connection back (use `async with`). Queries that
+use its fragments run on that connection too: `ctx.fetchall`, `ctx.scalar`, `ctx.cursor`.
+
 RFM lives in a per-context temp table built lazily: `compile` only notes that an expression needs it,
 and `prepare()` (called by `count`, `list`, `rfm_counts`, `rfm_of`) builds it once. Callers that run
 compiled fragments themselves must `await ctx.prepare()` after compiling and before executing.
@@ -15,12 +19,15 @@ compiled fragments themselves must `await ctx.prepare()` after compiling and bef
 from __future__ import annotations
 
 import itertools
-import weakref
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Literal
+
+import aiosqlite
 
 from policy.config import Policy
 from policy.dsl import (
@@ -45,7 +52,8 @@ from policy.segment_names import resolve, segment_expr
 from policy.timeutil import to_epoch
 from storage.contact_data import load_contact
 from storage.db import Database
-from storage.rfm_sql import build_rfm_table, release_rfm_table, threshold_distribution
+from storage.readers import Params, Reader
+from storage.rfm_sql import drop_rfm_table, materialise_rfm, threshold_distribution
 
 ADDRESS_SQL = {
     "email": "(c.email IS NOT NULL AND c.email != '')",
@@ -115,6 +123,7 @@ class SegmentContext:
         self.rfm_table = f"ritm_rfm_{next(_names)}"
         self.cuts: RfmCuts | None = None  # set once the RFM table is built
         self._needs_rfm = False
+        self._reader: Reader | None = None  # taken on first use, given back by close()
 
     @classmethod
     async def create(
@@ -130,10 +139,38 @@ class SegmentContext:
         await self.close()
 
     async def close(self) -> None:
-        """Drop this context's temp tables (the connection keeps them otherwise)."""
-        if self.cuts is not None:
-            await release_rfm_table(self.db, self.rfm_table)
-            self.cuts = None
+        """Drop this context's temp tables and give its read connection back (idempotent)."""
+        reader, self._reader = self._reader, None
+        if reader is None:
+            return
+        clean = False
+        try:
+            if self.cuts is not None:
+                self.cuts = None
+                await drop_rfm_table(reader, self.rfm_table)
+            clean = True
+        finally:
+            # A connection whose tables could not be dropped is closed, and they go with it.
+            await self.db.readers.release(reader, reusable=clean)
+
+    async def reader(self) -> Reader:
+        """This context's own read connection, where its temp tables live."""
+        if self._reader is None:
+            self._reader = await self.db.readers.acquire()
+        return self._reader
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Rows of a query that uses this context's fragments (after `prepare()`)."""
+        return await (await self.reader()).fetchall(sql, params)
+
+    async def scalar(self, sql: str, params: Params = ()) -> object:
+        return await (await self.reader()).scalar(sql, params)
+
+    @asynccontextmanager
+    async def cursor(self, sql: str, params: Params = ()) -> AsyncIterator[aiosqlite.Cursor]:
+        """A streaming cursor on this context's connection (for a whole base, e.g. a dry run)."""
+        async with (await self.reader()).conn.execute(sql, params) as cur:
+            yield cur
 
     # -- compiling -------------------------------------------------------------------------------
     def compile(self, text: str | Expr, *, lookup: bool = False) -> SqlFragment:
@@ -321,7 +358,7 @@ class SegmentContext:
         else:
             sql = f"SELECT COUNT(*) FROM contacts c WHERE {self._sql(tree, params, 'drive')}"
         await self.prepare()
-        return int(await self.db.scalar(sql, tuple(params)))  # type: ignore[call-overload]
+        return int(await self.scalar(sql, tuple(params)))  # type: ignore[call-overload]
 
     async def list(self, text: str | Expr, limit: int | None = None) -> list[str]:
         """Ids of the members, ordered by id, at most `limit` of them."""
@@ -332,7 +369,7 @@ class SegmentContext:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(max(limit, 0))
-        return [str(row[0]) for row in await self.db.fetchall(sql, tuple(params))]
+        return [str(row[0]) for row in await self.fetchall(sql, tuple(params))]
 
     async def rfm_counts(self) -> dict[str, int]:
         """Members per RFM segment (segments with members, in rule order) and `no_activity`.
@@ -341,16 +378,16 @@ class SegmentContext:
         without writing the table; quantiles need the table (its cut points come from the base).
         """
         if self.cuts is None and self.policy.rfm.method == "thresholds":
-            found = await threshold_distribution(self.db, self.policy.rfm, self.at_s)
+            found = await threshold_distribution(await self.reader(), self.policy.rfm, self.at_s)
         else:
             self._needs_rfm = True
             await self.prepare()
             sql = f"SELECT segment, COUNT(*) FROM temp.{self.rfm_table} GROUP BY segment"
-            found = {str(r[0]): int(r[1]) for r in await self.db.fetchall(sql)}
+            found = {str(r[0]): int(r[1]) for r in await self.fetchall(sql)}
         order = [rule.name for rule in self.policy.rfm.segments]
         counts = {name: found.pop(name) for name in dict.fromkeys(order) if name in found}
         counts.update(sorted(found.items()))
-        total = int(await self.db.scalar("SELECT COUNT(*) FROM contacts"))  # type: ignore[call-overload]
+        total = int(await self.scalar("SELECT COUNT(*) FROM contacts"))  # type: ignore[call-overload]
         counts[NO_ACTIVITY] = total - sum(counts.values())
         return counts
 
@@ -364,20 +401,25 @@ class SegmentContext:
             return score(metrics_of(contact, self.at, self.policy.rfm.period), cut_points(self.policy.rfm))
         self._needs_rfm = True
         await self.prepare()
-        row = await self.db.fetchone(
+        row = await (await self.reader()).fetchone(
             f"SELECT r, f, m, segment FROM temp.{self.rfm_table} WHERE id = ?", (contact_id,)
         )
         return None if row is None else RfmScores(int(row[0]), int(row[1]), int(row[2]), str(row[3]))
 
     async def _build_rfm(self) -> None:
-        self.cuts = await build_rfm_table(
-            self.db,
-            self.rfm_table,
-            self.policy.rfm,
-            self.at_s,
-            on_evict=weakref.WeakMethod(self._forget_rfm),
-            ids=self.scope,
+        reader = await self.reader()
+        self.cuts = await materialise_rfm(
+            self.db, reader, self.rfm_table, self.policy.rfm, self.at_s, ids=self.scope
         )
 
-    def _forget_rfm(self) -> None:
-        self.cuts = None  # the table was dropped to make room: rebuilt on the next prepare()
+
+@asynccontextmanager
+async def reading(
+    db: Database, policy: Policy, at: datetime, *, scope: Sequence[str] | None = None
+) -> AsyncIterator[SegmentContext]:
+    """A reading scope: a context on its own read connection, closed (tables dropped) on exit."""
+    ctx = SegmentContext(db, policy, at, scope=scope)
+    try:
+        yield ctx
+    finally:
+        await ctx.close()

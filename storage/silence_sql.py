@@ -29,7 +29,7 @@ async def silence_inputs(
     rules = policy.silence
 
     pay_from = since - int(rules.after_payment.total_seconds())
-    async with db.conn.execute(
+    async with db.cursor(
         "SELECT contact_id, paid_at FROM orders WHERE status = 'paid' AND paid_at IS NOT NULL"
         f" AND paid_at <= ? AND paid_at >= ? AND paid_at < ?{one}",
         (at, pay_from, until, *extra),
@@ -45,7 +45,7 @@ async def silence_inputs(
         # `+` leaves SQLite only the contacts' own rows (the primary key) to search: by tag it would walk
         # every activity tag of the base.
         plus = "+" if contact_ids else ""
-        async with db.conn.execute(
+        async with db.cursor(
             "SELECT contact_id, MIN(COALESCE(removed_at, expires_at), COALESCE(expires_at, removed_at)) AS e"
             f" FROM tags WHERE {plus}tag IN ({marks}) AND {plus}set_at <= ?"
             f" AND COALESCE(removed_at, expires_at) IS NOT NULL{one}",
@@ -56,7 +56,7 @@ async def silence_inputs(
                     found[cid].activity_ends.append(int(end))
 
     offer_from = since - int(rules.after_offer_declined.total_seconds())
-    async with db.conn.execute(
+    async with db.cursor(
         "SELECT contact_id, at FROM events WHERE type = 'offer_declined' AND at <= ? AND at >= ? AND at < ?"
         f"{one}",
         (at, offer_from, until, *extra),
@@ -64,7 +64,7 @@ async def silence_inputs(
         async for cid, t in cur:
             found[cid].offer_declined_at.append(int(t))
 
-    async with db.conn.execute(
+    async with db.cursor(
         "SELECT contact_id, starts_at, ends_at, blocks, reason FROM silences"
         f" WHERE ends_at > ? AND starts_at < ?{one}",
         (since, until, *extra),

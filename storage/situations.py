@@ -142,7 +142,7 @@ async def situations(
     bits = _Bits(n_ch)
     caps = _CapSets(q.cap_segments)
     protect, windows = list(q.protect), list(q.window_segments)
-    async with db.conn.execute(sql, all_params) as cur:
+    async with ctx.cursor(sql, all_params) as cur:
         cur.row_factory = None  # plain tuples: a million sqlite3.Row objects cost seconds
         # SQLite computes the next batch on the connection's thread (it releases the GIL while
         # stepping) while this one is decided here: the two overlap instead of taking turns.

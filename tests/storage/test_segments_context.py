@@ -1,4 +1,5 @@
-"""SegmentContext behaviour: lazy RFM, temp-table lifetime, parameterised SQL, ordering, bad input."""
+"""SegmentContext behaviour: lazy RFM, temp tables on the context's own connection, parameterised SQL,
+ordering, bad input."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from policy.contact import ContactData, EventRecord, OrderRecord, TagRecord
 from policy.dsl import DslError
 from policy.rfm import RfmScores
 from storage.db import Database
-from storage.rfm_sql import MAX_LIVE_TABLES
-from storage.segments import SegmentContext
+from storage.segments import SegmentContext, reading
 from tests.segments_support import AT_BASE, diff_policy, write_contacts
 
 AT = AT_BASE
@@ -32,9 +32,17 @@ BASE = [
 ]
 
 
-async def temp_tables(db: Database) -> list[str]:
-    rows = await db.fetchall("SELECT name FROM sqlite_temp_master WHERE type = 'table' ORDER BY name")
-    return [str(r[0]) for r in rows]
+TEMP_TABLES = "SELECT name FROM sqlite_temp_master WHERE type = 'table' ORDER BY name"
+
+
+async def temp_tables(ctx: SegmentContext) -> list[str]:
+    """The temp tables on the context's own connection."""
+    return [str(r[0]) for r in await ctx.fetchall(TEMP_TABLES)]
+
+
+async def writer_temp_tables(db: Database) -> list[str]:
+    async with db.transaction() as conn, conn.execute(TEMP_TABLES) as cur:
+        return [str(r[0]) for r in await cur.fetchall()]
 
 
 @pytest.fixture
@@ -44,31 +52,40 @@ async def filled(db: Database) -> Database:
 
 
 async def test_a_simple_count_does_not_build_rfm(filled: Database) -> None:
-    ctx = await SegmentContext.create(filled, diff_policy(), AT)
-    assert await ctx.count("tag:vip OR has:email OR event:open within 7d OR paid_total >= 1") == 2
-    assert ctx.cuts is None
-    assert await temp_tables(filled) == []
+    async with reading(filled, diff_policy(), AT) as ctx:
+        assert await ctx.count("tag:vip OR has:email OR event:open within 7d OR paid_total >= 1") == 2
+        assert ctx.cuts is None
+        assert await temp_tables(ctx) == []
 
 
-async def test_rfm_is_built_once_and_dropped_on_close(filled: Database) -> None:
+async def test_rfm_is_built_once_on_the_contexts_connection_and_dropped_on_close(filled: Database) -> None:
     async with await SegmentContext.create(filled, diff_policy(), AT) as ctx:
         assert await ctx.count("rfm:no_activity") == 1
         cuts = ctx.cuts
-        assert await temp_tables(filled) == [ctx.rfm_table]
+        assert await temp_tables(ctx) == [ctx.rfm_table]
+        assert await writer_temp_tables(filled) == [], "the writer never holds a reading scope's tables"
         assert await ctx.count("r >= 1") == 2
         assert ctx.cuts is cuts, "not rebuilt"
-    assert await temp_tables(filled) == []
+        reader = await ctx.reader()
+    assert await reader.fetchall(TEMP_TABLES) == [], "dropped before the connection went back"
+    async with filled.readers.lend() as again:
+        assert again is reader, "a clean connection is reused"
 
 
-async def test_contexts_nobody_closes_cannot_pile_up_temp_tables(filled: Database) -> None:
-    contexts = [await SegmentContext.create(filled, diff_policy(), AT + k * D) for k in range(5)]
+async def test_open_contexts_each_own_their_connection_and_tables(filled: Database) -> None:
+    contexts = [SegmentContext(filled, diff_policy(), AT + k * D) for k in range(5)]
+    try:
+        for ctx in contexts:
+            assert await ctx.count("rfm:no_activity") == 1
+        for ctx in contexts:
+            assert await temp_tables(ctx) == [ctx.rfm_table]
+        assert len({id(await ctx.reader()) for ctx in contexts}) == 5
+    finally:
+        for ctx in contexts:
+            await ctx.close()
     for ctx in contexts:
-        assert await ctx.count("rfm:no_activity") == 1
-    assert len(await temp_tables(filled)) == MAX_LIVE_TABLES
-    evicted = contexts[0]
-    assert evicted.cuts is None
-    assert await evicted.count("rfm:no_activity") == 1, "an evicted context rebuilds on use"
-    assert len(await temp_tables(filled)) == MAX_LIVE_TABLES
+        assert ctx.cuts is None
+        await ctx.close()  # idempotent
 
 
 async def test_values_are_parameters_never_sql_text(filled: Database) -> None:
@@ -125,9 +142,7 @@ async def test_rfm_segment_sql_is_a_keyed_lookup(filled: Database) -> None:
     ctx = await SegmentContext.create(filled, diff_policy(), AT)
     frag = ctx.rfm_segment_sql()
     await ctx.prepare()
-    explain = await filled.fetchall(
-        f"EXPLAIN QUERY PLAN SELECT {frag.sql} FROM contacts c", tuple(frag.params)
-    )
+    explain = await ctx.fetchall(f"EXPLAIN QUERY PLAN SELECT {frag.sql} FROM contacts c", tuple(frag.params))
     assert f"SEARCH temp.{ctx.rfm_table} USING PRIMARY KEY (id=?)" in [str(r[3]) for r in explain]
-    rows = await filled.fetchall(f"SELECT c.id, {frag.sql} FROM contacts c ORDER BY c.id", tuple(frag.params))
+    rows = await ctx.fetchall(f"SELECT c.id, {frag.sql} FROM contacts c ORDER BY c.id", tuple(frag.params))
     assert [tuple(r) for r in rows] == [("c1", "big_spenders"), ("c2", "other"), ("c3", "no_activity")]

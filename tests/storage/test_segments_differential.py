@@ -115,7 +115,7 @@ async def _check_leaves(
             await ctx.prepare()
             columns = ", ".join(f.sql for f in frags)
             params = tuple(p for f in frags for p in f.params)
-            found = await db.fetchall(f"SELECT c.id, {columns} FROM contacts c", params)
+            found = await ctx.fetchall(f"SELECT c.id, {columns} FROM contacts c", params)
             rows = {r[0]: tuple(r[1:]) for r in found}
             for i in sorted(counted):  # count() answers a lone predicate from its own table
                 assert await ctx.count(LEAVES[i]) == sum(r[i] for r in rows.values()), to_text(LEAVES[i])
@@ -161,7 +161,7 @@ async def _check_rfm(template: Path, base: list[ContactData], at: datetime, meth
             await ctx.prepare()
             assert ctx.cuts == cuts
             assert await ctx.rfm_counts() == expected_counts
-            rows = await db.fetchall(
+            rows = await ctx.fetchall(
                 f"SELECT id, recency_days, frequency, monetary, r, f, m, segment FROM temp.{ctx.rfm_table}"
             )
             sql = {r[0]: tuple(r[1:]) for r in rows}
@@ -174,7 +174,7 @@ async def _check_rfm(template: Path, base: list[ContactData], at: datetime, meth
                 assert sql[cid] == (m.recency_days, m.frequency, m.monetary, scores.r, scores.f, scores.m,
                                     scores.segment), cid  # fmt: skip
                 assert await ctx.rfm_of(cid) == scores
-            per_contact = await db.fetchall(f"SELECT c.id, {frag.sql} FROM contacts c", tuple(frag.params))
+            per_contact = await ctx.fetchall(f"SELECT c.id, {frag.sql} FROM contacts c", tuple(frag.params))
             for cid, segment in per_contact:
                 scores = score(metrics[cid], cuts)
                 assert segment == (scores.segment if scores else NO_ACTIVITY)

@@ -31,13 +31,13 @@ async def test_scoped_rfm_matches_the_whole_base(
         marks = ",".join("?" * len(ids))
         got = {
             r[0]
-            for r in await db.fetchall(
+            for r in await scoped.fetchall(
                 f"SELECT c.id FROM contacts c WHERE c.id IN ({marks}) AND {frag.sql}", (*ids, *frag.params)
             )
         }
         want = set(await whole.list(expr)) & set(ids)
         assert got == want, expr
-    rows = await db.fetchone(f"SELECT COUNT(*) FROM temp.{scoped.rfm_table}")
-    assert rows is not None and rows[0] <= len(ids)  # only the scope was scored
+    scored = await scoped.scalar(f"SELECT COUNT(*) FROM temp.{scoped.rfm_table}")
+    assert isinstance(scored, int) and scored <= len(ids)  # only the scope was scored
     await scoped.close()
     await whole.close()
