@@ -19,6 +19,7 @@ compiled fragments themselves must `await ctx.prepare()` after compiling and bef
 from __future__ import annotations
 
 import itertools
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -68,6 +69,7 @@ EMPTY_IS_ZERO = ("paid_total", "orders_count", "frequency", "monetary")
 NO_DRIVER = 5  # _drive_rank of a conjunct that is not a member set
 Mode = Literal["drive", "scan", "lookup"]
 _names = itertools.count(1)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,8 @@ class SegmentContext:
                 self.cuts = None
                 await drop_rfm_table(reader, self.rfm_table)
             clean = True
+        except (sqlite3.Error, ValueError) as exc:  # e.g. a stream left open on the table
+            log.warning("scope not cleaned", extra={"event": "reading_scope_close", "error": str(exc)})
         finally:
             # A connection whose tables could not be dropped is closed, and they go with it.
             await self.db.readers.release(reader, reusable=clean)

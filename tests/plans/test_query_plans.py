@@ -64,17 +64,18 @@ async def app_on_base(base: Path, tmp_path: Path) -> AsyncIterator[OnBase]:
         CapturingSmtpServer(directory=tmp_path / "mail") as smtp,
         TelegramStandin() as standin,
     ):
+        # Open for the whole test: read connections are opened when first needed, not with the app.
         with traced_connections() as log:
             app = await loopback_app(
                 policy, clock, smtp, standin, db=db_path, public_url="https://ritm.school.example",
                 secret="plans-" * 8, templates=None,
             )  # fmt: skip
-        await add_member(app.db, 101, "approver", by="test", at=clock())
-        await add_member(app.db, 202, "approver", by="test", at=clock())
-        try:
-            yield app, clock, db_path, log
-        finally:
-            await app.close()
+            await add_member(app.db, 101, "approver", by="test", at=clock())
+            await add_member(app.db, 202, "approver", by="test", at=clock())
+            try:
+                yield app, clock, db_path, log
+            finally:
+                await app.close()
 
 
 def _assert_clean(db_path: Path, statements: list[str], *, whole_base: bool = False) -> None:
