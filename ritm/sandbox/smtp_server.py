@@ -153,6 +153,13 @@ class CapturingSmtpServer:
         for address in addresses:
             self._holds[address] = asyncio.Event()
 
+    def release(self, *addresses: str) -> None:
+        """Stop holding these addresses (answering any of their messages that wait); others stay held."""
+        for address in addresses:
+            held = self._holds.pop(address, None)
+            if held is not None:
+                held.set()
+
     def let_go(self) -> None:
         """Answer every held message (and hold nothing more)."""
         for event in self._holds.values():
