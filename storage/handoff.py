@@ -17,12 +17,14 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import aiosqlite
 
 from storage.db import Database
 from storage.outbox import HELD_STATUSES, IN_FLIGHT, OUTCOME_SQL, UNSENT, Outcome, outcome_params
 from storage.pause import PAUSED_SQL
+from storage.retry import retry_while_locked
 from storage.tracking import revoke_consent, suppress_address
 
 log = logging.getLogger(__name__)
@@ -96,7 +98,10 @@ class HandoffCommitter:
         while self._queue:
             jobs, self._queue = self._queue, []
             try:
-                granted = await self._write(jobs)
+                # Another process holding the write lock past the busy timeout (a second `ritm run`
+                # starting, a CLI plan) must not cost an answer already received or a hand-off:
+                # the transaction rolled back whole, so it is simply run again.
+                granted = await retry_while_locked(partial(self._write, jobs), what="outbox hand-off")
             except Exception as exc:
                 log.exception("handoff write failed", extra={"event": "handoff_error", "rows": len(jobs)})
                 for job in jobs:
