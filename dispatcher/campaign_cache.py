@@ -6,8 +6,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from policy.campaign import Campaign, parse_campaign
+from policy.campaign import Campaign
 from policy.config import Policy, PolicyError
+from policy.occurrences import parse_stored
 from storage.campaigns import CampaignRecord, get_campaign
 from storage.db import Database
 
@@ -43,7 +44,7 @@ class CampaignCache:
         cached = self._parsed.get(campaign_id)
         if cached is None or cached[0] != record.source:
             try:
-                campaign = parse_campaign(record.source, f"campaign {campaign_id}", self.policy)
+                campaign = parse_stored(record.id, record.source, self.policy)
             except PolicyError:
                 # A stored campaign that no longer parses (the policy changed under it) sends nothing.
                 return None

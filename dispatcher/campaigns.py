@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dispatcher.links import LinkSigner
 from dispatcher.message_context import message_context
@@ -20,12 +20,21 @@ from policy.campaign import Campaign, CampaignError, parse_campaign
 from policy.config import Policy
 from policy.dry_run import DryRunReport, Preview
 from policy.lifecycle import (
+    FROZEN,
     Refused,
     check_approval,
     check_planning,
     check_rejection,
     status_after_change,
     status_after_dry_run,
+)
+from policy.occurrences import (
+    Baseline,
+    as_occurrence,
+    check_occurrence,
+    is_series,
+    next_occurrence,
+    parse_stored,
 )
 from storage.campaigns import CampaignRecord
 from storage.db import Database
@@ -75,7 +84,7 @@ class CampaignService:
         record = await self.store.campaign(campaign_id)
         if record is None:
             raise CampaignRefused(f"there is no campaign {campaign_id!r}")
-        return record, parse_campaign(record.source, f"campaign {campaign_id}", self.policy)
+        return record, parse_stored(record.id, record.source, self.policy)
 
     async def parse(self, text: str, source_name: str) -> Campaign:
         """Validate a file and its templates (syntax, variables, links, Telegram limits, render limits);
@@ -170,6 +179,7 @@ class CampaignService:
         record, campaign = await self.load(campaign_id)
         await self._check_templates(campaign)
         record = await self.refresh_fingerprint(record, campaign, at)
+        campaign = next_occurrence(campaign, at)  # a series shows its next occurrence
         evaluation = await evaluate_campaign(self.db, campaign, self.policy, at)
         report = await self._report(record, campaign, evaluation)
         status = status_after_dry_run(record.status, campaign.priority)
@@ -291,24 +301,41 @@ class CampaignService:
     ) -> PlanResult:
         """Write the planned rows (idempotent), or send the campaign back for approval when it drifted."""
         record, campaign = await self.load(campaign_id)
+        if is_series(campaign):
+            raise CampaignRefused(
+                f"{campaign_id} is a series: each occurrence is planned an hour before its start"
+                f" (see `ritm campaign occurrences {campaign_id}`)"
+            )
         await self._check_templates(campaign)
         record = await self.refresh_fingerprint(record, campaign, at)
         approval = await self.store.latest_approval(campaign_id)
         approved = approval if approval is not None and approval.decision == "approved" else None
         evaluation = await evaluate_campaign(self.db, campaign, self.policy, at)
         summary = summarise(evaluation)
-        outcome = check_planning(
-            status=record.status,
-            priority=campaign.priority,
-            fingerprint=record.fingerprint,
-            approved_fingerprint=approved.fingerprint if approved else None,
-            approved_planned=approved.planned if approved else None,
-            planned=summary.planned,
-        )
+        baseline = None
+        if record.series_id is not None and approved is None:  # planned under the series' approval
+            baseline = await self._baseline(record)
+            outcome = check_occurrence(
+                status=record.status,
+                baseline=baseline,
+                fingerprint=record.fingerprint,
+                planned=summary.planned,
+            )
+        else:
+            outcome = check_planning(
+                status=record.status,
+                priority=campaign.priority,
+                fingerprint=record.fingerprint,
+                approved_fingerprint=approved.fingerprint if approved else None,
+                approved_planned=approved.planned if approved else None,
+                planned=summary.planned,
+            )
         if isinstance(outcome, Refused):
             raise CampaignRefused(outcome.reason)
         if outcome == "pending_approval":
             report = await self._report(record, campaign, evaluation)
+            if baseline is not None:
+                report = replace(report, compared_with=baseline.source, compared_planned=baseline.planned)
             async with self.store.writing() as tx:
                 await tx.save_dry_run(campaign_id, report, "pending_approval", at)
                 await tx.audit(
@@ -320,12 +347,19 @@ class CampaignService:
                     details={
                         "approved": approved.planned if approved else None,
                         "planned": summary.planned,
+                        "compared_with": report.compared_with,
+                        "compared_planned": report.compared_planned,
                     },
                 )
             return PlanResult("pending_approval", 0, report)
         inserted = await write_plan(self.db, evaluation, now=at)
         status = record.status if record.status in ("sending", "paused") else "scheduled"
+        occurrence_report = None
+        if record.series_id is not None:  # its own dry run: the next occurrence compares with it
+            occurrence_report = await self._report(record, campaign, evaluation)
         async with self.store.writing() as tx:
+            if occurrence_report is not None:
+                await tx.save_dry_run(campaign_id, occurrence_report, status, at)
             await tx.mark_planned(campaign_id, status, at)
             await tx.audit(
                 at=at,
@@ -336,6 +370,64 @@ class CampaignService:
                 details={"inserted": inserted, "planned": summary.planned, "holdout": summary.holdout},
             )
         return PlanResult(status, inserted, summary)
+
+    async def _baseline(self, record: CampaignRecord) -> Baseline | None:
+        """The series' last approval or the previous occurrence planned under it, whichever is newer."""
+        assert record.series_id is not None
+        found: list[Baseline] = []
+        approval = await self.store.latest_approval(record.series_id)
+        if approval is not None and approval.decision == "approved":
+            found.append(Baseline("series", approval.fingerprint, approval.planned, approval.at))
+        planned = [
+            o
+            for o in await self.store.occurrences(record.series_id)
+            if o.id < record.id and o.status in FROZEN and o.dry_run is not None and o.planned_at
+        ]
+        if planned:
+            last = planned[-1]
+            assert last.dry_run is not None and last.planned_at is not None
+            found.append(Baseline(last.id, last.fingerprint, last.dry_run.planned, last.planned_at))
+        return max(found, key=lambda b: b.at) if found else None
+
+    async def open_occurrences(self, series_id: str, *, at: datetime, ahead: timedelta) -> list[str]:
+        """Create the occurrences of an approved series that start within `ahead` (each then planned
+        like an approved campaign); returns their ids."""
+        record, campaign = await self.load(series_id)
+        if not is_series(campaign) or record.status != "approved" or campaign.series is None:
+            return []
+        known = {r.id for r in await self.store.occurrences(series_id)}
+        created = []
+        for occurrence in campaign.series.due(at, ahead):
+            occurrence_id = occurrence.campaign_id(series_id)
+            if occurrence_id in known:
+                continue
+            fingerprint = self.renderer.fingerprint(as_occurrence(campaign, occurrence))
+            async with self.store.writing() as tx:
+                await tx.insert_campaign(
+                    id=occurrence_id,
+                    name=record.name,
+                    priority=record.priority,
+                    source=record.source,
+                    fingerprint=fingerprint,
+                    author=record.author,
+                    at=at,
+                    series_id=series_id,
+                    status="approved",
+                )
+                await tx.audit(
+                    at=at,
+                    actor="scheduler",
+                    action="campaign.occurrence",
+                    target=occurrence_id,
+                    source="scheduler",
+                    details={"series": series_id, "number": occurrence.number},
+                )
+            log.info(
+                "occurrence opened",
+                extra={"event": "occurrence_opened", "campaign": occurrence_id, "series": series_id},
+            )
+            created.append(occurrence_id)
+        return created
 
     async def cancel(self, campaign_id: str, *, by: str, at: datetime, source: str = "cli") -> int:
         """Cancel the campaign and every row of it not yet sent; returns how many rows were cancelled."""

@@ -61,6 +61,8 @@ class CampaignWrites(Protocol):
         fingerprint: str,
         author: str,
         at: datetime,
+        series_id: str | None = None,
+        status: str = "draft",
     ) -> None: ...
 
     async def update_source(
@@ -115,6 +117,8 @@ class CampaignStore(Protocol):
     async def campaign(self, campaign_id: str) -> CampaignRecord | None: ...
 
     async def latest_approval(self, campaign_id: str) -> Approval | None: ...
+
+    async def occurrences(self, series_id: str) -> list[CampaignRecord]: ...
 
     async def recipients(self, contact_ids: Sequence[str]) -> dict[str, Recipient]: ...
 

@@ -18,6 +18,7 @@ an error at the dry run, never a blank in a sent message.
                     local_start («27 ноября в 19:00 (МСК)»), local_date, local_time, tz_label,
                     google_url, outlook_url, ics_url (None when the dispatcher has no ICS endpoint)
     reminder        only in event reminders: offset (timedelta), hours, phrase («через 2 часа»)
+    occurrence      only in a series: number (1, 2, …), date (ISO, the id's), local_date («8 декабря»)
     open_pixel_url  only in email html (may be empty: guard with `{% if open_pixel_url %}`)
     button(label, url)  only in Telegram: adds an inline button, prints nothing
 """
@@ -30,10 +31,11 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 
 from dispatcher.calendar import google_calendar_url, outlook_calendar_url
 from policy.campaign import Campaign, Event
+from policy.series import Occurrence
 from policy.timeutil import TimeParseError, zone
 
 FALLBACK_NAME = {"ru": "друг", "en": "friend"}
@@ -166,6 +168,16 @@ class EventView:
 
 
 @dataclass(frozen=True)
+class OccurrenceView:
+    """`occurrence.number` (1, 2, …), `occurrence.date` (ISO) and `.local_date` («8 декабря», `December 8`)."""
+
+    _label: ClassVar[str] = "occurrence"
+    number: int
+    date: str
+    local_date: str
+
+
+@dataclass(frozen=True)
 class ReminderView:
     _label: ClassVar[str] = "reminder"
     offset: timedelta
@@ -244,6 +256,16 @@ def reminder_view(offset: timedelta, locale: str) -> ReminderView:
     return ReminderView(offset=offset, hours=int(offset.total_seconds()) // 3600, phrase=phrase)
 
 
+def occurrence_view(occurrence: Occurrence, ctx: MessageContext) -> OccurrenceView:
+    lang = language(ctx.locale)
+    pattern = "MMMM d" if lang == "en" else "d MMMM"
+    return OccurrenceView(
+        number=occurrence.number,
+        date=occurrence.date.isoformat(),
+        local_date=format_date(occurrence.date, pattern, locale=lang),
+    )
+
+
 def contact_view(ctx: MessageContext) -> ContactView:
     lang = language(ctx.locale)
     full = " ".join(ctx.name.split())
@@ -281,4 +303,5 @@ def build_context(
         "school": ctx.school,
         "event": event_view(campaign.event, ctx) if campaign.event is not None else None,
         "reminder": reminder_view(reminder, ctx.locale) if reminder is not None else None,
+        "occurrence": occurrence_view(campaign.occurrence, ctx) if campaign.occurrence else None,
     }

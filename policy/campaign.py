@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SkipValidation,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -39,6 +40,7 @@ from policy.config import (
 )
 from policy.dsl import DslError
 from policy.segment_names import resolve
+from policy.series import SERIES_KEYS, Occurrence, Series, SeriesError, build_series
 from policy.timeutil import TimeParseError, parse_instant, zone
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -71,7 +73,11 @@ def _policy(info: ValidationInfo) -> Policy:
 
 def _instant(value: Any, info: ValidationInfo) -> datetime:
     """An aware UTC instant; naive text or TOML local datetimes are read in the policy's zone."""
-    tz = zone(_policy(info).default_timezone)
+    return _instant_in(value, _policy(info))
+
+
+def _instant_in(value: Any, policy: Policy) -> datetime:
+    tz = zone(policy.default_timezone)
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(UTC)
     if not isinstance(value, str):
@@ -263,6 +269,15 @@ class Campaign(_Strict):
     cascade: list[CascadeStep] = Field(default_factory=list)
     event: Event | None = None
     source: str = Field(default="", exclude=True, repr=False)
+    # A series (the `schedule` key and its bounds) and the occurrence this campaign stands for; set by
+    # `_series_keys` only, never read from the file.
+    series: SkipValidation[Series | None] = Field(default=None, exclude=True, repr=False)
+    occurrence: SkipValidation[Occurrence | None] = Field(default=None, exclude=True, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _series(cls, data: Any, info: ValidationInfo) -> Any:
+        return _series_keys(data, _policy(info)) if isinstance(data, dict) else data
 
     @field_validator("priority", mode="before")
     @classmethod
@@ -401,6 +416,37 @@ class Campaign(_Strict):
         if self.event is not None:
             names.append(self.event.reminder_template)
         return list(dict.fromkeys(n for n in names if n))
+
+
+def _series_keys(data: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """A series is validated as its first occurrence: `start` and `deadline` come from its schedule."""
+    for key in ("series", "occurrence"):
+        if key in data:
+            _fail((key,), "unknown key", data[key])
+    if "schedule" not in data:
+        stray = next((k for k in ("run_window", "count", "skip") if k in data), None)
+        if stray is not None:
+            _fail((stray,), "only a series has this key: give its schedule too", data[stray])
+        return data
+    if "deadline" in data:
+        _fail(("deadline",), "a series gives run_window instead of deadline", data["deadline"])
+    if "start" not in data:
+        _fail(("start",), "a series needs start: its schedule runs from there", None)
+    try:
+        anchor = _instant_in(data["start"], policy)
+        series = build_series(data, anchor, policy.default_timezone)
+    except SeriesError as exc:
+        loc = tuple(int(p) if p.isdigit() else p for p in exc.key.split("."))
+        _fail(loc, str(exc), data.get(exc.key))
+        raise
+    except ValueError as exc:
+        _fail(("start",), str(exc), data["start"])
+        raise
+    first = series.first()
+    assert first is not None  # build_series refuses a series without one
+    rest = {k: v for k, v in data.items() if k not in SERIES_KEYS}
+    deadline = first.start + series.run_window
+    return {**rest, "start": first.start, "deadline": deadline, "series": series, "occurrence": first}
 
 
 def parse_campaign(text: str, source: str, policy: Policy) -> Campaign:

@@ -81,6 +81,10 @@ class DryRunReport:
     widened_protect: tuple[str, ...] = ()  # protected segments the campaign drops
     previews: Mapping[str, Preview] = field(default_factory=dict)  # version -> its preview
     status: str | None = None  # the campaign's status after this dry run (not stored)
+    # A series' occurrence: what its planned count is compared with (the series' approval or the
+    # previous occurrence) and that count.
+    compared_with: str | None = None
+    compared_planned: int | None = None
 
     @property
     def excluded_total(self) -> int:
@@ -109,6 +113,9 @@ class DryRunReport:
         }
         if self.status is not None:
             out["status"] = self.status
+        if self.compared_with is not None:
+            out["compared_with"] = self.compared_with
+            out["compared_planned"] = self.compared_planned
         return out
 
     @classmethod
@@ -144,4 +151,6 @@ class DryRunReport:
             widened_protect=tuple(str(p) for p in data.get("widened_protect") or ()),
             previews={str(k): Preview.from_json(v) for k, v in (data.get("previews") or {}).items()},
             status=data.get("status"),
+            compared_with=data.get("compared_with"),
+            compared_planned=data.get("compared_planned"),
         )

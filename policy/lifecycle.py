@@ -8,6 +8,7 @@ fingerprint of the dry run it was shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from policy.team import at_least
 
@@ -27,6 +28,8 @@ STATUSES = (
 FROZEN = frozenset({"scheduled", "sending", "done", "paused"})
 # Planned count may drift this much from the approved one before approval is asked again.
 REAPPROVAL_DRIFT = 0.10
+# An approved campaign (or a series' occurrence) is planned this long before its start.
+PLAN_AHEAD = timedelta(hours=1)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import logging
 import signal
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from aiogram import Bot
 from aiohttp import web
@@ -34,6 +34,8 @@ from dispatcher.scheduler import build_scheduler
 from dispatcher.worker import OutboxWorker, TickReport
 from policy.campaign import CampaignError
 from policy.config import Policy
+from policy.lifecycle import PLAN_AHEAD
+from policy.occurrences import is_series
 from policy.timeutil import to_epoch
 from ritm.instance import InstanceLease
 from ritm.services import campaign_service, link_signer, renderer, report_store
@@ -44,7 +46,6 @@ from storage.db import Database, sqlite_version_warning
 from storage.outbox import recover_in_flight
 
 log = logging.getLogger(__name__)
-PLAN_AHEAD = timedelta(hours=1)  # an approved campaign is planned this long before its start
 
 
 @dataclass
@@ -74,8 +75,16 @@ class App:
         planned = []
         for record in await list_campaigns(self.db, ("approved",)):
             try:
+                await self.service.open_occurrences(record.id, at=moment, ahead=PLAN_AHEAD)
+            except (CampaignRefused, CampaignError) as exc:
+                log.warning(
+                    "no occurrence opened",
+                    extra={"event": "occurrence_refused", "campaign": record.id, "why": str(exc)},
+                )
+        for record in await list_campaigns(self.db, ("approved",)):
+            try:
                 _, campaign = await self.service.load(record.id)
-                if campaign.start - PLAN_AHEAD > moment:
+                if is_series(campaign) or campaign.start - PLAN_AHEAD > moment:
                     continue
                 result = await self.service.plan(record.id, at=moment, by="scheduler", source="scheduler")
             except (CampaignRefused, CampaignError) as exc:

@@ -31,6 +31,8 @@ class SqliteCampaignWrites:
         fingerprint: str,
         author: str,
         at: datetime,
+        series_id: str | None = None,
+        status: str = "draft",
     ) -> None:
         await campaigns.insert_campaign(
             self.conn,
@@ -41,6 +43,8 @@ class SqliteCampaignWrites:
             fingerprint=fingerprint,
             author=author,
             at=at,
+            series_id=series_id,
+            status=status,
         )
 
     async def update_source(
@@ -123,6 +127,9 @@ class SqliteCampaigns:
 
     async def latest_approval(self, campaign_id: str) -> Approval | None:
         return await campaigns.latest_approval(self.db, campaign_id)
+
+    async def occurrences(self, series_id: str) -> list[CampaignRecord]:
+        return await campaigns.occurrences_of(self.db, series_id)
 
     async def recipients(self, contact_ids: Sequence[str]) -> dict[str, Recipient]:
         return await recipients.load_recipients(self.db, contact_ids)

@@ -16,7 +16,7 @@ from storage.db import Database
 
 _COLUMNS = (
     "id, name, priority, status, source, fingerprint, author, created_at, updated_at, dry_run,"
-    " dry_run_at, planned_at"
+    " dry_run_at, planned_at, series_id"
 )
 
 
@@ -34,6 +34,7 @@ class CampaignRecord:
     dry_run: DryRunReport | None  # the last one shown; the approval binds to its fingerprint
     dry_run_at: datetime | None
     planned_at: datetime | None
+    series_id: str | None = None  # set on a series' occurrence
 
     @property
     def dry_run_fingerprint(self) -> str | None:
@@ -65,6 +66,7 @@ def _record(row: aiosqlite.Row) -> CampaignRecord:
         dry_run=DryRunReport.from_json(json.loads(row[9])) if row[9] else None,
         dry_run_at=from_epoch(row[10]) if row[10] is not None else None,
         planned_at=from_epoch(row[11]) if row[11] is not None else None,
+        series_id=row[12],
     )
 
 
@@ -89,10 +91,12 @@ async def insert_campaign(
     fingerprint: str,
     author: str,
     at: datetime,
+    series_id: str | None = None,
+    status: str = "draft",
 ) -> None:
     await conn.execute(
-        f"INSERT INTO campaigns ({_COLUMNS}) VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, NULL, NULL, NULL)",
-        (id, name, priority, source, fingerprint, author, to_epoch(at), to_epoch(at)),
+        f"INSERT INTO campaigns ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)",
+        (id, name, priority, status, source, fingerprint, author, to_epoch(at), to_epoch(at), series_id),
     )
 
 
@@ -185,6 +189,14 @@ async def latest_approval(db: Database, campaign_id: str) -> Approval | None:
     if row is None:
         return None
     return Approval(row[0], row[1], int(row[2]), row[3], row[4], from_epoch(row[5]), row[6])
+
+
+async def occurrences_of(db: Database, series_id: str) -> list[CampaignRecord]:
+    """The occurrences of a series created so far, oldest date first."""
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM campaigns WHERE series_id = ? ORDER BY id", (series_id,)
+    )
+    return [_record(r) for r in rows]
 
 
 async def campaigns_to_finish(db: Database) -> list[str]:
