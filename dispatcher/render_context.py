@@ -169,7 +169,7 @@ class EventView:
 
 @dataclass(frozen=True)
 class OccurrenceView:
-    """`occurrence.number` (1, 2, …), `occurrence.date` (ISO) and `.local_date` («8 декабря», `December 8`)."""
+    """`occurrence.number` (1, 2, …), `.date` (ISO) and `.local_date` («8 декабря», `December 8`)."""
 
     _label: ClassVar[str] = "occurrence"
     number: int

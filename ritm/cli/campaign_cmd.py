@@ -1,4 +1,5 @@
-"""`ritm campaign add | list | show | dry-run | approve | reject | plan | cancel` (SPEC §6, §10)."""
+"""`ritm campaign add | list | show | dry-run | approve | reject | plan | cancel | stats | occurrences`
+(SPEC §6, §10, §12.4)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,19 @@ import typer
 
 from dispatcher.campaigns import CampaignRefused, CampaignService
 from dispatcher.render import TemplateProblem
+from dispatcher.series_report import OccurrenceLine, series_occurrences
 from dispatcher.stats import CampaignStats, campaign_stats
 from policy.config import PolicyError
 from policy.dry_run import DryRunReport
 from policy.dsl import DslError
 from policy.team import canonical_user
-from ritm.cli.campaign_report import print_dry_run, print_record, print_stats, record_json
+from ritm.cli.campaign_report import (
+    print_dry_run,
+    print_occurrences,
+    print_record,
+    print_stats,
+    record_json,
+)
 from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
 from ritm.services import campaign_service, report_store
 from storage.campaigns import list_campaigns
@@ -215,6 +223,26 @@ def stats(
         emit_json(result.to_json())
     else:
         print_stats(result)
+
+
+@campaign_app.command("occurrences")
+def occurrences(
+    campaign_id: str,
+    count: int = typer.Option(5, "--count", min=1, max=100, help="How many upcoming ones to list."),
+    at: str | None = typer.Option(None, "--at", help="List from this instant (ISO-8601)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A series' occurrences: those opened so far with their state, then the next ones."""
+    moment = parse_at(at)
+
+    async def work(service: CampaignService, db: Database) -> list[OccurrenceLine]:
+        return await series_occurrences(service, campaign_id, at=moment, count=count)
+
+    lines = _with_service(work)
+    if as_json:
+        emit_json([line.to_json() for line in lines])
+    else:
+        print_occurrences(lines)
 
 
 def register(app: typer.Typer) -> None:

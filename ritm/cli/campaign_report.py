@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.panel import Panel
 from rich.table import Table
 
+from dispatcher.series_report import OccurrenceLine
 from dispatcher.stats import CampaignStats
 from policy.dry_run import DryRunReport
 from policy.timeutil import iso_utc
@@ -156,3 +157,19 @@ def print_stats(stats: CampaignStats) -> None:
         )
     if stats.show_up_rate is not None:
         console.print(f"show-up rate: {stats.show_up_rate:.1%} of the registered attended")
+
+
+def print_occurrences(lines: Sequence[OccurrenceLine]) -> None:
+    table = Table(title="Occurrences", title_justify="left")
+    for column in ("id", "#", "start (UTC)", "deadline (UTC)", "state", "planned"):
+        table.add_column(column)
+    for line in lines:
+        table.add_row(
+            line.id,
+            "" if line.number is None else str(line.number),
+            iso_utc(line.start) or "",
+            iso_utc(line.deadline) or "",
+            line.state,
+            "" if line.planned is None else str(line.planned),
+        )
+    console.print(table)

@@ -17,7 +17,7 @@ def example(name: str) -> Campaign:
 
 def test_every_example_parses() -> None:
     names = sorted(p.name for p in EXAMPLES.glob("*.toml"))
-    assert names == ["digest.toml", "service.toml", "webinar.toml"]
+    assert names == ["digest.toml", "digest_series.toml", "service.toml", "webinar.toml"]
     for name in names:
         assert example(name).source
 
@@ -35,6 +35,18 @@ def test_digest_is_a_mass_send_with_three_segment_versions() -> None:
     assert [v.name for v in c.variants] == ["A", "B"] and c.holdout == pytest.approx(0.1)
     # Naive dates are Moscow time (the default policy's zone).
     assert c.start == datetime(2026, 11, 25, 6, tzinfo=UTC)
+
+
+def test_digest_series_is_weekly_on_tuesdays_with_the_new_year_break_skipped() -> None:
+    c = example("digest_series.toml")
+    assert c.series is not None and c.occurrence is not None
+    assert [v.name for v in c.versions] == ["clients", "warm", "general"]
+    dates = [o.date.isoformat() for o in list(c.series.occurrences())[3:6]]
+    assert dates == ["2026-12-22", "2027-01-12", "2027-01-19"]
+    assert (c.start, c.deadline) == (
+        datetime(2026, 12, 1, 8, tzinfo=UTC),
+        datetime(2026, 12, 3, 8, tzinfo=UTC),
+    )
 
 
 def test_webinar_is_email_then_a_telegram_cascade_with_reminders() -> None:
