@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from markupsafe import Markup
 
 from bot.format import caret_block, esc, mask_email, mask_name, utc_text
 from bot.i18n import N_, Translator
-from bot.report_campaign import contacts
+from bot.report_campaign import contacts, status_name
 from dispatcher.explain_report import CampaignVerdict, Explanation
-from dispatcher.plan_calendar import CalendarReport
+from dispatcher.plan_calendar import CalendarDay, CalendarReport
 from policy.dsl import DslError
-from policy.timeutil import from_epoch
+from policy.occurrences import UPCOMING
+from policy.timeutil import from_epoch, zone
 
 CHANNEL_NAMES = {"email": N_("email"), "telegram": N_("Telegram"), "sms": N_("SMS")}
 RULE_NAMES = {
@@ -166,6 +167,7 @@ def calendar_blocks(report: CalendarReport, tr: Translator) -> list[str]:
         label = format_date(day.day, "EEE d MMM", locale=tr.locale)
         if not day.rows:
             blocks.append(tr.gettext("<b>{day}</b>: nothing planned", day=label))
+            blocks += _series_lines(day, report.timezone, tr)
             continue
         blocks.append(
             tr.ngettext("<b>{day}</b>: {n} message", "<b>{day}</b>: {n} messages", day.total, day=label)
@@ -186,4 +188,19 @@ def calendar_blocks(report: CalendarReport, tr: Translator) -> list[str]:
             )
         for described, over in day.over_caps:
             blocks.append(tr.gettext("  ⚠️ over the cap {cap}: {n}", cap=described, n=contacts(tr, over)))
+        blocks += _series_lines(day, report.timezone, tr)
     return blocks
+
+
+def _series_lines(day: CalendarDay, timezone: str, tr: Translator) -> list[str]:
+    """Occurrences of series starting this day, not planned yet (they are an hour before their start)."""
+    return [
+        tr.gettext(
+            "  🔁 <code>{id}</code> {name}: series occurrence at {time} — {state}",
+            id=slot.campaign_id,
+            name=slot.name,
+            time=format_time(slot.start, "HH:mm", tzinfo=zone(timezone), locale=tr.locale),
+            state=tr.gettext("not planned yet") if slot.state == UPCOMING else status_name(tr, slot.state),
+        )
+        for slot in day.series
+    ]

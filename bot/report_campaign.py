@@ -150,8 +150,22 @@ def card_text(record: CampaignRecord, report: DryRunReport, tr: Translator) -> s
             at=utc_text(report.at),
         )
     ]
+    if report.compared_with is not None and report.compared_planned is not None:
+        blocks.append(
+            tr.gettext(
+                "↕️ Occurrence of a series: planned {planned}, against {before} under {source} ({change}).",
+                planned=report.planned,
+                before=report.compared_planned,
+                source=report.compared_with,
+                change=_change(report.compared_planned, report.planned),
+            )
+        )
     blocks += summary_blocks(report, tr)
     return "\n".join(blocks)
+
+
+def _change(before: int, after: int) -> str:
+    return f"{(after - before) / before:+.0%}" if before else f"+{after}"
 
 
 def decision_line(tr: Translator, decision: str, by: str, at: str) -> str:

@@ -12,10 +12,13 @@ from bot.errors import CAMPAIGN_ERRORS, refusal
 from bot.i18n import Translator
 from bot.replies import answer_blocks
 from bot.report_campaign import campaign_list, dry_run_blocks, stats_blocks
+from bot.report_series import trend_blocks
 from bot.roles import needs
 from bot.services import BotServices
 from bot.team_approvals import send_cards
+from dispatcher.series_report import series_trend
 from dispatcher.stats import campaign_stats
+from policy.occurrences import is_series
 from storage.campaigns import get_campaign, list_campaigns
 from storage.team import Member
 
@@ -64,6 +67,11 @@ async def stats(
         await message.answer(
             tr.gettext("Usage: /stats CAMPAIGN_ID; there is no campaign {id}.", id=campaign_id or "—")
         )
+        return
+    _, campaign = await services.campaigns.load(campaign_id)
+    if is_series(campaign):  # its occurrences side by side, per segment version
+        trend = await series_trend(services.campaigns, services.reports, campaign_id, now)
+        await answer_blocks(message, trend_blocks(record, trend, tr), tr)
         return
     result = await campaign_stats(services.reports, campaign_id, now)
     await answer_blocks(message, stats_blocks(record, result, tr), tr)

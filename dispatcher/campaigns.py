@@ -430,14 +430,20 @@ class CampaignService:
         return created
 
     async def cancel(self, campaign_id: str, *, by: str, at: datetime, source: str = "cli") -> int:
-        """Cancel the campaign and every row of it not yet sent; returns how many rows were cancelled."""
+        """Cancel the campaign and every row of it not yet sent; returns how many rows were cancelled.
+        A series takes its occurrences with it (those not done yet)."""
         by = await self.member_id(by, "operator", "cancelling a campaign")
         record, _ = await self.load(campaign_id)
         if record.status in ("done", "cancelled"):
             raise CampaignRefused(f"the campaign is already {record.status}")
+        occurrences = [
+            o.id for o in await self.store.occurrences(campaign_id) if o.status not in ("done", "cancelled")
+        ]
         async with self.store.writing() as tx:
-            cancelled = await tx.cancel_rows_of_campaign(campaign_id)
-            await tx.set_status(campaign_id, "cancelled", at)
+            cancelled = 0
+            for target in [campaign_id, *occurrences]:
+                cancelled += await tx.cancel_rows_of_campaign(target)
+                await tx.set_status(target, "cancelled", at)
             await tx.audit(
                 at=at,
                 actor=by,

@@ -15,6 +15,8 @@ from policy.config import Policy
 from policy.lifecycle import Refused, drifted
 from policy.series import Occurrence, occurrence_day
 
+UPCOMING = "upcoming"  # an occurrence not opened yet: it is dry-run and planned an hour before its start
+
 
 def as_occurrence(campaign: Campaign, occurrence: Occurrence) -> Campaign:
     """The campaign that runs `occurrence` of the series `campaign`."""

@@ -19,8 +19,10 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import run_bot
+from bot.services import services_from
+from bot.team_approvals import send_cards
 from dispatcher.campaign_cache import CampaignCache
-from dispatcher.campaigns import CampaignRefused, CampaignService
+from dispatcher.campaigns import CampaignRefused, CampaignService, PlanResult
 from dispatcher.channels.base import EmailSender, TelegramSender
 from dispatcher.channels.email import EmailChannel
 from dispatcher.channels.telegram import TelegramChannel
@@ -41,7 +43,7 @@ from ritm.instance import InstanceLease
 from ritm.services import campaign_service, link_signer, renderer, report_store
 from ritm.settings import Settings
 from ritm.telegram_bot import make_bot
-from storage.campaigns import list_campaigns
+from storage.campaigns import get_campaign, list_campaigns
 from storage.db import Database, sqlite_version_warning
 from storage.outbox import recover_in_flight
 
@@ -94,7 +96,17 @@ class App:
                 continue
             planned.append(record.id)
             log.info("planned", extra={"event": "planned", "campaign": record.id, "status": result.status})
+            if result.status == "pending_approval":
+                await self._ask_approvers(record.id, result, moment)
         return planned
+
+    async def _ask_approvers(self, campaign_id: str, result: PlanResult, now: datetime) -> None:
+        """Planning sent the campaign back to approval: the approvers get a card with the new dry run."""
+        record = await get_campaign(self.db, campaign_id)
+        if self.bot is None or record is None:
+            return
+        sent = await send_cards(self.bot, services_from(self), record, result.report, now)
+        log.info("approval cards sent", extra={"event": "cards_sent", "campaign": campaign_id, "cards": sent})
 
     async def follow_up(self, now: datetime | None = None) -> FollowUpReport:
         return await self.followups.run_once(now or self.clock())

@@ -5,6 +5,7 @@ Bot API stand-in listen on loopback; the dispatcher runs for five days of compre
 injected clock: a webinar invitation (four-eyes approval, RFM send windows, an email → Telegram
 cascade, reminders 48 h / 24 h / 2 h), the weekly digest with segment versions and a holdout, a
 payment that opens a silence window, a global pause, and a service notice that goes through both.
+Then ten more days on hourly steps: the digest as a series approved once (`ritm.demo_series`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from policy.dry_run import DryRunReport
 from ritm.app import App
 from ritm.demo_campaigns import campaign_text
 from ritm.demo_people import Audience
+from ritm.demo_series import SeriesScript
 from ritm.sandbox.loopback import loopback_app
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.sandbox.telegram_api import TelegramStandin
@@ -40,6 +42,7 @@ from storage.team import add_member
 
 MSK = DEFAULT_ANCHOR.tzinfo
 STEP = timedelta(minutes=15)
+SERIES_STEP = timedelta(hours=1)
 AUTHOR, APPROVER = "1001", "2002"
 WEBINAR, DIGEST, NOTICE = "webinar-base-asset", "digest-48", "stream-moved-1127"
 
@@ -142,19 +145,33 @@ async def _story(
         (msk(26, 13), script.resume),
         (msk(27, 19, 10), script.attendance),
     ]
-    end = msk(27, 22).astimezone(UTC)
-    say("running five days of dispatch on a compressed clock (15-minute steps) …")
+    series = SeriesScript(
+        app.service,
+        app.db,
+        people,
+        notes=story.notes,
+        dry_runs=story.dry_runs,
+        author=AUTHOR,
+        approver=APPROVER,
+    )
+    moments += [
+        (datetime(2026, 11, 30, 10, tzinfo=MSK), series.add),
+        (datetime(2026, 12, 7, 12, tzinfo=MSK), series.marathon),
+    ]
+    week_end, end = msk(27, 22).astimezone(UTC), datetime(2026, 12, 10, 12, tzinfo=MSK).astimezone(UTC)
+    say("running five days on a compressed clock (15-minute steps), then ten days of a series (hourly) …")
     while clock() < end:
         now = clock()
         while moments and moments[0][0] <= now:
             await moments.pop(0)[1](now)
         await script.reapprove_if_drifted(now)
+        await series.watch(now)
         await app.plan_due(now)
         await app.follow_up(now)
         while (await app.dispatch(now)).claimed:
             pass
         await people.react(now, registering_for=WEBINAR)
-        clock.advance(STEP)
+        clock.advance(STEP if now < week_end else SERIES_STEP)
 
 
 class Script:

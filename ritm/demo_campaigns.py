@@ -7,6 +7,7 @@ from importlib import resources
 FILES = {
     "webinar-base-asset": "webinar.toml",
     "digest-48": "digest.toml",
+    "digest-weekly": "digest_series.toml",
     "stream-moved-1127": "service.toml",
 }
 

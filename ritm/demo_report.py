@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from policy.dry_run import DryRunReport
 from policy.timeutil import iso_utc
@@ -27,7 +27,9 @@ def step_name(step: int) -> str:
 async def print_report(console: Console, db: Database, story: DemoStory) -> None:
     for campaign_id, report in story.dry_runs.items():
         _print_dry_run(console, campaign_id, report)
-    table = Table("campaign", "step", "channel", "status", "why", "messages", title="What the dispatcher did")
+    # Occurrence ids (`digest-weekly@2026-12-08`) differ only at their end: fold them, never cut them.
+    campaign = Column("campaign", overflow="fold")
+    table = Table(campaign, "step", "channel", "status", "why", "messages", title="What the dispatcher did")
     for o in await outcomes(db):
         table.add_row(o.campaign_id, step_name(o.step), o.channel, o.status, o.reason, str(o.count))
     console.print(table)

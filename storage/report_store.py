@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from policy.config import Cap
 from storage import campaign_stats, outbox, reports
 from storage.campaign_stats import Arms, Attendance, Breakdown, Reaction
+from storage.campaigns import CampaignRecord, list_campaigns
 from storage.db import Database
 from storage.reports import CalendarRow, Day
 
@@ -30,6 +31,9 @@ class SqliteReports:
 
     async def breakdown(self, campaign_id: str, window: timedelta, at: datetime) -> list[Breakdown]:
         return await campaign_stats.breakdown(self.db, campaign_id, window, at)
+
+    async def campaigns(self, statuses: Sequence[str]) -> list[CampaignRecord]:
+        return await list_campaigns(self.db, tuple(statuses))
 
     async def planned_by_day(self, days: Sequence[Day]) -> list[CalendarRow]:
         return await reports.planned_by_day(self.db, days)

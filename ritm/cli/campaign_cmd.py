@@ -12,17 +12,19 @@ import typer
 
 from dispatcher.campaigns import CampaignRefused, CampaignService
 from dispatcher.render import TemplateProblem
-from dispatcher.series_report import OccurrenceLine, series_occurrences
+from dispatcher.series_report import OccurrenceLine, SeriesTrend, series_occurrences, series_trend
 from dispatcher.stats import CampaignStats, campaign_stats
 from policy.config import PolicyError
 from policy.dry_run import DryRunReport
 from policy.dsl import DslError
+from policy.occurrences import is_series
 from policy.team import canonical_user
 from ritm.cli.campaign_report import (
     print_dry_run,
     print_occurrences,
     print_record,
     print_stats,
+    print_trend,
     record_json,
 )
 from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
@@ -211,16 +213,21 @@ def stats(
     at: str | None = typer.Option(None, "--at", help="Count what happened up to this instant."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Sent, opens, clicks, unsubscribes, conversions and revenue per version/variant/channel; uplift."""
+    """Sent, opens, clicks, unsubscribes, conversions and revenue per version/variant/channel; uplift.
+    For a series: its occurrences side by side per segment version, with the change from the one before."""
     moment = parse_at(at)
 
-    async def work(service: CampaignService, db: Database) -> CampaignStats:
-        await service.load(campaign_id)
+    async def work(service: CampaignService, db: Database) -> CampaignStats | SeriesTrend:
+        _, campaign = await service.load(campaign_id)
+        if is_series(campaign):  # occurrences side by side, per segment version
+            return await series_trend(service, report_store(db), campaign_id, moment)
         return await campaign_stats(report_store(db), campaign_id, moment)
 
     result = _with_service(work)
     if as_json:
         emit_json(result.to_json())
+    elif isinstance(result, SeriesTrend):
+        print_trend(result)
     else:
         print_stats(result)
 

@@ -8,7 +8,7 @@ from typing import Any
 from rich.panel import Panel
 from rich.table import Table
 
-from dispatcher.series_report import OccurrenceLine
+from dispatcher.series_report import OccurrenceLine, SeriesTrend
 from dispatcher.stats import CampaignStats
 from policy.dry_run import DryRunReport
 from policy.timeutil import iso_utc
@@ -173,3 +173,33 @@ def print_occurrences(lines: Sequence[OccurrenceLine]) -> None:
             "" if line.planned is None else str(line.planned),
         )
     console.print(table)
+
+
+def print_trend(trend: SeriesTrend) -> None:
+    """Per occurrence and version: sent, open and click rates, and the change from the occurrence before."""
+    table = Table(title=f"Series {trend.series}: occurrences side by side", title_justify="left")
+    table.add_column("occurrence")
+    for version in trend.versions:
+        table.add_column(version)
+    for index, (occurrence_id, points) in enumerate(trend.occurrences):
+        cells = []
+        for version in trend.versions:
+            point = points.get(version)
+            if point is None or not point.sent:
+                cells.append("—")
+                continue
+            cells.append(
+                f"{point.sent} sent · opens {_rate(point.rate(point.opens))}"
+                f"{_delta(trend.change(index, version, 'opens'))}"
+                f" · clicks {_rate(point.rate(point.clicks))}{_delta(trend.change(index, version, 'clicks'))}"
+            )
+        table.add_row(occurrence_id, *cells)
+    console.print(table)
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _delta(points: float | None) -> str:
+    return "" if points is None else f" ({points * 100:+.0f} pt)"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatcher.campaigns import CampaignRefused
+from dispatcher.series_report import series_trend
 from storage.campaigns import occurrences_of
 from storage.outbox import status_counts
 from tests.e2e.conftest import APPROVER, AUTHOR, EXAMPLES, World
@@ -72,6 +73,11 @@ async def test_a_weekly_series_runs_four_weeks_and_a_drift_goes_back_to_approval
     details = json.loads(sent_back[1])
     assert details["compared_with"] == f"{SERIES}@2026-12-08"
     assert details["compared_planned"] == planned[1]
+
+    trend = await series_trend(app.service, app.reports, SERIES, clock())
+    assert trend.versions == ("clients", "warm", "general")
+    assert [occurrence_id for occurrence_id, _ in trend.occurrences] == [o.id for o in occurrences]
+    assert [sum(p.sent for p in points.values()) for _, points in trend.occurrences] == planned
 
     subjects = [str(m.message["Subject"]) for m in world.smtp.messages]
     for number in (1, 2, 3, 4):
