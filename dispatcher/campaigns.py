@@ -7,13 +7,14 @@ an audit row in the same transaction as the state change.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dispatcher.links import LinkSigner
 from dispatcher.message_context import message_context
-from dispatcher.planner import Evaluation, evaluate_campaign, summarise, write_plan
+from dispatcher.plan_spool import PlanSpool
+from dispatcher.planner import Tally, spool_plan, tally_campaign, write_spool
 from dispatcher.ports import CampaignStore
 from dispatcher.render import MessageContext, RenderedMessage, Renderer, TemplateProblem, sample_context
 from policy.campaign import Campaign, CampaignError, parse_campaign
@@ -36,7 +37,7 @@ from policy.occurrences import (
     next_occurrence,
     parse_stored,
 )
-from storage.campaigns import CampaignRecord
+from storage.campaigns import Approval, CampaignRecord
 from storage.db import Database
 from storage.team import TeamError, acting_member, canonical_user, parse_user_id
 
@@ -180,8 +181,8 @@ class CampaignService:
         await self._check_templates(campaign)
         record = await self.refresh_fingerprint(record, campaign, at)
         campaign = next_occurrence(campaign, at)  # a series shows its next occurrence
-        evaluation = await evaluate_campaign(self.db, campaign, self.policy, at)
-        report = await self._report(record, campaign, evaluation)
+        tally = await tally_campaign(self.db, campaign, self.policy, at)
+        report = await self._report(record, campaign, tally)
         status = status_after_dry_run(record.status, campaign.priority)
         async with self.store.writing() as tx:
             await tx.save_dry_run(campaign_id, report, status, at)
@@ -195,22 +196,18 @@ class CampaignService:
             )
         return replace(report, status=status)
 
-    async def _report(
-        self, record: CampaignRecord, campaign: Campaign, evaluation: Evaluation
-    ) -> DryRunReport:
+    async def _report(self, record: CampaignRecord, campaign: Campaign, tally: Tally) -> DryRunReport:
         return replace(
-            summarise(evaluation),
+            tally.report(),
             fingerprint=record.fingerprint,
             widened_protect=tuple(campaign.widened_protect(self.policy)),
-            previews=await self._previews(campaign, evaluation),
+            previews=await self._previews(campaign, tally.first),
         )
 
-    async def _previews(self, campaign: Campaign, evaluation: Evaluation) -> dict[str, Preview]:
+    async def _previews(
+        self, campaign: Campaign, first: Mapping[str, tuple[str, str, str]]
+    ) -> dict[str, Preview]:
         """One preview per version, rendered for its first planned member (a sample when it has none)."""
-        first: dict[str, tuple[str, str, str]] = {}
-        for d in evaluation.decisions:
-            if d.reason is None and not d.holdout and d.version and d.version not in first and d.channel:
-                first[d.version] = (d.contact_id, d.channel, d.rfm_segment)
         people = await self.store.recipients([v[0] for v in first.values()])
         previews: dict[str, Preview] = {}
         for version in campaign.versions:
@@ -310,8 +307,29 @@ class CampaignService:
         record = await self.refresh_fingerprint(record, campaign, at)
         approval = await self.store.latest_approval(campaign_id)
         approved = approval if approval is not None and approval.decision == "approved" else None
-        evaluation = await evaluate_campaign(self.db, campaign, self.policy, at)
-        summary = summarise(evaluation)
+        # Decided once: the counts are checked before anything is written, the rows wait on disk.
+        tally, spool = await spool_plan(self.db, campaign, self.policy, at)
+        try:
+            return await self._plan_checked(
+                record, campaign, approved, tally, spool, at=at, by=by, source=source
+            )
+        finally:
+            spool.close()
+
+    async def _plan_checked(
+        self,
+        record: CampaignRecord,
+        campaign: Campaign,
+        approved: Approval | None,
+        tally: Tally,
+        spool: PlanSpool,
+        *,
+        at: datetime,
+        by: str,
+        source: str,
+    ) -> PlanResult:
+        campaign_id = record.id
+        summary = tally.report()
         baseline = None
         if record.series_id is not None and approved is None:  # planned under the series' approval
             baseline = await self._baseline(record)
@@ -333,7 +351,7 @@ class CampaignService:
         if isinstance(outcome, Refused):
             raise CampaignRefused(outcome.reason)
         if outcome == "pending_approval":
-            report = await self._report(record, campaign, evaluation)
+            report = await self._report(record, campaign, tally)
             if baseline is not None:
                 report = replace(report, compared_with=baseline.source, compared_planned=baseline.planned)
             async with self.store.writing() as tx:
@@ -352,11 +370,11 @@ class CampaignService:
                     },
                 )
             return PlanResult("pending_approval", 0, report)
-        inserted = await write_plan(self.db, evaluation, now=at)
+        inserted = await write_spool(self.db, spool, now=at)
         status = record.status if record.status in ("sending", "paused") else "scheduled"
         occurrence_report = None
         if record.series_id is not None:  # its own dry run: the next occurrence compares with it
-            occurrence_report = await self._report(record, campaign, evaluation)
+            occurrence_report = await self._report(record, campaign, tally)
         async with self.store.writing() as tx:
             if occurrence_report is not None:
                 await tx.save_dry_run(campaign_id, occurrence_report, status, at)

@@ -1,18 +1,20 @@
 """Dry run and planning of a campaign's first step (SPEC §4, §6): one pass, two outputs.
 
-`evaluate_campaign` decides every audience member's fate at `at` with `policy.decide`; the dry run
-summarises the decisions, planning writes them to the outbox. Both call the same function, so they
-agree row for row.
+`decision_batches` decides every audience member's fate at `at` with `policy.decide`, a bounded batch
+at a time; the dry run adds the decisions up in a `Tally` as they stream by, planning also writes them
+to the outbox. Both read the same stream, so they agree row for row, and neither holds the whole base
+in memory (a million decisions as objects cost half a gigabyte).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dispatcher.plan_spool import PlanSpool
 from policy.campaign import Campaign
 from policy.config import Policy
 from policy.decide import Decider, Send
@@ -20,13 +22,14 @@ from policy.dry_run import HOURS, DryRunReport
 from policy.steps import first_step
 from policy.timeutil import from_epoch, to_epoch
 from storage.db import Database
-from storage.outbox import PlannedRow, insert_planned
+from storage.outbox import PlannedRow, insert_planned, insert_planned_batches
 from storage.segments import SegmentContext, reading
 from storage.situations import NO_LIMITS, limits, questions_for, situations
 
 log = logging.getLogger(__name__)
 
 EXCLUSION_ORDER = ("no_address", "no_consent", "protected", "no_window", "silence", "cap")
+DECISION_BATCH = 5000  # decisions held at once; memory stays flat in the size of the base
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,32 +44,39 @@ class Decision:
     rfm_segment: str = "no_activity"
 
 
+def planned_rows(campaign: Campaign, decisions: Iterable[Decision]) -> Iterator[PlannedRow]:
+    """The outbox rows of the decisions that send (holdout rows are kept as control)."""
+    deadline = to_epoch(campaign.deadline)
+    for d in decisions:
+        if d.reason is None and d.channel is not None and d.due_at is not None:
+            yield PlannedRow(
+                campaign_id=campaign.id,
+                contact_id=d.contact_id,
+                step=0,
+                priority=campaign.priority,
+                channel=d.channel,
+                version=d.version,
+                variant=d.variant,
+                due_at=d.due_at,
+                deadline=deadline,
+                status="holdout" if d.holdout else "planned",
+            )
+
+
 @dataclass
 class Evaluation:
+    """Every decision held in a list: for a few contacts (`contact explain`, tests), not a whole base."""
+
     campaign: Campaign
     at: datetime
     decisions: list[Decision] = field(default_factory=list)
     protect: list[str] = field(default_factory=list)  # in the order that decides which one is reported
 
     def planned_rows(self) -> Iterator[PlannedRow]:
-        deadline = to_epoch(self.campaign.deadline)
-        for d in self.decisions:
-            if d.reason is None and d.channel is not None and d.due_at is not None:
-                yield PlannedRow(
-                    campaign_id=self.campaign.id,
-                    contact_id=d.contact_id,
-                    step=0,
-                    priority=self.campaign.priority,
-                    channel=d.channel,
-                    version=d.version,
-                    variant=d.variant,
-                    due_at=d.due_at,
-                    deadline=deadline,
-                    status="holdout" if d.holdout else "planned",
-                )
+        return planned_rows(self.campaign, self.decisions)
 
 
-async def evaluate_campaign(
+async def decision_batches(
     db: Database,
     campaign: Campaign,
     policy: Policy,
@@ -74,11 +84,14 @@ async def evaluate_campaign(
     *,
     only_ids: Sequence[str] = (),
     ctx: SegmentContext | None = None,
-) -> Evaluation:
-    """Every audience member's decision for the first send at `at` (`policy.decide`)."""
+) -> AsyncIterator[list[Decision]]:
+    """Every audience member's decision for the first send at `at` (`policy.decide`), in id order,
+    `DECISION_BATCH` at a time."""
     if ctx is None:
         async with reading(db, policy, at) as own:
-            return await evaluate_campaign(db, campaign, policy, at, only_ids=only_ids, ctx=own)
+            async for part in decision_batches(db, campaign, policy, at, only_ids=only_ids, ctx=own):
+                yield part
+        return
     step = first_step(campaign, policy)
     questions = questions_for(
         policy, campaign.audience, step.channels, step.protect, [v.segment for v in campaign.versions]
@@ -98,14 +111,13 @@ async def evaluate_campaign(
         )
     )
     decider = Decider(step, policy, at)
-    evaluation = Evaluation(campaign=campaign, at=at, protect=list(step.protect))
-    decisions = evaluation.decisions
+    batch: list[Decision] = []
     async for s in situations(
         db, ctx, policy, questions, only_ids=only_ids, silences=found.silences, counted=found.counted
     ):
         outcome = decider.decide(s)
         if isinstance(outcome, Send):
-            decisions.append(
+            batch.append(
                 Decision(
                     s.contact_id,
                     outcome.channel,
@@ -118,69 +130,144 @@ async def evaluate_campaign(
                 )
             )
         else:
-            decisions.append(
+            batch.append(
                 Decision(s.contact_id, decider.channel(s), None, outcome.reason, rfm_segment=s.rfm_segment)
             )
+        if len(batch) >= DECISION_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def evaluate_campaign(
+    db: Database,
+    campaign: Campaign,
+    policy: Policy,
+    at: datetime,
+    *,
+    only_ids: Sequence[str] = (),
+    ctx: SegmentContext | None = None,
+) -> Evaluation:
+    """Every decision in one list (see `Evaluation`); a whole base goes through `tally_campaign`."""
+    step = first_step(campaign, policy)
+    evaluation = Evaluation(campaign=campaign, at=at, protect=list(step.protect))
+    async for batch in decision_batches(db, campaign, policy, at, only_ids=only_ids, ctx=ctx):
+        evaluation.decisions.extend(batch)
     return evaluation
 
 
+class Tally:
+    """The dry-run report's counting part, added up one decision at a time (the campaign service adds
+    the fingerprint and previews), and each version's first planned member for its preview."""
+
+    def __init__(self, campaign: Campaign, at: datetime, protect: Sequence[str]) -> None:
+        self.campaign = campaign
+        self.at = at
+        self.protect = list(protect)  # in the order that decides which one is reported
+        self.audience = 0
+        self.excluded: Counter[str] = Counter()
+        self.by_version: Counter[str] = Counter()
+        self.by_variant: Counter[str] = Counter()
+        self.by_channel: Counter[str] = Counter()
+        self.by_rfm: Counter[str] = Counter()
+        self.hours: Counter[int] = Counter()  # UTC hour of the due time
+        self.eligible = self.holdout = self.unversioned = 0
+        self.first_due: int | None = None
+        self.last_due: int | None = None
+        self.first: dict[str, tuple[str, str, str]] = {}  # version -> (contact, channel, rfm segment)
+
+    def add(self, decisions: Iterable[Decision]) -> None:
+        for d in decisions:
+            self.audience += 1
+            if d.reason is not None:
+                self.excluded[d.reason] += 1
+                continue
+            self.eligible += 1
+            if d.holdout:
+                self.holdout += 1
+                continue
+            due, channel, version = d.due_at, d.channel, d.version
+            assert due is not None and channel is not None
+            if version is None:
+                self.unversioned += 1
+            if version and version not in self.first:
+                self.first[version] = (d.contact_id, channel, d.rfm_segment)
+            self.by_version[version or "(none)"] += 1
+            if d.variant is not None:
+                self.by_variant[d.variant] += 1
+            self.by_channel[channel] += 1
+            self.by_rfm[d.rfm_segment] += 1
+            self.hours[due // 3600 % 24] += 1
+            if self.first_due is None or due < self.first_due:
+                self.first_due = due
+            if self.last_due is None or due > self.last_due:
+                self.last_due = due
+
+    def report(self) -> DryRunReport:
+        order = {r: i for i, r in enumerate(EXCLUSION_ORDER)}
+        listed = {f"protected:{name}": i for i, name in enumerate(self.protect)}
+        return DryRunReport(
+            campaign=self.campaign.id,
+            at=self.at,
+            audience=self.audience,
+            excluded=dict(
+                sorted(
+                    self.excluded.items(),
+                    key=lambda kv: (order.get(kv[0].split(":")[0], 99), listed.get(kv[0], 0), kv[0]),
+                )
+            ),
+            eligible=self.eligible,
+            holdout=self.holdout,
+            planned=self.eligible - self.holdout,
+            by_version=dict(self.by_version),
+            by_variant=dict(self.by_variant),
+            by_channel=dict(self.by_channel),
+            by_rfm=dict(sorted(self.by_rfm.items())),
+            first_due=from_epoch(self.first_due) if self.first_due is not None else None,
+            last_due=from_epoch(self.last_due) if self.last_due is not None else None,
+            due_hours_utc={h: self.hours.get(int(h), 0) for h in HOURS},
+            unversioned=self.unversioned,
+        )
+
+
 def summarise(evaluation: Evaluation) -> DryRunReport:
-    """The dry-run report's counting part (the campaign service adds the fingerprint and previews)."""
-    excluded: Counter[str] = Counter()
-    by_version: Counter[str] = Counter()
-    by_variant: Counter[str] = Counter()
-    by_channel: Counter[str] = Counter()
-    by_rfm: Counter[str] = Counter()
-    hours: Counter[str] = Counter()
-    eligible = holdout = 0
-    first: int | None = None
-    last: int | None = None
-    unversioned = 0
-    for d in evaluation.decisions:
-        if d.reason is not None:
-            excluded[d.reason] += 1
-            continue
-        eligible += 1
-        if d.holdout:
-            holdout += 1
-            continue
-        assert d.due_at is not None and d.channel is not None
-        if d.version is None:
-            unversioned += 1
-        by_version[d.version or "(none)"] += 1
-        if d.variant is not None:
-            by_variant[d.variant] += 1
-        by_channel[d.channel] += 1
-        by_rfm[d.rfm_segment] += 1
-        hours[f"{from_epoch(d.due_at).hour:02d}"] += 1
-        first = d.due_at if first is None else min(first, d.due_at)
-        last = d.due_at if last is None else max(last, d.due_at)
-    order = {r: i for i, r in enumerate(EXCLUSION_ORDER)}
-    listed = {f"protected:{name}": i for i, name in enumerate(evaluation.protect)}
-    return DryRunReport(
-        campaign=evaluation.campaign.id,
-        at=evaluation.at,
-        audience=len(evaluation.decisions),
-        excluded=dict(
-            sorted(
-                excluded.items(),
-                key=lambda kv: (order.get(kv[0].split(":")[0], 99), listed.get(kv[0], 0), kv[0]),
-            )
-        ),
-        eligible=eligible,
-        holdout=holdout,
-        planned=eligible - holdout,
-        by_version=dict(by_version),
-        by_variant=dict(by_variant),
-        by_channel=dict(by_channel),
-        by_rfm=dict(sorted(by_rfm.items())),
-        first_due=from_epoch(first) if first is not None else None,
-        last_due=from_epoch(last) if last is not None else None,
-        due_hours_utc={h: hours.get(h, 0) for h in HOURS},
-        unversioned=unversioned,
-    )
+    """The report of decisions held in a list (the same counting as a streamed dry run)."""
+    tally = Tally(evaluation.campaign, evaluation.at, evaluation.protect)
+    tally.add(evaluation.decisions)
+    return tally.report()
+
+
+async def tally_campaign(db: Database, campaign: Campaign, policy: Policy, at: datetime) -> Tally:
+    """The dry run over the whole audience, streamed: nothing but the counts is kept."""
+    tally = Tally(campaign, at, first_step(campaign, policy).protect)
+    async for batch in decision_batches(db, campaign, policy, at):
+        tally.add(batch)
+    return tally
 
 
 async def write_plan(db: Database, evaluation: Evaluation, *, now: datetime) -> int:
     """Write the evaluation's rows to the outbox (idempotent); return how many were new."""
     return await insert_planned(db, evaluation.planned_rows(), now=to_epoch(now))
+
+
+async def spool_plan(
+    db: Database, campaign: Campaign, policy: Policy, at: datetime
+) -> tuple[Tally, PlanSpool]:
+    """Decide the whole audience once: the counts (to check before anything is written) and the rows
+    to write, on disk; the caller closes the spool."""
+    tally = Tally(campaign, at, first_step(campaign, policy).protect)
+    spool = PlanSpool()
+    try:
+        async for batch in decision_batches(db, campaign, policy, at):
+            tally.add(batch)
+            spool.add(list(planned_rows(campaign, batch)))
+    except BaseException:
+        spool.close()
+        raise
+    return tally, spool
+
+
+async def write_spool(db: Database, spool: PlanSpool, *, now: datetime) -> int:
+    """Write the spooled rows to the outbox (idempotent), a batch per transaction; return the new ones."""
+    return await insert_planned_batches(db, spool.batches(), now=to_epoch(now))
