@@ -8,6 +8,8 @@ a few statements (lookups through `json_each`, multi-row inserts), never one awa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,6 +98,8 @@ class _Batch:
     lines: list[int] = field(default_factory=list)
     emails: dict[int, str] = field(default_factory=dict)
     rows_read: int = 0
+    rejected: list[RowError] = field(default_factory=list)  # for the report, in file order
+    warnings: list[RowError] = field(default_factory=list)
 
 
 @contextmanager
@@ -131,8 +135,22 @@ async def import_csv(
     now_s = to_epoch(now)
     with CsvSource(Path(path), kind) as source, _bulk_gc():
         parser = RowParser(source.hmap, policy, now=now_s)
-        for batch in _batches(source, parser, kind, report, batch_rows):
-            await _write_batch(db, kind, batch, report, now_s, progress)
+        batches = _batches(source, parser, kind, batch_rows)
+        # The next batch is parsed on a thread while this one is written: SQLite releases the GIL
+        # while it steps, so parsing and writing overlap instead of taking turns.
+        loop = asyncio.get_running_loop()
+        ahead = loop.run_in_executor(None, next, batches, None)
+        try:
+            while (batch := await ahead) is not None:
+                ahead = loop.run_in_executor(None, next, batches, None)
+                for row in batch.rejected:
+                    report.reject(row.line, row.reason)
+                for row in batch.warnings:
+                    report.warn(row.line, row.reason)
+                await _write_batch(db, kind, batch, report, now_s, progress)
+        finally:
+            with contextlib.suppress(Exception):
+                await ahead  # the thread is done with the file before it is closed
     report.errors.sort(key=lambda e: e.line)
     async with db.transaction() as conn:
         await audit(
@@ -151,10 +169,9 @@ async def refresh_statistics(conn: aiosqlite.Connection) -> None:
     await conn.execute("ANALYZE")
 
 
-def _batches(
-    source: CsvSource, parser: RowParser, kind: Kind, report: ImportReport, size: int
-) -> Iterator[_Batch]:
-    """Parsed rows in batches of `size`; bad rows go straight to the report."""
+def _batches(source: CsvSource, parser: RowParser, kind: Kind, size: int) -> Iterator[_Batch]:
+    """Parsed rows in batches of `size`; each batch carries the bad rows and warnings met reading it
+    (it runs on a thread of its own: only the importer's loop touches the report)."""
     batch = _Batch()
     read = 0
     contacts = kind == "contacts"
@@ -166,9 +183,13 @@ def _batches(
     first_line: dict[str, int] | None = None if kind == "events" else {}
     key_name = "id" if kind == "orders" or parser.hmap.has("id") else "email"
     for line, cells, problem in source.rows():
+        if len(batch.records) >= size or len(batch.rejected) >= size:
+            batch.rows_read = read
+            yield batch
+            batch = _Batch()
         read += 1
         if problem is not None:
-            report.reject(line, problem)
+            batch.rejected.append(RowError(line, problem))
             continue
         try:
             if contacts:
@@ -178,25 +199,21 @@ def _batches(
                 if email is not None:
                     batch.emails[len(batch.records)] = email
         except BadRow as exc:
-            report.reject(line, str(exc))
+            batch.rejected.append(RowError(line, str(exc)))
             parser.warnings.clear()
             continue
         if first_line is not None and isinstance(record, ContactRecord | OrderRecord):
             first = first_line.setdefault(record.id, line)
             if first != line:
-                report.reject(line, f"duplicate {key_name} (first at line {first})")
+                batch.rejected.append(RowError(line, f"duplicate {key_name} (first at line {first})"))
                 parser.warnings.clear()
                 batch.emails.pop(len(batch.records), None)
                 continue
         for warning in parser.warnings:
-            report.warn(line, warning)
+            batch.warnings.append(RowError(line, warning))
         parser.warnings.clear()
         batch.records.append(record)
         batch.lines.append(line)
-        if len(batch.records) >= size:
-            batch.rows_read = read
-            yield batch
-            batch = _Batch()
     batch.rows_read = read
     yield batch
 
