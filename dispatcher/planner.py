@@ -159,75 +159,76 @@ async def evaluate_campaign(
 
 class Tally:
     """The dry-run report's counting part, added up one decision at a time (the campaign service adds
-    the fingerprint and previews), and each version's first planned member for its preview."""
+    the fingerprint and previews), and each version's first planned member for its preview.
+
+    Planned decisions are counted per (version, variant, channel, RFM segment, due time): contacts
+    share their due time with their zone and window group, so there are few such keys, one counter
+    update per contact, and every figure of the report is derived from them at the end.
+    """
 
     def __init__(self, campaign: Campaign, at: datetime, protect: Sequence[str]) -> None:
         self.campaign = campaign
         self.at = at
         self.protect = list(protect)  # in the order that decides which one is reported
-        self.audience = 0
         self.excluded: Counter[str] = Counter()
-        self.by_version: Counter[str] = Counter()
-        self.by_variant: Counter[str] = Counter()
-        self.by_channel: Counter[str] = Counter()
-        self.by_rfm: Counter[str] = Counter()
-        self.hours: Counter[int] = Counter()  # UTC hour of the due time
-        self.eligible = self.holdout = self.unversioned = 0
-        self.first_due: int | None = None
-        self.last_due: int | None = None
+        self.holdout = 0
+        self.planned: Counter[tuple[str | None, str | None, str, str, int]] = Counter()
         self.first: dict[str, tuple[str, str, str]] = {}  # version -> (contact, channel, rfm segment)
 
     def add(self, decisions: Iterable[Decision]) -> None:
+        planned, first = self.planned, self.first
         for d in decisions:
-            self.audience += 1
             if d.reason is not None:
                 self.excluded[d.reason] += 1
-                continue
-            self.eligible += 1
-            if d.holdout:
+            elif d.holdout:
                 self.holdout += 1
-                continue
-            due, channel, version = d.due_at, d.channel, d.version
-            assert due is not None and channel is not None
-            if version is None:
-                self.unversioned += 1
-            if version and version not in self.first:
-                self.first[version] = (d.contact_id, channel, d.rfm_segment)
-            self.by_version[version or "(none)"] += 1
-            if d.variant is not None:
-                self.by_variant[d.variant] += 1
-            self.by_channel[channel] += 1
-            self.by_rfm[d.rfm_segment] += 1
-            self.hours[due // 3600 % 24] += 1
-            if self.first_due is None or due < self.first_due:
-                self.first_due = due
-            if self.last_due is None or due > self.last_due:
-                self.last_due = due
+            else:
+                assert d.due_at is not None and d.channel is not None
+                planned[d.version, d.variant, d.channel, d.rfm_segment, d.due_at] += 1
+                if d.version and d.version not in first:
+                    first[d.version] = (d.contact_id, d.channel, d.rfm_segment)
 
     def report(self) -> DryRunReport:
+        by_version: Counter[str] = Counter()
+        by_variant: Counter[str] = Counter()
+        by_channel: Counter[str] = Counter()
+        by_rfm: Counter[str] = Counter()
+        hours: Counter[str] = Counter()
+        unversioned = 0
+        for (version, variant, channel, rfm, due), n in self.planned.items():
+            by_version[version or "(none)"] += n
+            if version is None:
+                unversioned += n
+            if variant is not None:
+                by_variant[variant] += n
+            by_channel[channel] += n
+            by_rfm[rfm] += n
+            hours[f"{from_epoch(due).hour:02d}"] += n
+        planned = sum(self.planned.values())
+        dues = [key[4] for key in self.planned]
         order = {r: i for i, r in enumerate(EXCLUSION_ORDER)}
         listed = {f"protected:{name}": i for i, name in enumerate(self.protect)}
         return DryRunReport(
             campaign=self.campaign.id,
             at=self.at,
-            audience=self.audience,
+            audience=self.excluded.total() + self.holdout + planned,
             excluded=dict(
                 sorted(
                     self.excluded.items(),
                     key=lambda kv: (order.get(kv[0].split(":")[0], 99), listed.get(kv[0], 0), kv[0]),
                 )
             ),
-            eligible=self.eligible,
+            eligible=self.holdout + planned,
             holdout=self.holdout,
-            planned=self.eligible - self.holdout,
-            by_version=dict(self.by_version),
-            by_variant=dict(self.by_variant),
-            by_channel=dict(self.by_channel),
-            by_rfm=dict(sorted(self.by_rfm.items())),
-            first_due=from_epoch(self.first_due) if self.first_due is not None else None,
-            last_due=from_epoch(self.last_due) if self.last_due is not None else None,
-            due_hours_utc={h: self.hours.get(int(h), 0) for h in HOURS},
-            unversioned=self.unversioned,
+            planned=planned,
+            by_version=dict(by_version),
+            by_variant=dict(by_variant),
+            by_channel=dict(by_channel),
+            by_rfm=dict(sorted(by_rfm.items())),
+            first_due=from_epoch(min(dues)) if dues else None,
+            last_due=from_epoch(max(dues)) if dues else None,
+            due_hours_utc={h: hours.get(h, 0) for h in HOURS},
+            unversioned=unversioned,
         )
 
 

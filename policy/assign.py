@@ -7,6 +7,7 @@ dry run, the plan it approved and the uplift report all agree.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from hashlib import sha256
 
 
@@ -27,6 +28,18 @@ def variant_for(campaign_id: str, contact_id: str, variants: Sequence[tuple[str,
     Weights need not sum to 1: they are normalised by their total (so 1, 1 means half and half). The
     last variant with a positive weight takes whatever float rounding leaves at the top of [0, 1).
     """
+    bounds, last = _cumulative(tuple(variants))
+    h = unit_hash(f"{campaign_id}:variant:{contact_id}")
+    for name, bound in bounds:
+        if h < bound:
+            return name
+    return last
+
+
+@lru_cache(maxsize=256)
+def _cumulative(variants: tuple[tuple[str, float], ...]) -> tuple[tuple[tuple[str, float], ...], str]:
+    """(name, upper bound in [0, 1)) of each variant with a positive weight, and the last such name;
+    worked out once per list of variants, not once per contact."""
     if not variants:
         raise ValueError("a campaign with A/B assignment needs at least one variant")
     if any(weight < 0 for _, weight in variants):
@@ -34,10 +47,10 @@ def variant_for(campaign_id: str, contact_id: str, variants: Sequence[tuple[str,
     total = sum(weight for _, weight in variants)
     if total <= 0:
         raise ValueError("variant weights must add up to more than zero")
-    h = unit_hash(f"{campaign_id}:variant:{contact_id}")
+    bounds = []
     cumulative = 0.0
     for name, weight in variants:
         cumulative += weight / total
-        if weight > 0 and h < cumulative:
-            return name
-    return next(name for name, weight in reversed(variants) if weight > 0)
+        if weight > 0:
+            bounds.append((name, cumulative))
+    return tuple(bounds), next(name for name, weight in reversed(variants) if weight > 0)

@@ -151,6 +151,7 @@ class Decider:
         self._shared: dict[tuple[object, ...], Due | Excluded] = {}
         self._protected: dict[str, Exclude] = {}
         self._reasons: dict[str, Exclude] = {}
+        self._channels: dict[tuple[bool, ...], str | None] = {}
 
     # -- what a situation means under this step --------------------------------------------------
     def zone(self, s: Situation) -> ZoneInfo:
@@ -180,7 +181,13 @@ class Decider:
 
     def channel(self, s: Situation) -> str | None:
         """The first of the step's channels the contact is reachable on."""
-        return next((ch for ch, ok in zip(self.step.channels, s.reachable, strict=True) if ok), None)
+        try:
+            return self._channels[s.reachable]
+        except (KeyError, TypeError):  # not seen yet, or a list rather than a tuple
+            found = next((ch for ch, ok in zip(self.step.channels, s.reachable, strict=True) if ok), None)
+            if isinstance(s.reachable, tuple):
+                self._channels[s.reachable] = found
+            return found
 
     # -- the decision ----------------------------------------------------------------------------
     def decide(self, s: Situation) -> Decision:

@@ -4,6 +4,7 @@ RSS staying flat from 100 k to 1 M contacts)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from dispatcher.planner import (
 )
 from policy.campaign import Campaign, parse_campaign
 from policy.config import Policy
+from policy.dry_run import HOURS
+from policy.timeutil import from_epoch
 from ritm.demo_campaigns import campaign_text
 from ritm.synthetic import DEFAULT_ANCHOR, write_demo_base
 from storage.db import Database
@@ -45,6 +48,19 @@ async def test_streamed_report_and_plan_match_the_whole_list(
 
     sizes = [len(b) async for b in decision_batches(db, campaign, default_policy, AT)]
     assert sizes == [DECISION_BATCH, DECISION_BATCH, 1234]
+
+    # The report's figures, recounted by hand from the list of decisions.
+    planned = [d for d in whole.decisions if d.reason is None and not d.holdout]
+    assert expected.planned == len(planned)
+    assert expected.by_version == Counter(d.version or "(none)" for d in planned)
+    assert expected.by_variant == Counter(d.variant for d in planned if d.variant is not None)
+    assert expected.by_channel == Counter(d.channel for d in planned)
+    assert expected.by_rfm == Counter(d.rfm_segment for d in planned)
+    assert expected.due_hours_utc == {
+        h: sum(1 for d in planned if f"{from_epoch(d.due_at or 0).hour:02d}" == h) for h in HOURS
+    }
+    assert expected.first_due == from_epoch(min(d.due_at or 0 for d in planned))
+    assert expected.last_due == from_epoch(max(d.due_at or 0 for d in planned))
 
     tally = await tally_campaign(db, campaign, default_policy, AT)
     assert tally.report() == expected
