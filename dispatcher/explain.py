@@ -21,8 +21,10 @@ from policy.decide import NO_ADDRESS, NO_CONSENT, Decider, Decision, Priority, S
 from policy.due import explain_at
 from policy.steps import any_send_step
 from storage.db import Database
+from storage.identity import resolved_id
 from storage.segments import SegmentContext
 from storage.situations import limits, questions_for, situations
+from storage.suppressions import Suppression, suppressions_of
 
 HORIZON = timedelta(days=14)
 PRIORITIES: tuple[Priority, ...] = ("mass", "scenario")
@@ -36,7 +38,10 @@ async def explain_contact(
     campaign_id: str | None = None,
     campaigns: CampaignCache | None = None,
 ) -> Explanation | None:
-    """The explanation (None for an unknown contact); raises ValueError for an unknown campaign."""
+    """The explanation (None for an unknown contact); raises ValueError for an unknown campaign.
+
+    The id of a merged contact explains the contact it was merged into."""
+    contact_id = await resolved_id(db, contact_id)
     campaign: Campaign | None = None
     if campaign_id is not None:
         loaded = await (campaigns or CampaignCache(db, policy)).get(campaign_id)
@@ -70,6 +75,7 @@ async def explain_contact(
         situation = known[0]
         rfm = await ctx.rfm_of(contact_id)
         verdict = await _campaign_verdict(db, policy, campaign, contact_id, at, ctx) if campaign else None
+    suppressed = await suppressions_of(db, contact_id)
     # The rules now are those of a mass message on the first reachable channel (email if none).
     mass = Decider(steps["mass"], policy, at)
     tz, window, silences = mass.zone(situation), mass.window(situation), mass.silences(situation)
@@ -90,7 +96,7 @@ async def explain_contact(
         timezone=tz.key,
         local_time=at.astimezone(tz).strftime("%a %Y-%m-%d %H:%M"),
         reachable={
-            channel: Reach(ok, _reach_why(has, ok))
+            channel: Reach(ok, _reach_why(has, ok, suppressed.get(channel)))
             for channel, has, ok in zip(CHANNELS, situation.has_address, situation.reachable, strict=True)
         },
         protected_by=situation.protected_by,
@@ -105,12 +111,26 @@ async def explain_contact(
     )
 
 
-def _reach_why(has_address: bool, ok: bool) -> str:
+# How explain words a suppression's reason ("suppressed: address anna@x.ru unsubscribed on …").
+SUPPRESSED_BECAUSE = {
+    "unsubscribe": "unsubscribed",
+    "hard_bounce": "bounced",
+    "complaint": "complained",
+    "bot_blocked": "blocked the bot",
+    "bad_address": "does not exist",
+    "manual": "was suppressed by hand",
+}
+
+
+def _reach_why(has_address: bool, ok: bool, suppressed: Suppression | None) -> str:
     if ok:
         return "address, consent granted, not suppressed"
     if not has_address:
         return "no address"
-    return "no granted consent, or the address is suppressed (unsubscribed, bounced, bot blocked)"
+    if suppressed is not None:
+        because = SUPPRESSED_BECAUSE.get(suppressed.reason, suppressed.reason)
+        return f"suppressed: address {suppressed.address} {because} on {suppressed.at:%Y-%m-%d %H:%M} UTC"
+    return "no granted consent"
 
 
 def _next(decision: Decision, tz: ZoneInfo, at: datetime) -> NextSend:

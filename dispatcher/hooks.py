@@ -132,9 +132,10 @@ async def apply_hook(
     async with db.transaction() as conn:
         if delivery and not await claim_delivery(conn, delivery, now_s=now_s):
             return {"duplicate": True}
-        summary["contacts"] = _counts(
-            await upsert_contacts(conn, [r for _, r in contacts], now=now_s, source="hook")
-        )
+        upserted = await upsert_contacts(conn, [r for _, r in contacts], now=now_s, source="hook")
+        summary["contacts"] = _counts(upserted)
+        for i, why in upserted.rejected.items():  # an address another contact owns
+            errors.append({"kind": "contacts", "index": contacts[i][0], "reason": why})
         by_email = await contacts_by_email(conn, [e for _, (_, e) in [*orders, *events] if e is not None])
         order_rows = _by_email("orders", orders, by_email, errors)
         event_rows = _by_email("events", events, by_email, errors)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 
 import aiosqlite
@@ -24,6 +24,7 @@ class UpsertCounts:
     imported: int = 0
     updated: int = 0
     unchanged: int = 0
+    rejected: dict[int, str] = field(default_factory=dict)  # a record's index in the batch → why not
 
     def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
         self.imported += other.imported

@@ -8,14 +8,14 @@ from storage.db import Connection
 from storage.outbox import REMINDER_STEP
 
 # Rows still waiting for the worker; a row being sent (or done) is past cancelling.
-_WAITING = "('planned', 'retry')"
+WAITING = "('planned', 'retry')"
 
 
 async def cancel_rows_of_campaign(conn: Connection, campaign_id: str) -> int:
     """Cancel every waiting row of the campaign; returns how many were cancelled."""
     cur = await conn.execute(
         f"UPDATE outbox SET status = 'cancelled', reason = 'campaign cancelled'"
-        f" WHERE campaign_id = ? AND status IN {_WAITING}",
+        f" WHERE campaign_id = ? AND status IN {WAITING}",
         (campaign_id,),
     )
     return cur.rowcount
@@ -28,7 +28,7 @@ async def cancel_reminders_of(conn: Connection, attendees: Sequence[tuple[str, s
     before = conn.total_changes
     await conn.executemany(
         "UPDATE outbox SET status = 'cancelled', reason = 'attended' WHERE campaign_id = ? AND contact_id = ?"
-        f" AND step >= {REMINDER_STEP} AND status IN {_WAITING}",
+        f" AND step >= {REMINDER_STEP} AND status IN {WAITING}",
         attendees,
     )
     return conn.total_changes - before

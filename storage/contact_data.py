@@ -12,6 +12,7 @@ from datetime import datetime
 
 from policy.contact import ContactData, EventRecord, OrderRecord, TagRecord
 from policy.timeutil import from_epoch
+from storage.addresses import ADDRESS_KEY_SQL
 from storage.db import Database
 
 CHUNK = 500  # ids per query: well under SQLite's bound-parameter limit
@@ -47,10 +48,13 @@ async def _load_chunk(db: Database, ids: list[str]) -> list[ContactData]:
     ):
         consents[row[0]][row[1]] = row[2]
     suppressed: dict[str, set[str]] = defaultdict(set)
-    for row in await db.fetchall(
-        f"SELECT contact_id, channel FROM suppressions WHERE contact_id IN ({marks})", tuple(ids)
-    ):
-        suppressed[row[0]].add(row[1])
+    for channel, key in ADDRESS_KEY_SQL.items():  # per address: whichever contact holds it
+        for row in await db.fetchall(
+            f"SELECT c.id FROM contacts c JOIN suppressions s ON s.channel = ? AND s.address = {key}"
+            f" WHERE c.id IN ({marks})",
+            (channel, *ids),
+        ):
+            suppressed[row[0]].add(channel)
     tags: dict[str, list[TagRecord]] = defaultdict(list)
     for row in await db.fetchall(
         f"SELECT contact_id, tag, set_at, expires_at, removed_at FROM tags WHERE contact_id IN ({marks}) "

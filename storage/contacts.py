@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
+from storage.addresses import email_key
 from storage.bulk import UpsertCounts, ids_param, insert_rows
+from storage.identity import address_owners, claim_addresses, resolve_aliases
 
 __all__ = [
     "CONTACT_COLUMNS", "ContactRecord", "TagMark", "UpsertCounts", "contacts_by_email", "known_contacts",
@@ -27,8 +29,9 @@ CONTACT_COLUMNS = (
 )  # fmt: skip
 # Consents the subscriber set (the bot: /start, /stop, /prefs; the unsubscribe link): subscriber-owned
 # state that no import or webhook may change (SPEC §12.3), nor the chat the subscriber bound with /start.
-SUBSCRIBER_SOURCES = frozenset({"bot", "unsubscribe_link"})
+SUBSCRIBER_SOURCES = frozenset({"bot", "unsubscribe_link", "deep_link"})
 _ALL = frozenset(CONTACT_COLUMNS)
+_EMAIL, _PHONE = CONTACT_COLUMNS.index("email"), CONTACT_COLUMNS.index("phone")
 _CHAT = frozenset({"telegram_chat_id"})
 
 
@@ -161,6 +164,8 @@ def _merge_row(row: Row, rec: ContactRecord, owned: frozenset[str]) -> bool:
             continue
         value = rec.values[i]
         if (value is not None or column in rec.cleared) and values[i] != value:
+            if i == _EMAIL and isinstance(value, str) and email_key(str(values[i])) == email_key(value):
+                continue  # the same address in another case: the stored spelling stays
             values[i] = value
             changed = True
     for key, value in rec.fields.items():
@@ -194,14 +199,25 @@ def _apply_tag(current: _Tag | None, mark: TagMark, now: int) -> _Tag | None:
 
 
 async def upsert_contacts(
-    conn: aiosqlite.Connection, records: Sequence[ContactRecord], *, now: int, source: str = "import"
+    conn: aiosqlite.Connection,
+    records: Sequence[ContactRecord],
+    *,
+    now: int,
+    source: str = "import",
+    merge_by_email: bool = False,
 ) -> UpsertCounts:
     """Insert new contacts, update changed ones, set consents and tags; count each record once.
 
-    Consent and tag rules are those of `_Merge`; `source` is stamped on the consents written.
+    Consent and tag rules are those of `_Merge`; `source` is stamped on the consents written. A merged
+    contact's id resolves to the contact it was merged into; a record setting an email or phone that
+    another contact owns is left out and listed in `rejected` (or, `merge_by_email`, updates that
+    contact).
     """
     if not records:
         return UpsertCounts()
+    rejected = await _resolve_identities(conn, records, merge_by_email=merge_by_email, now=now)
+    if rejected:
+        records = [r for i, r in enumerate(records) if i not in rejected]
     rows = await _load_contacts(conn, ids_param(r.id for r in records))
     existed = set(rows)
     # New contacts cannot have consents or tags yet (foreign keys): only look those up for known ones.
@@ -214,6 +230,7 @@ async def upsert_contacts(
         source,
     )
     counts = merge.apply(records)
+    counts.rejected = rejected
     await _write_contacts(conn, rows, merge.dirty_rows, existed)
     await insert_rows(
         conn,
@@ -230,6 +247,25 @@ async def upsert_contacts(
         " set_at = excluded.set_at, expires_at = excluded.expires_at, removed_at = excluded.removed_at",
     )
     return counts
+
+
+async def _resolve_identities(
+    conn: aiosqlite.Connection, records: Sequence[ContactRecord], *, merge_by_email: bool, now: int
+) -> dict[int, str]:
+    """Rewrite merged ids (and, `merge_by_email`, rows merged by their email) in place; return the
+    records that claim another contact's address, by index, with the reason."""
+    aliases = await resolve_aliases(conn, (r.id for r in records))
+    for record in records:
+        record.id = aliases.get(record.id, record.id)
+    claims = await claim_addresses(
+        conn,
+        [(r.id, r.values[_EMAIL], r.values[_PHONE]) for r in records],
+        merge_by_email=merge_by_email,
+        now=now,
+    )
+    for index, owner in claims.moved.items():
+        records[index].id = owner
+    return claims.conflicts
 
 
 async def remove_tags(conn: aiosqlite.Connection, pairs: Iterable[tuple[str, str]], *, at: int) -> int:
@@ -251,20 +287,11 @@ async def known_contacts(conn: aiosqlite.Connection, ids: Iterable[str]) -> set[
 
 
 async def contacts_by_email(conn: aiosqlite.Connection, emails: Iterable[str]) -> dict[str, list[str]]:
-    """Each given email that some contact has → the ids of those contacts (compared case-insensitively).
-
-    More than one id means the email is ambiguous; emails no contact has are absent from the result.
-    """
+    """Each given email that some contact owns → [that contact's id] (compared as the unique index
+    compares them); emails no contact has are absent from the result."""
     wanted = list(dict.fromkeys(emails))
-    by_lower: dict[str, list[str]] = {}
-    async with conn.execute(
-        "SELECT email, id FROM contacts WHERE email COLLATE NOCASE IN (SELECT value FROM json_each(?))"
-        " ORDER BY id",
-        (ids_param(wanted),),
-    ) as cur:
-        for email, cid in await cur.fetchall():
-            by_lower.setdefault(email.lower(), []).append(cid)
-    return {e: by_lower[e.lower()] for e in wanted if e.lower() in by_lower}
+    owners, _ = await address_owners(conn, wanted, ())
+    return {e: [owners[key]] for e in wanted if (key := email_key(e)) in owners}
 
 
 async def _load_contacts(conn: aiosqlite.Connection, ids: str) -> dict[str, Row]:

@@ -25,7 +25,8 @@ from storage.db import Database
 from storage.outbox import HELD_STATUSES, IN_FLIGHT, OUTCOME_SQL, UNSENT, Outcome, outcome_params
 from storage.pause import PAUSED_SQL
 from storage.retry import retry_while_locked
-from storage.tracking import revoke_consent, suppress_address
+from storage.suppressions import suppress_contact_address
+from storage.tracking import revoke_consent
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,8 @@ class HandoffCommitter:
 
 async def _apply_effect(conn: aiosqlite.Connection, answer: Answered) -> None:
     if answer.effect in SUPPRESSING:
-        await suppress_address(conn, answer.contact_id, answer.channel, answer.effect, answer.at)
+        await suppress_contact_address(
+            conn, answer.contact_id, answer.channel, answer.effect, answer.at, source="dispatcher"
+        )
     elif answer.effect in REVOKING:
         await revoke_consent(conn, answer.contact_id, answer.channel, answer.effect, answer.at)

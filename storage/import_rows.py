@@ -20,6 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from policy.bounds import MAX_INT
 from policy.config import Policy, UnknownTags
 from policy.timeutil import TimeParseError, parse_instant, year_problem, zone
+from storage.addresses import BadPhone, normalize_phone
 from storage.column_map import HeaderMap
 from storage.contacts import CONTACT_COLUMNS, ContactRecord, TagMark
 from storage.orders_events import EventRecord, OrderRecord
@@ -234,6 +235,11 @@ class RowParser:
         if not cid:
             raise BadRow("the id is empty" if self._id >= 0 else "the email is empty (it is the key here)")
         chat = parse_chat_id(chat_text) if chat_text else None
+        if phone:
+            try:
+                phone = normalize_phone(phone)
+            except BadPhone as exc:
+                raise BadRow(str(exc)) from None
         if tz_name:
             tz_name = parse_timezone(tz_name)
         created_at = self._epoch(created, "created_at") if created else None

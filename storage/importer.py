@@ -27,6 +27,7 @@ from storage.column_map import KINDS, ImportFileError, Kind
 from storage.contacts import ContactRecord, contacts_by_email, known_contacts, upsert_contacts
 from storage.csv_source import CsvSource
 from storage.db import Database
+from storage.identity import resolve_aliases
 from storage.import_rows import BadRow, RowParser
 from storage.orders_events import EventRecord, OrderRecord, insert_events, upsert_orders
 
@@ -127,8 +128,12 @@ async def import_csv(
     progress: Callable[[int], None] | None = None,
     actor: str = "cli",
     batch_rows: int = BATCH_ROWS,
+    merge_by_email: bool = False,
 ) -> ImportReport:
-    """Import one CSV file of `kind`; raise `ImportFileError` (nothing written) when it is unusable."""
+    """Import one CSV file of `kind`; raise `ImportFileError` (nothing written) when it is unusable.
+
+    A contact row claiming an email or phone another contact owns is rejected naming that contact, or
+    with `merge_by_email` updates the contact that owns the email."""
     if kind not in KINDS:
         raise ImportFileError(f"unknown import kind {kind!r}: use contacts, orders or events")
     report = ImportReport(kind)
@@ -147,7 +152,7 @@ async def import_csv(
                     report.reject(row.line, row.reason)
                 for row in batch.warnings:
                     report.warn(row.line, row.reason)
-                await _write_batch(db, kind, batch, report, now_s, progress)
+                await _write_batch(db, kind, batch, report, now_s, progress, merge_by_email)
         finally:
             with contextlib.suppress(Exception):
                 await ahead  # the thread is done with the file before it is closed
@@ -225,12 +230,16 @@ async def _write_batch(
     report: ImportReport,
     now: int,
     progress: Callable[[int], None] | None,
+    merge_by_email: bool = False,
 ) -> None:
     if batch.records:
         async with db.transaction() as conn:
             if kind == "contacts":
                 contacts = [r for r in batch.records if isinstance(r, ContactRecord)]
-                report.add(await upsert_contacts(conn, contacts, now=now))
+                counts = await upsert_contacts(conn, contacts, now=now, merge_by_email=merge_by_email)
+                report.add(counts)
+                for index, reason in counts.rejected.items():
+                    report.reject(batch.lines[index], reason)
             else:
                 resolved = await _resolve_contacts(conn, batch, report)
                 if kind == "orders":
@@ -255,6 +264,10 @@ async def _resolve_contacts(
             else:
                 why = "no contact has" if not found else f"{len(found)} contacts share"
                 report.reject(batch.lines[index], f"unknown contact: {why} the email {email!r}")
+    aliases = await resolve_aliases(conn, (r.contact_id for r in records if r.contact_id))
+    if aliases:  # rows of a merged contact belong to the contact it was merged into
+        for record in records:
+            record.contact_id = aliases.get(record.contact_id, record.contact_id)
     known = await known_contacts(conn, (r.contact_id for r in records if r.contact_id))
     kept = []
     for line, record in zip(batch.lines, records, strict=True):

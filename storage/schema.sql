@@ -16,9 +16,11 @@ CREATE TABLE contacts (
     interest         TEXT,
     created_at       INTEGER,
     fields           TEXT NOT NULL DEFAULT '{}'
-) WITHOUT ROWID;
+, shares_address_with TEXT) WITHOUT ROWID;
 CREATE INDEX contacts_chat ON contacts(telegram_chat_id);
-CREATE INDEX contacts_email ON contacts(email COLLATE NOCASE);
+CREATE UNIQUE INDEX contacts_email ON contacts(lower(email)) WHERE shares_address_with IS NULL AND email != '';
+CREATE UNIQUE INDEX contacts_phone ON contacts(phone) WHERE shares_address_with IS NULL AND phone != '';
+CREATE INDEX contacts_shares_address ON contacts(shares_address_with) WHERE shares_address_with IS NOT NULL;
 
 CREATE TABLE consents (
     contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
@@ -29,14 +31,6 @@ CREATE TABLE consents (
     PRIMARY KEY (contact_id, channel)
 ) WITHOUT ROWID;
 CREATE INDEX consents_channel ON consents(channel, status);
-
-CREATE TABLE suppressions (
-    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
-    channel    TEXT NOT NULL CHECK (channel IN ('email', 'telegram', 'sms')),
-    reason     TEXT NOT NULL,
-    at         INTEGER NOT NULL,
-    PRIMARY KEY (contact_id, channel)
-) WITHOUT ROWID;
 
 CREATE TABLE tags (
     contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
@@ -193,3 +187,18 @@ CREATE TABLE webhook_deliveries (
     received_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX webhook_deliveries_received ON webhook_deliveries(received_at);
+
+CREATE TABLE contact_aliases (
+    id         TEXT PRIMARY KEY,
+    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    at         INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX contact_aliases_contact ON contact_aliases(contact_id);
+
+CREATE TABLE suppressions (
+    channel TEXT NOT NULL CHECK (channel IN ('email', 'telegram', 'sms')),
+    address TEXT NOT NULL,
+    reason  TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (channel, address)
+) WITHOUT ROWID;

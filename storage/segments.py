@@ -51,6 +51,7 @@ from policy.dsl import (
 from policy.rfm import NO_ACTIVITY, RfmCuts, RfmScores, cut_points, metrics_of, score, whole_seconds
 from policy.segment_names import resolve, segment_expr
 from policy.timeutil import to_epoch
+from storage.addresses import ADDRESS_KEY_SQL
 from storage.contact_data import load_contact
 from storage.db import Database
 from storage.readers import Params, Reader
@@ -234,10 +235,12 @@ class SegmentContext:
                         "EXISTS (SELECT 1 FROM consents WHERE contact_id = c.id AND channel = ?"
                         " AND status = 'granted')"
                     )
+                # Suppressions are per address: whichever contact holds a suppressed address is out.
+                key = ADDRESS_KEY_SQL[channel]
                 suppressed = (
-                    "EXISTS (SELECT 1 FROM suppressions WHERE contact_id = c.id AND channel = ?)"
+                    f"EXISTS (SELECT 1 FROM suppressions WHERE channel = ? AND address = {key})"
                     if mode == "lookup"
-                    else "c.id IN (SELECT contact_id FROM suppressions WHERE channel = ?)"
+                    else f"{key} IN (SELECT address FROM suppressions WHERE channel = ?)"
                 )
                 return f"({ADDRESS_SQL[channel]} AND {consent} AND NOT {suppressed})"
             case Rfm():  # only no_activity is not a member set

@@ -14,6 +14,11 @@ import aiosqlite
 
 from policy.timeutil import to_epoch
 from storage.audit import audit
+from storage.contacts import SUBSCRIBER_SOURCES
+from storage.suppressions import lift_contact_address, suppress_contact_address
+
+# Consent revocations that say something about the address, and the suppression each one writes.
+ADDRESS_REVOCATIONS = {"unsubscribe_link": "unsubscribe", "bot": "unsubscribe", "bot_blocked": "bot_blocked"}
 
 
 async def set_consent(
@@ -47,33 +52,23 @@ async def set_consent(
 async def revoke_consent(
     conn: aiosqlite.Connection, contact_id: str, channel: str, source: str, at: datetime
 ) -> bool:
-    return await set_consent(conn, contact_id, channel, "revoked", source, at)
+    """Revoke a consent. When the subscriber did it (the unsubscribe link, /stop, the preferences) or the
+    channel reported a blocked bot, it is about the address: that is suppressed too, for every holder."""
+    changed = await set_consent(conn, contact_id, channel, "revoked", source, at)
+    reason = ADDRESS_REVOCATIONS.get(source)
+    if reason is not None:
+        await suppress_contact_address(conn, contact_id, channel, reason, at, source=source)
+    return changed
 
 
 async def grant_consent(
     conn: aiosqlite.Connection, contact_id: str, channel: str, source: str, at: datetime
 ) -> bool:
-    return await set_consent(conn, contact_id, channel, "granted", source, at)
-
-
-async def suppress_address(
-    conn: aiosqlite.Connection, contact_id: str, channel: str, reason: str, at: datetime
-) -> None:
-    """Never use this contact's address on this channel again (hard bounce, chat not found)."""
-    await conn.execute(
-        "INSERT INTO suppressions (contact_id, channel, reason, at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT(contact_id, channel) DO UPDATE SET reason = excluded.reason, at = excluded.at",
-        (contact_id, channel, reason, to_epoch(at)),
-    )
-    await audit(
-        conn,
-        at=at,
-        actor="dispatcher",
-        action="address.suppressed",
-        target=contact_id,
-        source="dispatcher",
-        details={"channel": channel, "reason": reason},
-    )
+    """Grant a consent; the subscriber opting in again lifts their own unsubscribe of the address."""
+    changed = await set_consent(conn, contact_id, channel, "granted", source, at)
+    if source in SUBSCRIBER_SOURCES:
+        await lift_contact_address(conn, contact_id, channel, ("unsubscribe",))
+    return changed
 
 
 async def record_event(
@@ -99,9 +94,8 @@ async def bind_telegram(conn: aiosqlite.Connection, contact_id: str, chat_id: in
         (chat_id, contact_id),
     )
     await conn.execute("UPDATE contacts SET telegram_chat_id = ? WHERE id = ?", (chat_id, contact_id))
-    await conn.execute(
-        "DELETE FROM suppressions WHERE contact_id = ? AND channel = 'telegram'", (contact_id,)
-    )
+    # The subscriber wrote from this chat: whatever made it unreachable (blocked, gone, /stop) is over.
+    await conn.execute("DELETE FROM suppressions WHERE channel = 'telegram' AND address = ?", (str(chat_id),))
     await audit(
         conn,
         at=at,

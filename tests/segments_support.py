@@ -36,6 +36,7 @@ from policy.dsl import (
 from policy.rfm import NO_ACTIVITY, UNMATCHED
 from policy.timeutil import to_epoch
 from storage.db import Database
+from storage.suppressions import address_key
 
 AT_BASE = datetime(2026, 6, 15, 12, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -176,12 +177,19 @@ def contacts(draw: st.DrawFn, max_size: int = 7) -> list[ContactData]:
             for ch in CHANNELS
             if (status := draw(st.sampled_from([None, "granted", "granted", "revoked"]))) is not None
         }
+        addresses = {
+            "email": draw(st.sampled_from([None, "", f"{cid}@example.org"])),
+            "telegram": draw(st.sampled_from([None, 1000 + n])),
+            "sms": draw(st.sampled_from([None, "", f"+7900000{n:04d}"])),
+        }
+        # Suppressions are per address: only a channel with an address can have one.
+        suppressible = sorted(ch for ch, address in addresses.items() if address not in (None, ""))
         out.append(
             ContactData(
                 id=cid,
-                email=draw(st.sampled_from([None, "", f"{cid}@example.org"])),
-                telegram_chat_id=draw(st.sampled_from([None, 1000 + n])),
-                phone=draw(st.sampled_from([None, "", f"+7900000{n:04d}"])),
+                email=addresses["email"],  # type: ignore[arg-type]
+                telegram_chat_id=addresses["telegram"],  # type: ignore[arg-type]
+                phone=addresses["sms"],  # type: ignore[arg-type]
                 timezone=draw(st.sampled_from([None, "", "Europe/Moscow", "Asia/Vladivostok", "UTC"])),
                 locale=draw(text),
                 region=draw(text),
@@ -189,7 +197,7 @@ def contacts(draw: st.DrawFn, max_size: int = 7) -> list[ContactData]:
                 created_at=draw(st.none() | _instant(-24 * 30, 48)),
                 consents=consents,
                 suppressed=frozenset(
-                    draw(st.lists(st.sampled_from(["email", "telegram", "sms"]), unique=True))
+                    draw(st.lists(st.sampled_from(suppressible), unique=True)) if suppressible else ()
                 ),
                 tags=draw(tag_records()),
                 orders=draw(order_records(cid)),
@@ -280,6 +288,10 @@ async def load_worked(db: Database, worked_dir: Path, policy: Policy) -> None:
         await import_csv(db, kind, worked_dir / f"{kind}.csv", policy, now=WORKED_IMPORTED_AT)
 
 
+def _address(contact: ContactData, channel: str) -> str | int | None:
+    return {"email": contact.email, "telegram": contact.telegram_chat_id, "sms": contact.phone}[channel]
+
+
 def _epoch(value: datetime | None) -> int | None:
     return None if value is None else to_epoch(value)
 
@@ -300,9 +312,14 @@ async def write_contacts(db: Database, base: list[ContactData]) -> None:
             "INSERT INTO consents (contact_id, channel, status, at) VALUES (?, ?, ?, 0)",
             [(c.id, ch, status) for c in base for ch, status in c.consents.items()],
         )
-        await conn.executemany(
-            "INSERT INTO suppressions (contact_id, channel, reason, at) VALUES (?, ?, 'test', 0)",
-            [(c.id, ch) for c in base for ch in sorted(c.suppressed)],
+        await conn.executemany(  # suppressions are per address: a contact without one has none
+            "INSERT OR IGNORE INTO suppressions (channel, address, reason, at) VALUES (?, ?, 'manual', 0)",
+            [
+                (ch, address_key(ch, address))
+                for c in base
+                for ch in sorted(c.suppressed)
+                if (address := _address(c, ch)) not in (None, "")
+            ],
         )
         await conn.executemany(
             "INSERT INTO tags (contact_id, tag, set_at, expires_at, removed_at) VALUES (?, ?, ?, ?, ?)",

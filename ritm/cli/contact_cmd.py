@@ -9,6 +9,7 @@ from dispatcher.explain import explain_contact
 from dispatcher.explain_report import Explanation
 from policy.dsl import DslError
 from policy.timeutil import iso_utc
+from ritm.cli import contact_merge_cmd
 from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
 
 contact_app = typer.Typer(help="One contact: why they would or would not get a message, and when.")
@@ -79,4 +80,5 @@ def _mark(ok: bool) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    contact_merge_cmd.register(contact_app)
     app.add_typer(contact_app, name="contact")

@@ -43,8 +43,16 @@ def import_file(
     strict: bool = typer.Option(
         False, "--strict", help=f"Exit {EXIT_REJECTED} when any row was rejected (scripts can tell)."
     ),
+    merge_by_email: bool = typer.Option(
+        False,
+        "--merge-by-email",
+        help="A contact row whose email another contact owns updates that contact (instead of being "
+        "rejected); its id then resolves to it.",
+    ),
 ) -> None:
     """Import a CSV file; bad rows are reported by line and the good ones land."""
+    if merge_by_email and kind is not ImportKind.contacts:
+        fail("--merge-by-email applies to contacts files only")
     policy = STATE.policy()
     now = datetime.now(UTC)  # read once: undated tags and consents are stamped with it
 
@@ -52,7 +60,9 @@ def import_file(
         db = await open_db()
         try:
             with _progress(file) as tick:
-                return await import_csv(db, kind.value, file, policy, now=now, progress=tick)
+                return await import_csv(
+                    db, kind.value, file, policy, now=now, progress=tick, merge_by_email=merge_by_email
+                )
         finally:
             await db.close()
 

@@ -31,7 +31,9 @@ async def test_each_outcome_is_committed_while_a_slow_message_still_waits(world:
     # The tick has not returned, yet every answered row is on disk: sent, and the bounce suppressed.
     await until(lambda: statuses(db_path) == {"sent": 7, "failed": 1, "sending": 1})
     assert not tick.done()
-    assert committed(db_path, "SELECT contact_id, reason FROM suppressions") == [("bounce-d", "hard_bounce")]
+    assert committed(db_path, "SELECT address, reason FROM suppressions") == [
+        ("bounce-d@example.org", "hard_bounce")
+    ]
     world.smtp.let_go()
     report = await tick
     assert report.outcomes["sent"] == 8 and report.outcomes["failed"] == 1

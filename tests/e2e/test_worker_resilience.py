@@ -53,8 +53,8 @@ async def test_hard_bounce_suppresses_the_address_for_the_future(world: World) -
         pass
     got = await statuses(world, "b-1")
     assert got["bounce1"] == "failed" and got["fine1"] == "sent"
-    suppressed = await world.app.db.fetchall("SELECT contact_id, reason FROM suppressions")
-    assert [tuple(r) for r in suppressed] == [("bounce1", "hard_bounce")]
+    suppressed = await world.app.db.fetchall("SELECT channel, address, reason FROM suppressions")
+    assert [tuple(r) for r in suppressed] == [("email", "bounce1@example.org", "hard_bounce")]
     # The next campaign no longer reaches the dead address.
     report = await world.app.service.dry_run("b-1", at=world.clock(), by=AUTHOR)
     assert report.excluded.get("no_consent", 0) >= 1
