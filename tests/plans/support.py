@@ -17,7 +17,8 @@ from pathlib import Path
 # The tables that grow with the base: a per-contact path must never walk them whole.
 BIG = ("contacts", "orders", "events", "tags", "outbox", "consents", "suppressions", "silences")
 # Tables whose rows belong to one contact: a lookup must be keyed by the contact (or the campaign).
-PER_CONTACT = ("orders", "events", "tags", "consents", "suppressions", "silences")
+PER_CONTACT = ("orders", "events", "tags", "consents", "silences")
+# Suppressions belong to an address: a lookup must be keyed by it.
 _KEYWORDS = "WHERE|ON|USING|JOIN|LEFT|INNER|GROUP|ORDER|LIMIT|SET|VALUES|WHEN|THEN|AND|OR|NOT|INDEXED"
 _ALIAS = re.compile(
     r"\b(" + "|".join(BIG) + r")\b(?:\s+(?:AS\s+)?(?!" + _KEYWORDS + r")([a-z_][a-z_0-9]*))?", re.IGNORECASE
@@ -125,7 +126,12 @@ def plan_problems(db_path: Path, statements: list[str], *, whole_base: bool = Fa
                 if table is None:
                     continue
                 keyed = "contact_id=" in line or "campaign_id=" in line
-                if words[0] == "SCAN" or (table in PER_CONTACT and not keyed):
+                by_address = "address=" in line
+                if (
+                    words[0] == "SCAN"
+                    or (table in PER_CONTACT and not keyed)
+                    or (table == "suppressions" and not by_address)
+                ):
                     bad.append(line)
             if bad:
                 problems.append(f"{sql[:400]}\n    " + "\n    ".join(line for line, _ in lines))

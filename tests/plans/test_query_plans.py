@@ -25,7 +25,9 @@ from ritm.sandbox.telegram_api import TelegramStandin
 from ritm.synthetic import DEFAULT_ANCHOR, write_demo_base
 from storage.db import Database
 from storage.importer import import_csv
+from storage.merge import merge_contacts
 from storage.team import add_member
+from storage.tracking import revoke_consent
 from tests.plans.support import StatementLog, plan_problems, traced_connections
 
 OnBase = tuple[App, ManualClock, Path, StatementLog]
@@ -118,3 +120,28 @@ async def test_plans_of_planning_sending_follow_ups_and_explain(app_on_base: OnB
         for contact_id in ids:
             await explain_contact(app.db, app.policy, contact_id, clock(), campaign_id=campaign_ids[0])
     _assert_clean(db_path, explaining)
+
+
+async def test_plans_of_identity_lookups_merge_and_suppressions(app_on_base: OnBase, base: Path) -> None:
+    """Re-importing the base (address owners, aliases), a merge, a suppression and explaining the
+    contacts it holds: every per-contact or per-address question is keyed."""
+    app, clock, db_path, log = app_on_base
+    ids = [r[0] for r in await app.db.fetchall("SELECT id FROM contacts WHERE email IS NOT NULL LIMIT 2")]
+    with log.recording() as importing:
+        report = await import_csv(
+            app.db, "contacts", base.parent / "csv" / "contacts.csv", app.policy, now=clock()
+        )
+        assert report.unchanged == CONTACTS and not report.rejected
+    _assert_clean(db_path, importing)
+    with log.recording() as merging:
+        await merge_contacts(app.db, ids[0], ids[1], at=clock())
+    _assert_clean(db_path, merging)
+    with log.recording() as suppressing:
+        async with app.db.transaction() as conn:
+            await revoke_consent(conn, ids[0], "email", "unsubscribe_link", clock())
+        for contact_id in ids:  # the second id is an alias of the first now
+            explained = await explain_contact(app.db, app.policy, contact_id, clock())
+            assert explained is not None and explained.reachable["email"].why.startswith(
+                "suppressed: address"
+            )
+    _assert_clean(db_path, suppressing)
