@@ -136,6 +136,7 @@ async def _merge(conn: aiosqlite.Connection, keep: str, other: str, at: datetime
     await conn.execute(
         "UPDATE contacts SET shares_address_with = ? WHERE shares_address_with = ?", (keep, other)
     )
+    await add_alias(conn, [(other, keep)], at=now)  # before the delete: it cascades to OTHER's aliases
     await conn.execute("DELETE FROM contacts WHERE id = ?", (other,))  # frees its addresses first
     sets = ", ".join(f"{c} = ?" for c in CONTACT_COLUMNS)
     await conn.execute(f"UPDATE contacts SET {sets}, fields = ? WHERE id = ?", (*values, keep))
@@ -143,7 +144,6 @@ async def _merge(conn: aiosqlite.Connection, keep: str, other: str, at: datetime
         "UPDATE contacts SET shares_address_with = ? WHERE id = ?",
         (await _address_holder(conn, keep, values), keep),
     )
-    await add_alias(conn, [(other, keep)], at=now)
     await audit(
         conn, at=at, actor=actor, action="contact.merged", target=keep, source="cli",
         details={"other": other, "moved": report.moved, "taken": report.taken},

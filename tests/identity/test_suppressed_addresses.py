@@ -15,7 +15,9 @@ from dispatcher.explain import explain_contact
 from policy.config import Policy
 from storage.contact_data import load_contact
 from storage.db import Database
+from storage.identity import resolved_id
 from storage.importer import import_csv
+from storage.merge import merge_contacts
 from storage.segments import SegmentContext
 from storage.suppressions import suppress
 from storage.tracking import bind_telegram, grant_consent, revoke_consent
@@ -187,3 +189,16 @@ async def test_telegram_block_suppresses_the_chat_until_the_subscriber_writes_ag
     async with db.transaction() as conn:
         await bind_telegram(conn, "t1", 10001, NOW)
     assert await db.fetchall("SELECT * FROM suppressions") == []
+
+
+async def test_merged_ids_follow_a_later_merge(db: Database, tmp_path: Path, default_policy: Policy) -> None:
+    rows = ("a1;a@example.org;А;;да", "b1;b@example.org;Б;;нет", "c1;c@example.org;В;;")
+    await import_csv(
+        db, "contacts", csv_file(tmp_path, "u.csv", USERS_HEADER, *rows), default_policy, now=NOW
+    )
+    await merge_contacts(db, "a1", "b1", at=NOW)
+    report = await merge_contacts(db, "c1", "a1", at=NOW)
+    assert report.consents == {"email": "revoked"}  # b1's "нет" outlives a1's grant, through both merges
+    assert [await resolved_id(db, cid) for cid in ("a1", "b1", "c1")] == ["c1", "c1", "c1"]
+    contact = await db.fetchone("SELECT email, name FROM contacts")
+    assert contact is not None and tuple(contact) == ("c@example.org", "В")
