@@ -164,7 +164,9 @@ class _Generator:
         chat = 1_000_000_000 + i * 100 + rng.randrange(100) if has_tg else ""
         phone = ""
         if zone.locale == "ru" and rng.random() < 0.55:
-            phone = _phone(rng.randrange(10**9))
+            # One person per phone: the contact's index picks it (the draw still happens, so the rest
+            # of a seeded base stays as it was).
+            phone = _phone((i * 1000 + rng.randrange(10**9) % 1000) % 10**9)
         consent_email = _flag(rng, (0.75, 0.08)) if email else ""
         consent_tg = _flag(rng, (0.85, 0.05)) if chat else _flag(rng, (0.0, 0.03))
         consent_sms = _flag(rng, (0.35, 0.2)) if phone else ""
