@@ -24,7 +24,7 @@ E164_DIGITS = range(8, 16)  # a country code and a subscriber number; E.164 allo
 
 def email_key(email: str) -> str:
     """The email as the unique index compares it (SQLite's `lower()`: ASCII letters only)."""
-    return email.translate(_ASCII_LOWER)
+    return email.lower() if email.isascii() else email.translate(_ASCII_LOWER)
 
 
 class BadPhone(ValueError):

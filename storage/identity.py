@@ -47,14 +47,15 @@ async def add_alias(conn: aiosqlite.Connection, pairs: Sequence[tuple[str, str]]
 
 
 async def address_owners(
-    conn: aiosqlite.Connection, emails: Iterable[str], phones: Iterable[str]
+    conn: aiosqlite.Connection, emails: Iterable[str], phones: Iterable[str], *, keyed: bool = False
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """(email key → owner id, phone → owner id) for the given addresses that some contact owns."""
+    """(email key → owner id, phone → owner id) for the given addresses that some contact owns
+    (`keyed`: the emails are keys already)."""
     found: list[dict[str, str]] = []
     for sql, values in (
         (
             "SELECT lower(email), id FROM contacts WHERE email != '' AND lower(email) IN",
-            [email_key(e) for e in emails],
+            list(emails) if keyed else [email_key(e) for e in emails],
         ),
         ("SELECT phone, id FROM contacts WHERE phone != '' AND phone IN", list(phones)),
     ):
@@ -90,36 +91,41 @@ async def claim_addresses(
     (its id is kept as an alias), unless its own id is another stored contact: two stored contacts are
     folded only by `ritm contact merge`.
     """
-    rows = [(cid, _text(email), _text(phone)) for cid, email, phone in claims]
+    rows = [
+        (cid, e, email_key(e) if e else None, _text(phone))
+        for cid, email, phone in claims
+        for e in (_text(email),)
+    ]
     out = Claims()
-    if not any(e or p for _, e, p in rows):
+    ekeys = [k for _, _, k, _ in rows if k]
+    phones = [p for _, _, _, p in rows if p]
+    if not ekeys and not phones:
         return out
-    by_email, by_phone = await address_owners(
-        conn, {e for _, e, _ in rows if e}, {p for _, _, p in rows if p}
-    )
+    by_email, by_phone = await address_owners(conn, ekeys, phones, keyed=True)
+    if not by_email and not by_phone and len(set(ekeys)) == len(ekeys) and len(set(phones)) == len(phones):
+        return out  # a first import: every address is new and none repeats in the batch
     stored: set[str] = set()
     if merge_by_email and by_email:
-        wanted = [cid for cid, e, _ in rows if e and by_email.get(email_key(e), cid) != cid]
+        wanted = [cid for cid, _, k, _ in rows if k and by_email.get(k, cid) != cid]
         if wanted:
             async with conn.execute(
                 "SELECT id FROM contacts WHERE id IN (SELECT value FROM json_each(?))", (ids_param(wanted),)
             ) as cur:
                 stored = {row[0] for row in await cur.fetchall()}
     aliases: dict[int, tuple[str, str]] = {}
-    for index, (cid, email, phone) in enumerate(rows):
-        ekey = email_key(email) if email else None
+    for index, (cid, email, ekey, phone) in enumerate(rows):
         owner = by_email.get(ekey) if ekey else None
-        if merge_by_email and owner is not None and owner != cid and cid not in stored:
+        if owner is not None and owner != cid and merge_by_email and cid not in stored:
             aliases[index] = (cid, owner)
             out.moved[index] = cid = owner
-        problems = []
-        if owner is not None and owner != cid:
-            hint = f" (`ritm contact merge {owner} {cid}` folds them)" if cid in stored else ""
-            problems.append(f"email {email} belongs to contact {owner}{hint}")
         phone_owner = by_phone.get(phone) if phone else None
-        if phone_owner is not None and phone_owner != cid:
-            problems.append(f"phone {phone} belongs to contact {phone_owner}")
-        if problems:
+        if (owner is not None and owner != cid) or (phone_owner is not None and phone_owner != cid):
+            problems = []
+            if owner is not None and owner != cid:
+                hint = f" (`ritm contact merge {owner} {cid}` folds them)" if cid in stored else ""
+                problems.append(f"email {email} belongs to contact {owner}{hint}")
+            if phone_owner is not None and phone_owner != cid:
+                problems.append(f"phone {phone} belongs to contact {phone_owner}")
             out.conflicts[index] = "; ".join(problems)
             out.moved.pop(index, None)
             aliases.pop(index, None)
