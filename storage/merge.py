@@ -159,11 +159,18 @@ async def _consents(conn: aiosqlite.Connection, cid: str) -> dict[str, Consent]:
 
 
 def _stricter(keep: dict[str, Consent], other: dict[str, Consent]) -> dict[str, Consent]:
-    """Per channel: a revocation wins over a grant (whoever holds it); otherwise KEEP's, else OTHER's."""
+    """Per channel: a revocation wins over a grant (whoever holds it); of two alike the subscriber's own
+    (so it stays theirs: no import changes it); otherwise KEEP's, else OTHER's."""
     out = dict(keep)
     for channel, theirs in other.items():
         mine = out.get(channel)
-        if mine is None or (mine[0] == "granted" and theirs[0] == "revoked"):
+        if (
+            mine is None
+            or (mine[0] == "granted" and theirs[0] == "revoked")
+            or (
+                mine[0] == theirs[0] and theirs[1] in SUBSCRIBER_SOURCES and mine[1] not in SUBSCRIBER_SOURCES
+            )
+        ):
             out[channel] = theirs
     return out
 
