@@ -17,7 +17,7 @@ ADDRESS_KEY_SQL = {
     "sms": "c.phone",
 }
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_SEPARATORS = str.maketrans("", "", " -().\u00a0\t")
+_SEPARATORS = re.compile(r"[ ().\u00a0\t-]")
 _DIGITS = re.compile(r"[0-9]+")
 E164_DIGITS = range(8, 16)  # a country code and a subscriber number; E.164 allows at most 15
 
@@ -37,14 +37,14 @@ def normalize_phone(text: str) -> str:
 
     The same rules as migration 0010 applies to stored phones, so old and new rows compare alike.
     """
-    raw = text.strip().translate(_SEPARATORS)
+    raw = _SEPARATORS.sub("", text)
     if raw.startswith("00"):
         raw = "+" + raw[2:]
     if raw.startswith("+"):
         digits = raw[1:]
-    elif _DIGITS.fullmatch(raw) and len(raw) == 11 and raw[0] in "78":
+    elif len(raw) == 11 and raw[0] in "78":
         digits = "7" + raw[1:]
-    elif _DIGITS.fullmatch(raw) and len(raw) == 10 and raw[0] == "9":
+    elif len(raw) == 10 and raw[0] == "9":
         digits = "7" + raw
     else:
         digits = ""

@@ -21,6 +21,10 @@ from storage.db import Database
 
 async def resolve_aliases(conn: aiosqlite.Connection, ids: Iterable[str]) -> dict[str, str]:
     """Each of `ids` that names a merged contact → the contact it resolves to."""
+    async with conn.execute("SELECT EXISTS (SELECT 1 FROM contact_aliases)") as cur:
+        row = await cur.fetchone()
+    if row is None or not row[0]:  # most bases never merged anyone: skip listing the batch's ids
+        return {}
     async with conn.execute(
         "SELECT id, contact_id FROM contact_aliases WHERE id IN (SELECT value FROM json_each(?))",
         (ids_param(ids),),
@@ -91,14 +95,10 @@ async def claim_addresses(
     (its id is kept as an alias), unless its own id is another stored contact: two stored contacts are
     folded only by `ritm contact merge`.
     """
-    rows = [
-        (cid, e, email_key(e) if e else None, _text(phone))
-        for cid, email, phone in claims
-        for e in (_text(email),)
-    ]
+    keys = [email_key(e) if isinstance(e, str) and e else None for _, e, _ in claims]
+    ekeys = [k for k in keys if k]
+    phones = [p for _, _, p in claims if isinstance(p, str) and p]
     out = Claims()
-    ekeys = [k for _, _, k, _ in rows if k]
-    phones = [p for _, _, _, p in rows if p]
     if not ekeys and not phones:
         return out
     by_email, by_phone = await address_owners(conn, ekeys, phones, keyed=True)
@@ -106,14 +106,15 @@ async def claim_addresses(
         return out  # a first import: every address is new and none repeats in the batch
     stored: set[str] = set()
     if merge_by_email and by_email:
-        wanted = [cid for cid, _, k, _ in rows if k and by_email.get(k, cid) != cid]
+        wanted = [c[0] for c, k in zip(claims, keys, strict=True) if k and by_email.get(k, c[0]) != c[0]]
         if wanted:
             async with conn.execute(
                 "SELECT id FROM contacts WHERE id IN (SELECT value FROM json_each(?))", (ids_param(wanted),)
             ) as cur:
                 stored = {row[0] for row in await cur.fetchall()}
     aliases: dict[int, tuple[str, str]] = {}
-    for index, (cid, email, ekey, phone) in enumerate(rows):
+    for index, ((cid, email, raw_phone), ekey) in enumerate(zip(claims, keys, strict=True)):
+        phone = raw_phone if isinstance(raw_phone, str) and raw_phone else None
         owner = by_email.get(ekey) if ekey else None
         if owner is not None and owner != cid and merge_by_email and cid not in stored:
             aliases[index] = (cid, owner)
@@ -137,7 +138,3 @@ async def claim_addresses(
     if aliases:
         await add_alias(conn, list(aliases.values()), at=now)
     return out
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
