@@ -44,7 +44,7 @@ ACTIVE_TAG = (
 REACHABLE_EMAIL = """c.email IS NOT NULL AND c.email != ''
   AND EXISTS (SELECT 1 FROM consents k WHERE k.contact_id = c.id AND k.channel = 'email'
               AND k.status = 'granted')
-  AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.contact_id = c.id AND s.channel = 'email')"""
+  AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = 'email' AND s.address = lower(c.email))"""
 
 # (name, DSL, hand-written SQL with :at / :since30 parameters)
 CASES = [
