@@ -215,10 +215,14 @@ async def upsert_contacts(
     """
     if not records:
         return UpsertCounts()
-    rejected = await _resolve_identities(conn, records, merge_by_email=merge_by_email, now=now)
+    aliases = await resolve_aliases(conn, (r.id for r in records))
+    if aliases:
+        for record in records:
+            record.id = aliases.get(record.id, record.id)
+    rows = await _load_contacts(conn, ids_param(r.id for r in records))
+    rejected = await _claim_new_addresses(conn, records, rows, merge_by_email=merge_by_email, now=now)
     if rejected:
         records = [r for i, r in enumerate(records) if i not in rejected]
-    rows = await _load_contacts(conn, ids_param(r.id for r in records))
     existed = set(rows)
     # New contacts cannot have consents or tags yet (foreign keys): only look those up for known ones.
     known = ids_param(existed) if existed else None
@@ -249,23 +253,51 @@ async def upsert_contacts(
     return counts
 
 
-async def _resolve_identities(
-    conn: aiosqlite.Connection, records: Sequence[ContactRecord], *, merge_by_email: bool, now: int
+async def _claim_new_addresses(
+    conn: aiosqlite.Connection,
+    records: Sequence[ContactRecord],
+    rows: dict[str, Row],
+    *,
+    merge_by_email: bool,
+    now: int,
 ) -> dict[int, str]:
-    """Rewrite merged ids (and, `merge_by_email`, rows merged by their email) in place; return the
-    records that claim another contact's address, by index, with the reason."""
-    aliases = await resolve_aliases(conn, (r.id for r in records))
-    for record in records:
-        record.id = aliases.get(record.id, record.id)
+    """Check the emails and phones the records give their contacts for the first time (a re-import
+    gives none, so it costs nothing); rewrite the ids of rows merged by email in place (loading the
+    contacts they now update into `rows`). Returns the records refused, by index, with the reason."""
+    check: list[int] = []
+    for index, record in enumerate(records):
+        email, phone = record.values[_EMAIL], record.values[_PHONE]
+        if not email and not phone:
+            continue
+        stored = rows.get(record.id)
+        if stored is not None:
+            held_email, held_phone = stored[0][_EMAIL], stored[0][_PHONE]
+            same_email = (
+                not email
+                or held_email == email
+                or (
+                    isinstance(held_email, str)
+                    and isinstance(email, str)
+                    and email_key(held_email) == email_key(email)
+                )
+            )
+            if same_email and (not phone or phone == held_phone):
+                continue
+        check.append(index)
+    if not check:
+        return {}
     claims = await claim_addresses(
         conn,
-        [(r.id, r.values[_EMAIL], r.values[_PHONE]) for r in records],
+        [(records[i].id, records[i].values[_EMAIL], records[i].values[_PHONE]) for i in check],
         merge_by_email=merge_by_email,
         now=now,
     )
-    for index, owner in claims.moved.items():
-        records[index].id = owner
-    return claims.conflicts
+    for position, owner in claims.moved.items():
+        records[check[position]].id = owner
+    missing = {owner for owner in claims.moved.values() if owner not in rows}
+    if missing:
+        rows.update(await _load_contacts(conn, ids_param(missing)))
+    return {check[position]: why for position, why in claims.conflicts.items()}
 
 
 async def remove_tags(conn: aiosqlite.Connection, pairs: Iterable[tuple[str, str]], *, at: int) -> int:
