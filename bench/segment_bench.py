@@ -59,7 +59,7 @@ CASES = [
         # The natural join: walk the consents index for granted email consents, look each contact up.
         """SELECT COUNT(*) FROM consents k JOIN contacts c ON c.id = k.contact_id
 WHERE k.channel = 'email' AND k.status = 'granted' AND c.email IS NOT NULL AND c.email != ''
-  AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.contact_id = c.id AND s.channel = 'email')""",
+  AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel = 'email' AND s.address = lower(c.email))""",
     ),
     (
         "event:open within 30d",
