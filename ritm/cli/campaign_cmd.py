@@ -31,6 +31,7 @@ from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, 
 from ritm.services import campaign_service, report_store
 from storage.campaigns import list_campaigns
 from storage.db import Database
+from storage.history import campaign_outcomes
 
 T = TypeVar("T")
 campaign_app = typer.Typer(
@@ -93,11 +94,12 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
 
     async def work(service: CampaignService, db: Database) -> None:
         records = await list_campaigns(db)
+        outcomes = await campaign_outcomes(db)
         if as_json:
-            emit_json([record_json(r) for r in records])
+            emit_json([record_json(r, outcomes.get(r.id)) for r in records])
             return
         for record in records:
-            print_record(record, brief=True)
+            print_record(record, brief=True, outcome=outcomes.get(record.id))
 
     _with_service(work)
 
@@ -108,10 +110,11 @@ def show(campaign_id: str, as_json: bool = typer.Option(False, "--json")) -> Non
 
     async def work(service: CampaignService, db: Database) -> None:
         record, _ = await service.load(campaign_id)
+        outcome = (await campaign_outcomes(db, [record.id])).get(record.id)
         if as_json:
-            emit_json(record_json(record, full=True))
+            emit_json(record_json(record, outcome, full=True))
         else:
-            print_record(record, brief=False)
+            print_record(record, brief=False, outcome=outcome)
 
     _with_service(work)
 

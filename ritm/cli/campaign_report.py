@@ -14,16 +14,23 @@ from policy.dry_run import DryRunReport
 from policy.timeutil import iso_utc
 from ritm.cli.common import console
 from storage.campaigns import CampaignRecord
+from storage.history import CampaignOutcome
 
 BAR = "█"
 
 
-def record_json(record: CampaignRecord, *, full: bool = False) -> dict[str, Any]:
+def record_json(
+    record: CampaignRecord, outcome: CampaignOutcome | None = None, *, full: bool = False
+) -> dict[str, Any]:
+    outcome = outcome or CampaignOutcome(record.id)
     data: dict[str, Any] = {
         "id": record.id,
         "name": record.name,
         "priority": record.priority,
         "status": record.status,
+        "state": outcome.label(record.status),
+        "failed": outcome.failed,
+        "uncertain": outcome.uncertain,
         "author": record.author,
         "updated_at": iso_utc(record.updated_at),
         "planned_at": iso_utc(record.planned_at) if record.planned_at else None,
@@ -35,8 +42,9 @@ def record_json(record: CampaignRecord, *, full: bool = False) -> dict[str, Any]
     return data
 
 
-def print_record(record: CampaignRecord, *, brief: bool) -> None:
-    line = f"[bold]{record.id}[/]  {record.name}  [cyan]{record.priority}[/]  [magenta]{record.status}[/]"
+def print_record(record: CampaignRecord, *, brief: bool, outcome: CampaignOutcome | None = None) -> None:
+    state = (outcome or CampaignOutcome(record.id)).label(record.status)
+    line = f"[bold]{record.id}[/]  {record.name}  [cyan]{record.priority}[/]  [magenta]{state}[/]"
     if brief:
         console.print(line)
         return
