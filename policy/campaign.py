@@ -457,5 +457,5 @@ def parse_campaign(text: str, source: str, policy: Policy) -> Campaign:
     try:
         campaign = Campaign.model_validate(data, context={"policy": policy})
     except ValidationError as exc:
-        raise CampaignError(format_validation_error(exc, source)) from exc
+        raise CampaignError(format_validation_error(exc, source, text)) from exc
     return campaign.model_copy(update={"source": text})

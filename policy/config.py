@@ -20,6 +20,7 @@ from pydantic import (
 
 from policy.bounds import out_of_range
 from policy.timeutil import TimeParseError, parse_duration, parse_hhmm, zone
+from policy.toml_lines import key_lines, line_of
 
 PRIORITIES = ("service", "scenario", "mass")
 CHANNELS = ("email", "telegram", "sms")
@@ -286,17 +287,21 @@ class Policy(_Strict):
         return self.windows.get("default") or LocalWindow.model_validate({"from": "10:00", "to": "20:00"})
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One sentence naming the first bad key, e.g. `policy.toml: quiet_hours.from: bad time of day`."""
-    first = exc.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    message = message.removeprefix("Value error, ")
-    more = len(exc.errors()) - 1
-    suffix = f" (and {more} more problem{'s' if more != 1 else ''})" if more else ""
-    return f"{source}: {key}: {message}{suffix}"
+def format_validation_error(exc: ValidationError, source: str, text: str = "") -> str:
+    """Every problem at once, each naming its key and line, e.g.
+    `policy.toml: quiet_hours.from: bad time of day (line 4)`; several go one per line under a count."""
+    lines = key_lines(text)
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        message = message.removeprefix("Value error, ")
+        line = line_of(lines, error["loc"])
+        problems.append(f"{key}: {message}" + (f" (line {line})" if line else ""))
+    problems = list(dict.fromkeys(problems))
+    if len(problems) == 1:
+        return f"{source}: {problems[0]}"
+    return f"{source}: {len(problems)} problems\n" + "\n".join(f"  {p}" for p in problems)
 
 
 def load_toml(text: str, source: str, error: type[PolicyError]) -> dict[str, Any]:
@@ -319,4 +324,4 @@ def parse_policy(text: str, source: str = "policy.toml") -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(format_validation_error(exc, source)) from exc
+        raise PolicyError(format_validation_error(exc, source, text)) from exc

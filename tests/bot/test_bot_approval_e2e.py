@@ -33,7 +33,9 @@ async def run_until_sent(world: BotWorld, hours: int, step_min: int = 15) -> Non
 async def test_bad_campaign_file_gets_its_first_error_sentence(world: BotWorld) -> None:
     bad = DIGEST.replace(b'priority = "mass"', b'priority = "bulk"')
     [reply] = await world.upload(AUTHOR, "digest.toml", bad)
-    assert reply.text == "Not done: digest.toml: priority: must be service, scenario or mass, got 'bulk'"
+    assert reply.text == (
+        "Not done: digest.toml: priority: must be service, scenario or mass, got 'bulk' (line 6)"
+    )
     [typo] = await world.upload(
         AUTHOR, "digest.toml", DIGEST.replace(b'audience = "all"', b'audience = "tag:"')
     )
