@@ -52,17 +52,21 @@ class TickReport:
     claimed: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
+    sends: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, status) of settled rows
     paused: bool = False
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, outcome: Outcome, channel: str | None = None) -> None:
         self.outcomes[outcome.status] += 1
         if outcome.reason:
             self.reasons[outcome.reason] += 1
+        if channel is not None:
+            self.sends[(channel, outcome.status)] += 1
 
     def merge(self, other: TickReport) -> None:
         self.claimed += other.claimed
         self.outcomes.update(other.outcomes)
         self.reasons.update(other.reasons)
+        self.sends.update(other.sends)
         self.paused = other.paused
 
 
@@ -215,7 +219,7 @@ class OutboxWorker:
             if isinstance(ready, SendResult):  # nothing to hand over (template error, no address)
                 unsent = self._settle(row, ready, now, handed=False)
                 await self.committer.commit(answered=unsent)
-                report.count(unsent.outcome)
+                report.count(unsent.outcome, row.channel)
                 continue
             slot = await slots.acquire()
             answered: Answered | None = None
@@ -227,7 +231,7 @@ class OutboxWorker:
                     report.outcomes["held"] += 1  # paused or campaign held since the claim: released
                     continue
                 answered = self._settle(row, await self._call(row, ready), now)
-                report.count(answered.outcome)
+                report.count(answered.outcome, row.channel)
             finally:
                 slots.release(slot, answered)
 
@@ -260,5 +264,30 @@ class OutboxWorker:
                 outcome = Outcome(row.id, "retry", due_at=to_epoch(decision.at), error=result.detail)
         else:
             outcome = Outcome(row.id, "failed", reason=result.kind, error=result.detail)
+        if outcome.status != "sent":
+            _log_unsent(row, outcome, result)
         effect = _EFFECTS.get(result.kind)
         return Answered(outcome, row.contact_id, row.channel, now, effect=effect, handed=handed)
+
+
+def _log_unsent(row: ClaimedRow, outcome: Outcome, result: SendResult) -> None:
+    """One line naming the contact, the channel and the reason (a retry is routine, a failure is not)."""
+    why = result.detail or result.kind
+    if outcome.status == "retry":
+        message = f"{row.channel} to {row.contact_id} will be retried (campaign {row.campaign_id}): {why}"
+    else:
+        message = f"{row.channel} to {row.contact_id} {outcome.status} (campaign {row.campaign_id}): {why}"
+    log.log(
+        logging.INFO if outcome.status == "retry" else logging.WARNING,
+        message,
+        extra={
+            "event": "send_retry" if outcome.status == "retry" else "send_failed",
+            "contact": row.contact_id,
+            "channel": row.channel,
+            "campaign": row.campaign_id,
+            "outbox_id": row.id,
+            "status": outcome.status,
+            "reason": outcome.reason or result.kind,
+            "detail": result.detail,
+        },
+    )

@@ -11,8 +11,10 @@ import contextlib
 import logging
 import signal
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import metadata
 
 from aiogram import Bot
 from aiohttp import web
@@ -30,6 +32,7 @@ from dispatcher.clock import Clock, system_clock
 from dispatcher.delivery import ChannelDelivery, DeliverySettings
 from dispatcher.followups import FollowUpReport, FollowUps
 from dispatcher.http_app import HttpDeps, create_http_app
+from dispatcher.metrics import Metrics, metrics_handler
 from dispatcher.mime import envelope_address
 from dispatcher.ports import ReportStore
 from dispatcher.scheduler import build_scheduler
@@ -64,12 +67,16 @@ class App:
     reports: ReportStore
     email: EmailChannel | None = None
     bot: Bot | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     _tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def dispatch(self, now: datetime | None = None) -> TickReport:
         """One worker tick (the lock lets shutdown wait for the sends in hand)."""
         async with self._tick_lock:
-            return await self.worker.run_once(now or self.clock())
+            started = time.perf_counter()
+            report = await self.worker.run_once(now or self.clock())
+            self.metrics.observe_tick(time.perf_counter() - started, report.sends)
+            return report
 
     async def plan_due(self, now: datetime | None = None) -> list[str]:
         """Plan approved campaigns whose start is near; returns the ids planned."""
@@ -176,7 +183,7 @@ async def create_app(
             db=db, policy=policy, campaigns=campaigns, signer=signer, clock=clock, mail_domain=mail_domain
         )
     )
-    return App(
+    application = App(
         settings=settings,
         policy=policy,
         db=db,
@@ -190,6 +197,8 @@ async def create_app(
         email=email_channel,
         bot=bot,
     )
+    http.router.add_get("/metrics", metrics_handler(db, application.metrics))
+    return application
 
 
 async def serve(
@@ -234,9 +243,7 @@ async def _serve_leased(app: App, stop: asyncio.Event, dispatch_every_s: float) 
     )
     scheduler.start()
     bot_task = asyncio.create_task(run_bot(app, stop), name="bot")  # returns at once without a bot
-    log.info(
-        "ritm running", extra={"event": "start", "http": f"{app.settings.http_host}:{app.settings.http_port}"}
-    )
+    await _log_start(app, runner)
     try:
         await stop.wait()
     finally:
@@ -245,6 +252,38 @@ async def _serve_leased(app: App, stop: asyncio.Event, dispatch_every_s: float) 
             await bot_task
         await runner.cleanup()
         log.info("ritm stopped", extra={"event": "stop"})
+
+
+async def _log_start(app: App, runner: web.AppRunner) -> None:
+    """The start-up line: what this process serves, where it sends, and as whom."""
+    s = app.settings
+    host, port = runner.addresses[0][:2] if runner.addresses else (s.http_host, s.http_port)
+    username = None
+    if app.bot is not None:
+        with contextlib.suppress(Exception):  # the token was checked; an unwell Bot API must not stop us
+            username = (await asyncio.wait_for(app.bot.me(), 5)).username
+    fields = {
+        "version": ritm_version(),
+        "db": str(s.db),
+        "policy": str(s.policy) if s.policy else "shipped default",
+        "http": f"http://{host}:{port}",
+        "smtp": f"{s.smtp.host}:{s.smtp.port} ({s.smtp.tls})",
+        "bot": f"@{username}" if username else ("token set" if app.bot is not None else "off"),
+        "public_url": s.public_url,
+    }
+    f = fields
+    log.info(
+        f"ritm {f['version']} running: database {f['db']}, policy {f['policy']}, HTTP {f['http']},"
+        f" SMTP {f['smtp']}, bot {f['bot']}, public URL {f['public_url']}",
+        extra={"event": "start", **fields},
+    )
+
+
+def ritm_version() -> str:
+    try:
+        return metadata.version("ritm")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 async def _stop_dispatch(app: App, scheduler: AsyncIOScheduler) -> None:

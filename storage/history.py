@@ -248,3 +248,9 @@ async def retry_rows(
                 details={"status": status, "rows": requeued},
             )
     return RetryPlan(campaign_id, status, requeued, total - requeued)
+
+
+async def rows_by_state(db: Database) -> dict[tuple[str, str], int]:
+    """(status, channel) → rows in the whole outbox (`/metrics`)."""
+    rows = await db.fetchall("SELECT status, channel, COUNT(*) FROM outbox GROUP BY status, channel")
+    return {(r[0], r[1]): int(r[2]) for r in rows}

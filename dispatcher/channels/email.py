@@ -186,7 +186,7 @@ class EmailChannel:
             return SendResult("bad_address", detail=str(exc))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             result = classify(exc)
-            log.info(
+            log.debug(  # the worker logs the outcome with the contact and campaign
                 "email not sent",
                 extra={"event": "email_result", "kind": result.kind, "message_id": message_id},
             )

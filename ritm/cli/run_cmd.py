@@ -7,6 +7,7 @@ import logging
 import typer
 
 from ritm.cli.common import STATE, fail, run
+from ritm.logs import LOG_FORMATS, configure_logging
 from ritm.settings import public_url_warning
 
 log = logging.getLogger(__name__)
@@ -19,14 +20,21 @@ def register(app: typer.Typer) -> None:
         standby: bool = typer.Option(
             False, "--standby", help="If another `ritm run` holds the database, wait for it to stop."
         ),
+        log_format: str = typer.Option(
+            "text", "--log-format", help="text (one line per event) or json (one object per line)."
+        ),
     ) -> None:
         """Run the dispatcher, HTTP endpoints and (with RITM_BOT_TOKEN) the bot until SIGTERM.
 
         SIGTERM/SIGINT: claim nothing more, let the sends in flight finish (up to
         RITM_SHUTDOWN_GRACE_S) and be recorded, then exit 0."""
-        settings = STATE.signing_settings().model_copy(update={"db": STATE.db_path})
+        if log_format not in LOG_FORMATS:
+            fail(f"--log-format must be {' or '.join(LOG_FORMATS)}, got {log_format!r}")
+        configure_logging(log_format)
+        settings = STATE.signing_settings().model_copy(
+            update={"db": STATE.db_path, "policy": STATE.policy_path}
+        )
         policy = STATE.policy()
-        logging.getLogger().setLevel(logging.INFO)
         warning = public_url_warning(settings)
         if warning is not None:
             log.warning(warning, extra={"event": "public_url", "url": settings.public_url})
