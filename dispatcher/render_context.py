@@ -8,7 +8,8 @@ an error at the dry run, never a blank in a sent message.
                     (`name` and `first_name` fall back to «друг» / "friend" when the name is empty;
                     `rfm` is the RFM segment name, `fields` the custom fields: `contact.fields.city`)
     campaign        id, name
-    version         the version's name (e.g. "warm"); variant: the A/B arm's name or None
+    version         the version's name (e.g. "warm")
+    variant         the A/B arm's name, or None without variants
     subject         the rendered subject (the variant's subject wins over the version's)
     links           the campaign's `[links]` by name, as tracked URLs: `links.program`;
                     a name the campaign does not declare is an error, not an empty href

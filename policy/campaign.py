@@ -134,9 +134,13 @@ class Variant(_Strict):
     """An A/B arm: contacts are split by weight (file order); may replace the subject or template."""
 
     name: Name
+    """The arm's name in stats and the dry run (`A`, `B`, …)."""
     weight: float
+    """Share of the eligible contacts this arm gets; the weights of all arms add up to 1."""
     subject: str | None = None
+    """Jinja2 subject replacing the version's for this arm."""
     template: TemplateName | None = None
+    """A template replacing the version's for this arm."""
 
     @field_validator("weight")
     @classmethod
@@ -153,12 +157,19 @@ class Version(_Strict):
     """
 
     segment: str
+    """`all`, a policy segment or an RFM segment: the first version whose segment holds the contact wins."""
     name: Name
+    """The version's name in stats and previews (default: the segment)."""
     template: TemplateName | None = None
+    """A template directory under `templates/` or `RITM_TEMPLATES` (see docs/templates.md)."""
     subject: str | None = None
+    """Inline Jinja2 subject (also replaces a template's subject)."""
     text: str | None = None
+    """Inline Jinja2 plain-text body (email); required without `template`."""
     html: str | None = None
+    """Inline Jinja2 HTML body (email); optional."""
     telegram: str | None = None
+    """Inline Jinja2 Telegram message (HTML subset); default: the text body."""
 
     @model_validator(mode="before")
     @classmethod
@@ -194,9 +205,13 @@ class CascadeStep(_Strict):
     """A follow-up: `after` the previous step, on another channel, unless the DSL condition holds."""
 
     channel: Literal["email", "telegram", "sms"]
+    """The step's channel; it must differ from the step before's."""
     after: Duration
+    """Delay after the previous step, between 12h and 24h."""
     unless: DslText | None = None
-    template: TemplateName | None = None  # default: the version's template, rendered for this channel
+    """Segment DSL: contacts matching it at the step's time are skipped (opened, clicked, registered…)."""
+    template: TemplateName | None = None
+    """The step's template; default: the version's template, rendered for this channel."""
 
     @field_validator("after")
     @classmethod
@@ -211,11 +226,18 @@ class Event(_Strict):
     """A webinar or live stream: reminders at `reminders` before `starts_at`, calendar links, ICS."""
 
     title: str
+    """The event's title (calendar entries, templates: `event.title`)."""
     starts_at: Instant
+    """When it starts; after the campaign's start."""
     duration: Duration = timedelta(hours=1)
+    """How long it lasts (calendar entries, `event.ends_at`)."""
     url: HttpsUrl
+    """The https join link (`event.url`, tracked)."""
     reminders: list[Duration]
+    """Offsets before `starts_at` at which registered contacts are reminded; default: the policy's
+    `[reminders] offsets`, each within its earliest/latest bounds."""
     reminder_template: TemplateName | None = None
+    """The reminders' template; default: the version's template."""
 
     @model_validator(mode="before")
     @classmethod
@@ -254,20 +276,36 @@ class Campaign(_Strict):
     """One campaign file, validated against the policy (see the SPEC §6 example for every key)."""
 
     id: Annotated[str, AfterValidator(_matching(SLUG, "an id: use lower-case letters, digits, '_' or '-'"))]
+    """The campaign's id: lower-case letters, digits, `_` or `-`; adding a file with a known id changes it."""
     name: str
+    """A human name (approval cards, lists)."""
     priority: Literal["service", "scenario", "mass"]
+    """`service` ignores caps, silences and quiet hours; `mass` needs four-eyes approval."""
     channels: list[str]
+    """Channels in order: each contact gets the message on the first one they are reachable on."""
     audience: DslText
+    """Who it is for, in the segment DSL (`all`, `tag:funnel within 7d AND has:email`, …)."""
     protect: list[str] | None = None
+    """Protected segments excluded from a mass send; default: the policy's `[protect] mass`. Dropping one
+    is shown in the dry run and needs approval."""
     start: Instant
+    """Not before this instant (ISO-8601; without an offset, the policy's timezone)."""
     deadline: Instant
+    """No message after this instant; a contact with no allowed time before it is excluded."""
     windows: Literal["policy"] | LocalWindow = "policy"
+    """`"policy"` (each contact's segment window from the policy) or one local window for everyone."""
     holdout: float = 0.0
+    """Share of the eligible kept as a control group (0–0.5) to measure uplift."""
     variants: list[Variant] = Field(default_factory=list)
+    """Optional A/B arms (see `[[variants]]`)."""
     versions: list[Version]
+    """Content per segment, first match wins; the last is usually `segment = "all"`."""
     links: dict[str, str] = Field(default_factory=dict)
+    """The only https URLs click tracking may redirect to; templates use them as `links.NAME`."""
     cascade: list[CascadeStep] = Field(default_factory=list)
+    """Follow-up steps on other channels (at most two)."""
     event: Event | None = None
+    """A webinar or live stream: reminders, calendar links and an ICS file."""
     source: str = Field(default="", exclude=True, repr=False)
     # A series (the `schedule` key and its bounds) and the occurrence this campaign stands for; set by
     # `_series_keys` only, never read from the file.

@@ -71,8 +71,11 @@ class LocalWindow(_Strict):
     """A local-time window; `from > to` wraps midnight; the end is exclusive."""
 
     from_: str = Field(alias="from")
+    """Local opening time, `HH:MM`."""
     to: str
+    """Local closing time, `HH:MM` (exclusive; before `from` wraps midnight)."""
     days: str = "mon-sun"
+    """Weekdays: `mon-sun`, `mon-fri`, `sat-sun` or a list such as `mon,wed,fri`."""
 
     @field_validator("from_", "to")
     @classmethod
@@ -104,7 +107,9 @@ class LocalWindow(_Strict):
 
 class QuietHours(_Strict):
     from_: str = Field(default="21:00", alias="from")
+    """Local time the quiet hours begin, `HH:MM`."""
     to: str = "08:00"
+    """Local time they end (exclusive); `from` = `to` means no quiet hours."""
 
     @field_validator("from_", "to")
     @classmethod
@@ -126,32 +131,47 @@ class QuietHours(_Strict):
 
 class TagDef(_Strict):
     description: str
+    """What the tag means (shown to the team)."""
     ttl: Duration | None = None
+    """A tag set without an end expires this long after it was set."""
     activity: bool = False
+    """The tag marks an activity (marathon, intensive): its end starts `after_activity` silence."""
 
 
 class Cap(_Strict):
     max: int = Field(ge=0)
+    """At most this many counted messages…"""
     per: Duration
+    """…in any window of this length (`1d`, `7d`)."""
     channel: Literal["email", "telegram", "sms", "any"] = "any"
+    """The channel counted, or `any`."""
     scope: Literal["mass", "scenario", "nonservice"] = "mass"
+    """Which priorities count: `mass`, `scenario` or `nonservice` (both)."""
 
 
 class Protect(_Strict):
     mass: list[str] = Field(default_factory=lambda: ["pending_order", "in_activity", "new_in_funnel"])
+    """Named segments every mass campaign excludes unless it says otherwise."""
 
 
 class SilenceRules(_Strict):
     after_payment: Duration = timedelta(hours=24)
+    """No mass message this long after a paid order."""
     after_activity: Duration = timedelta(hours=48)
+    """No mass message this long after an activity tag ends."""
     after_offer_declined: Duration = timedelta(hours=72)
+    """No mass message this long after an `offer_declined` event."""
 
 
 class RfmRule(_Strict):
     name: str
+    """The RFM segment's name (usable as `rfm:NAME` and in `[windows]`)."""
     r: tuple[int, int]
+    """Inclusive range of R scores, e.g. `[4, 5]`."""
     f: tuple[int, int]
+    """Inclusive range of F scores."""
     m: tuple[int, int] | None = None
+    """Inclusive range of M scores (any when absent)."""
 
 
 DEFAULT_RFM_RULES = [
@@ -168,11 +188,17 @@ DEFAULT_RFM_RULES = [
 
 class RfmConfig(_Strict):
     period: Duration = timedelta(days=365)
+    """The period frequency and monetary are counted over."""
     method: Literal["thresholds", "quantiles"] = "thresholds"
+    """`thresholds` (the cut points below) or `quantiles` (20/40/60/80th percentiles of the base)."""
     recency_days: list[int] = Field(default_factory=lambda: [7, 30, 90, 180])
+    """Four ascending day counts: R = 5 − how many of them the recency exceeds."""
     frequency: list[float] = Field(default_factory=lambda: [2.0, 4.0, 8.0, 16.0])
+    """Four ascending cut points: F = 1 + how many the frequency reaches."""
     monetary: list[float] = Field(default_factory=lambda: [1000.0, 5000.0, 20000.0, 50000.0])
+    """Four ascending cut points: M = 1 + how many the paid amount reaches."""
     segments: list[RfmRule] = Field(default_factory=lambda: list(DEFAULT_RFM_RULES))
+    """Ordered rules; the first that matches names the contact's RFM segment."""
 
     @field_validator("recency_days", "frequency", "monetary")
     @classmethod
@@ -184,9 +210,13 @@ class RfmConfig(_Strict):
 
 class Reminders(_Strict):
     offsets: list[Duration] = Field(default_factory=lambda: [timedelta(hours=h) for h in (48, 24, 2)])
+    """Default reminder offsets before an event's start."""
     earliest: Duration = timedelta(hours=48)
+    """No reminder earlier than this before the start."""
     latest: Duration = timedelta(hours=2)
+    """No reminder later than this before the start."""
     max_per_event: int = 3
+    """At most this many reminders per contact and event."""
 
 
 class Money(_Strict):
@@ -195,7 +225,9 @@ class Money(_Strict):
     roubles)."""
 
     currency: str = "RUB"
+    """The currency totals are kept in (three letters)."""
     rates: dict[str, float] = Field(default_factory=dict)
+    """What one unit of another currency is worth in `currency`, e.g. `{KZT = 0.19}`."""
 
     @field_validator("currency")
     @classmethod
@@ -229,28 +261,43 @@ class ImportRules(_Strict):
     """`[import]`: what an import does with a tag the dictionary lacks (SPEC §12.3)."""
 
     unknown_tags: UnknownTags = "skip"
+    """A tag missing from `[tags]` in an import: `skip` it (warn), `reject_row` or `add` it."""
 
 
 class Policy(_Strict):
     default_timezone: str = "Europe/Moscow"
+    """IANA zone of contacts without one, of naive times in files, and of the CLI's tables."""
     quiet_hours: QuietHours = QuietHours()
+    """No mass or scenario message inside these local hours."""
     tags: dict[str, TagDef] = Field(default_factory=dict)
+    """The tag dictionary: only these tags exist."""
     segments: dict[str, str] = Field(default_factory=dict)
+    """Named segments in the DSL (`segment:NAME`)."""
     protect: Protect = Protect()
+    """Segments protected from mass sends."""
     silence: SilenceRules = SilenceRules()
+    """Silence windows derived from payments, activities and declined offers."""
     windows: dict[str, LocalWindow] = Field(default_factory=dict)
+    """Local send windows by segment, in order: first segment holding the contact wins; else `default`."""
     caps: list[Cap] = Field(default_factory=list)
+    """Frequency caps for everyone."""
     segment_caps: dict[str, list[Cap]] = Field(default_factory=dict)
+    """Extra caps for the members of a named or RFM segment."""
     # Caps chosen by the subscriber ("how often" in the bot, stored as contacts.fields.frequency).
     frequency_caps: dict[str, list[Cap]] = Field(
         default_factory=lambda: {
             "weekly": [Cap(max=1, per=timedelta(days=7), channel="any", scope="nonservice")]
         }
     )
+    """Caps a subscriber can choose in the bot ("how often"), by name."""
     rfm: RfmConfig = RfmConfig()
+    """How R, F, M scores and RFM segments are computed."""
     reminders: Reminders = Reminders()
+    """Bounds of event reminders."""
     import_: ImportRules = Field(default=ImportRules(), alias="import")
+    """What imports do with unknown tags."""
     money: Money = Money()
+    """The base currency and exchange rates."""
 
     @field_validator("default_timezone")
     @classmethod
