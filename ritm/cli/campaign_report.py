@@ -13,10 +13,13 @@ from dispatcher.stats import CampaignStats
 from policy.dry_run import DryRunReport
 from policy.timeutil import iso_utc
 from ritm.cli.common import console
+from ritm.cli.tables import add_short, add_text, compact_table
+from ritm.cli.times import local_stamp
 from storage.campaigns import CampaignRecord
 from storage.history import CampaignOutcome
 
 BAR = "█"
+PREVIEW_CHARS = 700
 
 
 def record_json(
@@ -49,11 +52,11 @@ def print_record(record: CampaignRecord, *, brief: bool, outcome: CampaignOutcom
         console.print(line)
         return
     console.print(line)
-    console.print(f"author {record.author}, updated {iso_utc(record.updated_at)}")
+    console.print(f"author {record.author}, updated {local_stamp(record.updated_at)}")
     if record.dry_run:
         report = record.dry_run
         console.print(
-            f"last dry run at {iso_utc(report.at)}: audience {report.audience}, planned {report.planned},"
+            f"last dry run at {local_stamp(report.at)}: audience {report.audience}, planned {report.planned},"
             f" holdout {report.holdout}"
         )
 
@@ -66,7 +69,7 @@ def _counts(title: str, counts: Mapping[str, int]) -> Table:
 
 
 def print_dry_run(report: DryRunReport) -> None:
-    summary = Table(title=f"Dry run of {report.campaign} at {iso_utc(report.at)}", title_justify="left")
+    summary = Table(title=f"Dry run of {report.campaign} at {local_stamp(report.at)}", title_justify="left")
     for column in ("audience", "excluded", "eligible", "holdout", "planned"):
         summary.add_column(column, justify="right")
     summary.add_row(
@@ -87,7 +90,7 @@ def print_dry_run(report: DryRunReport) -> None:
     ):
         if counts:
             console.print(_counts(title, counts))
-    console.print(f"first due {iso_utc(report.first_due)}, last due {iso_utc(report.last_due)}")
+    console.print(f"first due {local_stamp(report.first_due)}, last due {local_stamp(report.last_due)}")
     hours = report.due_hours_utc
     peak = max(hours.values(), default=0)
     if peak:
@@ -103,8 +106,10 @@ def print_dry_run(report: DryRunReport) -> None:
         )
     for version, preview in report.previews.items():
         body = preview.text
-        if len(body) > 700:
-            body = body[:700] + "…"
+        if len(body) > PREVIEW_CHARS:
+            body = (
+                f"{body[:PREVIEW_CHARS]}\n[dim](preview cut: {len(body) - PREVIEW_CHARS} more characters)[/]"
+            )
         title = f"preview: {version} ({preview.channel}, {preview.contact})"
         console.print(Panel(f"[bold]{preview.subject}[/]\n\n{body}", title=title, title_align="left"))
     if report.status == "pending_approval":
@@ -114,37 +119,24 @@ def print_dry_run(report: DryRunReport) -> None:
 
 
 def print_stats(stats: CampaignStats) -> None:
-    table = Table(
-        "version",
-        "variant",
-        "channel",
-        "sent",
-        "failed",
-        "opens",
-        "clicks",
-        "unsubs",
-        "conversions",
-        "revenue",
-        "per send",
-        title=f"Results of {stats.campaign} (conversions: paid within {stats.attribution.days} d)",
-        title_justify="left",
-    )
+    # Two tables of few columns rather than one of eleven: each fits 80 columns uncut.
+    delivery = compact_table(f"Results of {stats.campaign}: delivery")
+    money = compact_table(f"Conversions: paid within {stats.attribution.days} d")
+    for table in (delivery, money):
+        add_text(table, "version · variant · channel", min_width=14)
+    for heading in ("sent", "failed", "opens", "clicks", "unsubs"):
+        add_short(delivery, heading, right=True)
+    for heading in ("conversions", "revenue", "per send"):
+        add_short(money, heading, right=True)
     for g in stats.groups:
+        group = " · ".join(part for part in (g.version, g.variant, g.channel) if part)
         per_send = g.per_send(g.revenue)
-        table.add_row(
-            g.version,
-            g.variant or "",
-            g.channel,
-            str(g.sent),
-            str(g.failed),
-            str(g.opens),
-            str(g.clicks),
-            str(g.unsubscribes),
-            str(g.conversions),
-            f"{g.revenue:,.0f}",
-            "" if per_send is None else f"{per_send:,.2f}",
+        delivery.add_row(group, str(g.sent), str(g.failed), str(g.opens), str(g.clicks), str(g.unsubscribes))
+        money.add_row(
+            group, str(g.conversions), f"{g.revenue:,.0f}", "" if per_send is None else f"{per_send:,.2f}"
         )
-    console.print(table)
+    console.print(delivery)
+    console.print(money)
     console.print(
         f"all steps: sent {stats.count('sent')}, failed {stats.failed},"
         f" suppressed {stats.count('suppressed')}, holdout {stats.count('holdout')}, waiting {stats.waiting}"

@@ -8,9 +8,9 @@ from rich.table import Table
 from dispatcher.explain import explain_contact
 from dispatcher.explain_report import Explanation
 from policy.dsl import DslError
-from policy.timeutil import iso_utc
 from ritm.cli import contact_merge_cmd
 from ritm.cli.common import STATE, console, emit_json, fail, open_db, parse_at, run
+from ritm.cli.times import local_stamp
 
 contact_app = typer.Typer(help="One contact: why they would or would not get a message, and when.")
 
@@ -46,7 +46,7 @@ def explain(
 def print_explanation(result: Explanation) -> None:
     window = result.window
     console.print(
-        f"[bold]{result.contact}[/] at {iso_utc(result.at)} —"
+        f"[bold]{result.contact}[/] at {local_stamp(result.at)} —"
         f" local {result.local_time} ({result.timezone}),"
         f" RFM {result.rfm_segment}, window {result.window_segment}"
         f" {window.from_}–{window.to} {window.days}"
@@ -60,7 +60,8 @@ def print_explanation(result: Explanation) -> None:
         table.add_row(rule.rule, _mark(rule.ok), rule.detail)
     console.print(table)
     for priority, nxt in result.next.items():
-        console.print(f"next {priority} message: [bold]{iso_utc(nxt.at) or 'none'}[/] — {nxt.why}")
+        when = local_stamp(nxt.at) if nxt.at else "none"
+        console.print(f"next {priority} message: [bold]{when}[/] — {nxt.why}")
     decision = result.campaign
     if decision:
         if not decision.in_audience:
@@ -70,7 +71,7 @@ def print_explanation(result: Explanation) -> None:
         else:
             holdout = " (holdout: kept as control)" if decision.holdout else ""
             console.print(
-                f"campaign {decision.id}: {decision.channel} at {iso_utc(decision.due_at)},"
+                f"campaign {decision.id}: {decision.channel} at {local_stamp(decision.due_at)},"
                 f" version {decision.version}{holdout}"
             )
 
