@@ -96,11 +96,13 @@ def test_a_changed_file_goes_back_to_draft_and_needs_a_new_approval(
     assert code == 2 and "approved" in err
 
 
-def test_bad_campaign_file_is_one_sentence(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_campaign_file_gets_every_problem_once(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.toml"
     bad.write_text('id = "x"\nname = "X"\npriority = "loud"\n', encoding="utf-8")
     code, _, err = cli("campaign", "add", str(bad), "--by", "1")
-    assert code == 2 and "priority" in err and err.count("\n") <= 2
+    assert code == 2 and "bad.toml: 6 problems" in err and "Traceback" not in err
+    assert "priority: must be service, scenario or mass, got 'loud' (line 3)" in err
+    assert err.count("\n") == 7  # the count, one line per problem
     code, _, err = cli("campaign", "add", str(tmp_path / "missing.toml"), "--by", "1")
     assert code == 2 and "cannot read" in err
 
