@@ -261,7 +261,7 @@ async def _log_start(app: App, runner: web.AppRunner) -> None:
     username = None
     if app.bot is not None:
         with contextlib.suppress(Exception):  # the token was checked; an unwell Bot API must not stop us
-            username = (await asyncio.wait_for(app.bot.me(), 5)).username
+            username = (await asyncio.wait_for(app.bot.me(), 2)).username
     fields = {
         "version": ritm_version(),
         "db": str(s.db),
@@ -273,8 +273,8 @@ async def _log_start(app: App, runner: web.AppRunner) -> None:
     }
     f = fields
     log.info(
-        f"ritm {f['version']} running: database {f['db']}, policy {f['policy']}, HTTP {f['http']},"
-        f" SMTP {f['smtp']}, bot {f['bot']}, public URL {f['public_url']}",
+        f"ritm running: version {f['version']}, database {f['db']}, policy {f['policy']},"
+        f" HTTP {f['http']}, SMTP {f['smtp']}, bot {f['bot']}, public URL {f['public_url']}",
         extra={"event": "start", **fields},
     )
 

@@ -94,10 +94,18 @@ async def test_start_line_events_and_metrics(tmp_path: Path) -> None:
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{http}/healthz") as response:
                 assert response.status == 200 and (await response.json())["ok"] is True
-            async with session.get(f"{http}/metrics") as response:
-                assert response.status == 200
-                assert response.headers["Content-Type"].startswith("text/plain")
-                metrics = await response.text()
+
+            async def scrape() -> str:
+                async with session.get(f"{http}/metrics") as response:
+                    assert response.status == 200
+                    assert response.headers["Content-Type"].startswith("text/plain")
+                    return await response.text()
+
+            async def tick_counted() -> bool:  # the rows settle before the tick that sent them returns
+                return 'result="failed"} 1' in await scrape()
+
+            await wait_for(tick_counted, 30)
+            metrics = await scrape()
         await asyncio.sleep(1.0)  # ten idle ticks at --tick 0.1: they must add no line
         proc.send_signal(signal.SIGTERM)
         _, rest = await proc.communicate()
