@@ -9,8 +9,9 @@ from pathlib import Path
 
 from policy.campaign import Campaign
 from policy.config import Policy
+from policy.series import SERIES_KEYS
 from ritm.docs_models import field_docs, tables
-from ritm.reference_docs import DOCS, context_names, render_all, variable_docs
+from ritm.reference_docs import DOCS, SERIES_DOCS, context_names, render_all, variable_docs
 from tests.cli_support import worked_cli
 
 
@@ -31,6 +32,10 @@ def test_every_key_has_a_type_a_default_and_a_meaning() -> None:
                     f"{'.'.join(key.path)}: add a docstring under the field (its meaning in docs/)"
                 )
     assert "Optional A/B arms" in field_docs(Campaign)["variants"]
+
+
+def test_every_series_key_is_documented() -> None:
+    assert set(SERIES_DOCS) == set(SERIES_KEYS), "describe the new series key in ritm/reference_docs.py"
 
 
 def test_every_template_variable_is_documented() -> None:
