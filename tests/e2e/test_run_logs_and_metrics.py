@@ -112,8 +112,9 @@ async def test_start_line_events_and_metrics(tmp_path: Path) -> None:
         lines += [json.loads(raw) for raw in rest.splitlines() if raw.strip()]
         assert proc.returncode == 0
 
-    assert 'ritm_outbox_messages{status="sent",channel="email"} 6' in metrics
-    assert 'ritm_outbox_messages{status="failed",channel="email"} 1' in metrics
+    assert 'ritm_outbox_messages{status="sent"} 6' in metrics
+    assert 'ritm_outbox_messages{status="failed"} 1' in metrics
+    assert 'ritm_outbox_messages{status="planned"} 0' in metrics
     assert 'ritm_sends_total{channel="email",result="sent"} 6' in metrics
     assert 'ritm_sends_total{channel="email",result="failed"} 1' in metrics
     assert "# TYPE ritm_tick_duration_seconds histogram" in metrics
