@@ -14,7 +14,7 @@ from policy.dry_run import DryRunReport
 from policy.timeutil import iso_utc
 from ritm.cli.common import console
 from ritm.cli.tables import add_short, add_text, compact_table
-from ritm.cli.times import local_stamp
+from ritm.cli.times import local_short, local_stamp, zone_note
 from storage.campaigns import CampaignRecord
 from storage.history import CampaignOutcome
 
@@ -160,27 +160,28 @@ def print_stats(stats: CampaignStats) -> None:
 
 
 def print_occurrences(lines: Sequence[OccurrenceLine]) -> None:
-    table = Table(title="Occurrences", title_justify="left")
-    for column in ("id", "#", "start (UTC)", "deadline (UTC)", "state", "planned"):
-        table.add_column(column)
+    table = compact_table("Occurrences")
+    for heading in ("id", "#", "start", "deadline", "state", "planned"):
+        add_short(table, heading, right=heading in ("#", "planned"))
     for line in lines:
         table.add_row(
             line.id,
             "" if line.number is None else str(line.number),
-            iso_utc(line.start) or "",
-            iso_utc(line.deadline) or "",
+            local_short(line.start),
+            local_short(line.deadline),
             line.state,
             "" if line.planned is None else str(line.planned),
         )
     console.print(table)
+    console.print(zone_note())
 
 
 def print_trend(trend: SeriesTrend) -> None:
     """Per occurrence and version: sent, open and click rates, and the change from the occurrence before."""
-    table = Table(title=f"Series {trend.series}: occurrences side by side", title_justify="left")
-    table.add_column("occurrence")
+    table = compact_table(f"Series {trend.series}: occurrences side by side")
+    add_short(table, "occurrence")
     for version in trend.versions:
-        table.add_column(version)
+        add_text(table, version)
     for index, (occurrence_id, points) in enumerate(trend.occurrences):
         cells = []
         for version in trend.versions:

@@ -45,7 +45,7 @@ async def test_every_table_fits_80_columns(worked_world: World) -> None:
     world = worked_world
     await sent_campaign(world)
     outputs: dict[tuple[str, ...], str] = {}
-    for name in ("digest.toml", "webinar.toml", "service.toml"):
+    for name in ("digest.toml", "webinar.toml", "service.toml", "digest_series.toml"):
         out = await ritm(world, "campaign", "add", str(EXAMPLES / name), "--by", "101")
         outputs[("campaign", "add", name)] = out
     at = (world.clock() - timedelta(days=2)).isoformat()
@@ -63,6 +63,7 @@ async def test_every_table_fits_80_columns(worked_world: World) -> None:
         ("contact", "history", "policy-block1"),
         ("status", "--at", world.clock().isoformat()),
         ("outbox", "list"),
+        ("campaign", "occurrences", "digest-weekly", "--count", "5"),
     ]
     for args in commands:
         outputs[args] = await ritm(world, *args)
