@@ -1,8 +1,10 @@
 """Turns a claimed outbox row into a message on its channel: recipient, template, tracked links, adapter.
 
-The worker calls `prepare(rows)` once per tick (one batched read of recipients and their RFM segment),
-then `compose(row)` per row — everything before the channel call, done outside the channel's slot —
-and calls what it returns once the row holds a slot and is marked `sending`. Adapters only move bytes;
+The worker calls `prepare(rows)` once per claimed batch (one batched read of recipients, their RFM
+segment and the batch's campaigns), then `compose(row, prepared)` per row — everything before the
+channel call, done outside the channel's slot — and calls what it returns once the row holds a slot and
+is marked `sending`. Each batch keeps its own `Prepared`, so the next batch can be prepared while this
+one is still being sent. Adapters only move bytes;
 everything the subscriber sees is decided here and in the templates.
 """
 
@@ -10,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
 from dispatcher.calendar import event_ics, event_uid
-from dispatcher.campaign_cache import CampaignCache
+from dispatcher.campaign_cache import CampaignCache, LoadedCampaign
 from dispatcher.channels.base import (
     Attachment,
     Button,
@@ -42,6 +44,16 @@ log = logging.getLogger(__name__)
 
 # One channel call, composed and not yet made.
 Send = Callable[[], Awaitable[SendResult]]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What one batch's rows need beyond themselves, read once for the whole batch."""
+
+    recipients: dict[str, Recipient] = field(default_factory=dict)
+    rfm: dict[str, str] = field(default_factory=dict)
+    # Read once per batch: a status change after this is caught by the hand-off mark (storage.handoff).
+    campaigns: dict[str, LoadedCampaign | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,30 +86,30 @@ class ChannelDelivery:
         self.settings = settings
         self.email = email
         self.telegram = telegram
-        self._recipients: dict[str, Recipient] = {}
-        self._rfm: dict[str, str] = {}
 
-    async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> None:
+    async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> Prepared:
         ids = sorted({r.contact_id for r in rows})
-        self._recipients = await load_recipients(self.db, ids)
+        prepared = Prepared(recipients=await load_recipients(self.db, ids))
         # RFM from each contact's own rows: one batched read, no base scan (quantile cut points are
         # the policy's thresholds here — a template's RFM name is a hint, not a decision).
         cuts = cut_points(self.policy.rfm)
-        self._rfm = {}
         for contact in await load_contacts(self.db, ids):
             scores = score(metrics_of(contact, now, self.policy.rfm.period), cuts)
-            self._rfm[contact.id] = scores.segment if scores is not None else NO_ACTIVITY
+            prepared.rfm[contact.id] = scores.segment if scores is not None else NO_ACTIVITY
+        for campaign_id in sorted({r.campaign_id for r in rows}):
+            prepared.campaigns[campaign_id] = await self.campaigns.get(campaign_id)
+        return prepared
 
     async def deliver(self, row: ClaimedRow, now: datetime) -> SendResult:
         """Compose and send at once (callers without channel slots)."""
-        ready = await self.compose(row, now)
+        ready = await self.compose(row, now, await self.prepare([row], now))
         return ready if isinstance(ready, SendResult) else await ready()
 
-    async def compose(self, row: ClaimedRow, now: datetime) -> Send | SendResult:
+    async def compose(self, row: ClaimedRow, now: datetime, prepared: Prepared) -> Send | SendResult:
         """The channel call for this row, ready to make; or the result when it cannot be made at all
         (template error, no address): such a row was never handed to a channel."""
-        loaded = await self.campaigns.get(row.campaign_id)
-        recipient = self._recipients.get(row.contact_id)
+        loaded = prepared.campaigns.get(row.campaign_id)
+        recipient = prepared.recipients.get(row.contact_id)
         if loaded is None or recipient is None:
             return SendResult("failed", detail="campaign or contact vanished")
         campaign = loaded.campaign
@@ -106,7 +118,7 @@ class ChannelDelivery:
             campaign,
             outbox_id=row.id,
             channel=row.channel,
-            rfm_segment=self._rfm.get(row.contact_id, NO_ACTIVITY),
+            rfm_segment=prepared.rfm.get(row.contact_id, NO_ACTIVITY),
             signer=self.signer,
             default_timezone=self.policy.default_timezone,
             school=self.settings.school,

@@ -1,7 +1,8 @@
 """APScheduler 3 wiring: jobs are rebuilt from SQLite at start; each job calls one tick function.
 
 There is no APScheduler job store on purpose: SQLite is the source of truth, so a restart loses
-nothing — the interval jobs scan the outbox and the campaigns table again.
+nothing — the interval jobs scan the campaigns table again. The outbox is not a job: it is drained
+continuously by dispatcher/dispatch_loop.py.
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ Tick = Callable[[datetime], Awaitable[object]]
 def build_scheduler(
     clock: Clock,
     *,
-    dispatch: Tick,
     plan_campaigns: Tick,
     followups: Tick,
-    dispatch_every_s: float = 2.0,
     plan_every_s: float = 30.0,
     followups_every_s: float = 60.0,
 ) -> AsyncIOScheduler:
@@ -42,7 +41,6 @@ def build_scheduler(
         return run
 
     for name, tick, every in (
-        ("dispatch", dispatch, dispatch_every_s),
         ("plan_campaigns", plan_campaigns, plan_every_s),
         ("followups", followups, followups_every_s),
     ):

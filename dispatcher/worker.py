@@ -1,12 +1,14 @@
 """The outbox worker: claim due rows under a lease, re-check the policy, then hand each row to its channel.
 
-`run_once(now)` is one tick; the scheduler only calls it, tests and the demo call it with their own
-clock. Nothing here sleeps on policy: a deferral is a new `due_at` in the outbox.
+`run_once(now)` is one tick (one claimed batch); tests and the demo call it with their own clock.
+`run_due(clock)` is what `ritm run` calls: it drains continuously while rows are due, claiming the next
+batch while the current one is in the channels' hands (dispatcher/feed.py). Nothing here sleeps on
+policy: a deferral is a new `due_at` in the outbox.
 
 Durability (SPEC §12.2): a claim is a row lease that leaves the row's status alone; each row becomes
 `sending` in a committed write just before its channel is called, inside one of the channel's slots
 (SMTP pool size, Telegram calls in flight), and its outcome is committed as soon as the channel
-answers — so a crash leaves at most a slot's worth of rows `sending` without an answer. A tick that
+answers — so a crash leaves at most a slot's worth of rows `sending` without an answer. A run that
 fails, or stops early (SIGTERM), gives back every row it claimed and did not hand over.
 """
 
@@ -15,15 +17,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import Counter, defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from dispatcher.campaign_cache import CampaignCache
 from dispatcher.channels.base import SendResult
-from dispatcher.delivery import Send
+from dispatcher.clock import Clock
+from dispatcher.delivery import Prepared, Send
+from dispatcher.feed import Feed, Queued
 from dispatcher.recheck import Verdict, recheck
 from dispatcher.slots import ChannelSlots
 from policy.config import Policy
@@ -41,9 +45,9 @@ log = logging.getLogger(__name__)
 class Delivery(Protocol):
     """Renders one claimed row for its contact; what it returns hands it to the right channel."""
 
-    async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> None: ...
+    async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> Prepared: ...
 
-    async def compose(self, row: ClaimedRow, now: datetime) -> Send | SendResult: ...
+    async def compose(self, row: ClaimedRow, now: datetime, prepared: Prepared) -> Send | SendResult: ...
 
 
 @dataclass
@@ -104,10 +108,13 @@ class OutboxWorker:
         self.holder = holder or new_holder()
         self.committer = HandoffCommitter(db, self.holder)
         self._stopping = False
+        self._feeds: set[Feed] = set()
 
     def stop(self) -> None:
         """Finish the sends in flight, hand no further row to a channel, claim no more (SIGTERM)."""
         self._stopping = True
+        for feed in self._feeds:
+            feed.halt()
 
     @property
     def stopping(self) -> bool:
@@ -115,33 +122,14 @@ class OutboxWorker:
 
     async def run_once(self, now: datetime) -> TickReport:
         """One round: claim a batch of due rows (service only while paused) and settle every one."""
-        report = TickReport(now=now)
-        if self._stopping:
-            return report
-        now_s = to_epoch(now)
-        await expire_leases(self.db, now=now_s)
-        report.paused = await get_paused(self.db)
-        rows = await claim_due(
-            self.db,
-            holder=self.holder,
-            now=now_s,
-            lease_s=self.lease_s,
-            limit=self.batch,
-            service_only=report.paused,
-        )
-        report.claimed = len(rows)
-        if not rows:
-            await self._finish_campaigns(now)
-            return report
-        try:
-            to_send = await self._decide(rows, now, report)
-            await self._send_all(to_send, now, report)
-        finally:
-            # Whatever was not handed over goes back as it was (a no-op for settled and `sending`
-            # rows): a failing re-check, a DB error or a stop never strands or loses a claimed row.
-            await asyncio.shield(self._release([r.id for r in rows]))
-        log.info("tick", extra={"event": "tick", "claimed": report.claimed, **dict(report.outcomes)})
-        return report
+        return await self._run(lambda: now, continuous=False)
+
+    async def run_due(self, clock: Clock) -> TickReport:
+        """Claim and send batch after batch while rows are due, each batch claimed and re-checked while
+        the previous one is still in the channels' hands; return once nothing claimable is due.
+
+        The clock is read once per batch: its rows are re-checked and settled at that instant."""
+        return await self._run(clock, continuous=True)
 
     async def drain(self, now: datetime, *, max_ticks: int = 10_000) -> TickReport:
         """Tick at `now` until nothing due is left (tests, the demo)."""
@@ -153,9 +141,89 @@ class OutboxWorker:
                 break
         return total
 
+    async def _run(self, clock: Clock, *, continuous: bool) -> TickReport:
+        report = TickReport(now=clock())
+        if self._stopping:
+            return report
+        feed = Feed(low_water=self.batch // 2)
+        self._feeds.add(feed)
+        channels: dict[str, ChannelSlots] = {}
+        try:
+            async with asyncio.TaskGroup() as group:
+
+                def start_lanes(new_channels: set[str]) -> None:
+                    for channel in new_channels:
+                        slots = channels[channel] = ChannelSlots(
+                            self.slots.get(channel, self.concurrency), self.committer
+                        )
+                        for _ in range(self.concurrency):
+                            group.create_task(self._lane(feed, channel, slots, report))
+
+                await self._feed(feed, clock, report, start_lanes, continuous=continuous)
+        except ExceptionGroup as failed:  # the feeder's or a lane's own error, as callers know it
+            raise failed.exceptions[0] from None
+        finally:
+            self._feeds.discard(feed)
+            # Whatever was not handed over goes back as it was: a failing re-check, a DB error or a
+            # stop never strands or loses a claimed row. Then every outcome still carried is written.
+            await asyncio.shield(self._wind_down(feed, channels))
+        if report.claimed:
+            log.info("tick", extra={"event": "tick", "claimed": report.claimed, **dict(report.outcomes)})
+        return report
+
+    async def _wind_down(self, feed: Feed, channels: Mapping[str, ChannelSlots]) -> None:
+        await asyncio.gather(*(slots.close() for slots in channels.values()))
+        if feed.unhanded:
+            await self._release(sorted(feed.unhanded))
+
+    async def _feed(
+        self,
+        feed: Feed,
+        clock: Clock,
+        report: TickReport,
+        start_lanes: Callable[[set[str]], None],
+        *,
+        continuous: bool,
+    ) -> None:
+        """Claim, re-check and queue batches; the next one once the queues run low (pipelining)."""
+        try:
+            while not feed.halted:
+                now = clock()
+                rows = await self._claim(now, report)
+                if not rows:
+                    await self._finish_campaigns(now)
+                    return
+                feed.claimed(r.id for r in rows)
+                to_send, prepared = await self._decide(rows, now, report)
+                going = {row.id for row in to_send}
+                for row in rows:
+                    if row.id not in going:
+                        feed.settled(row.id)
+                start_lanes(feed.put(Queued(row, now, prepared) for row in to_send))
+                if not continuous:
+                    return
+                await feed.running_low()
+        finally:
+            feed.close()
+
+    async def _claim(self, now: datetime, report: TickReport) -> list[ClaimedRow]:
+        now_s = to_epoch(now)
+        await expire_leases(self.db, now=now_s)
+        report.paused = await get_paused(self.db)
+        rows = await claim_due(
+            self.db,
+            holder=self.holder,
+            now=now_s,
+            lease_s=self.lease_s,
+            limit=self.batch,
+            service_only=report.paused,
+        )
+        report.claimed += len(rows)
+        return rows
+
     async def _decide(
         self, rows: Sequence[ClaimedRow], now: datetime, report: TickReport
-    ) -> list[ClaimedRow]:
+    ) -> tuple[list[ClaimedRow], Prepared]:
         """Re-check every claimed row; settle those that will not go now, return those that will."""
         verdicts = await recheck(self.db, self.policy, rows, now, self.campaigns)
         unsent: list[Outcome] = []
@@ -171,10 +239,10 @@ class OutboxWorker:
                 unsent.append(self._not_sent(row, verdict))
                 report.count(unsent[-1])
         await record_unsent(self.db, unsent, holder=self.holder)
-        if to_send:
-            await start_sending(self.db, [r.campaign_id for r in to_send], now)
-            await self.delivery.prepare(to_send, now)
-        return to_send
+        if not to_send:
+            return [], Prepared()
+        await start_sending(self.db, [r.campaign_id for r in to_send], now)
+        return to_send, await self.delivery.prepare(to_send, now)
 
     @staticmethod
     def _not_sent(row: ClaimedRow, verdict: Verdict) -> Outcome:
@@ -194,40 +262,27 @@ class OutboxWorker:
             for campaign_id in finished:
                 await set_status(conn, campaign_id, "done", now)
 
-    async def _send_all(self, rows: Sequence[ClaimedRow], now: datetime, report: TickReport) -> None:
-        """Lanes compose messages concurrently; only a row holding one of its channel's slots is marked
-        `sending` and handed over (see dispatcher/slots.py)."""
-        queues: dict[str, deque[ClaimedRow]] = defaultdict(deque)
-        for row in rows:
-            queues[row.channel].append(row)
-        channels = {ch: ChannelSlots(self.slots.get(ch, self.concurrency), self.committer) for ch in queues}
-        try:
-            async with asyncio.TaskGroup() as group:
-                for channel, queue in queues.items():
-                    for _ in range(min(self.concurrency, len(queue))):
-                        group.create_task(self._lane(queue, channels[channel], now, report))
-        finally:
-            await asyncio.shield(asyncio.gather(*(slots.close() for slots in channels.values())))
-
-    async def _lane(
-        self, queue: deque[ClaimedRow], slots: ChannelSlots, now: datetime, report: TickReport
-    ) -> None:
-        lease_until = to_epoch(now) + self.lease_s
-        while queue and not self._stopping:
-            row = queue.popleft()
-            ready = await self._compose(row, now)
+    async def _lane(self, feed: Feed, channel: str, slots: ChannelSlots, report: TickReport) -> None:
+        """Compose rows of one channel one after another; only a row holding one of the channel's
+        slots is marked `sending` and handed over (see dispatcher/slots.py)."""
+        while not self._stopping and (item := await feed.take(channel)) is not None:
+            row, now = item.row, item.now
+            ready = await self._compose(row, now, item.prepared)
             if isinstance(ready, SendResult):  # nothing to hand over (template error, no address)
                 unsent = self._settle(row, ready, now, handed=False)
                 await self.committer.commit(answered=unsent)
+                feed.settled(row.id)
                 report.count(unsent.outcome, row.channel)
                 continue
             slot = await slots.acquire()
             answered: Answered | None = None
             try:
                 if self._stopping:
-                    return  # the row goes back with the tick's other unhanded claims
-                handoff = Handoff(row.id, row.campaign_id, row.priority, lease_until)
-                if not await slots.mark(slot, handoff):
+                    return  # the row goes back with the other unhanded claims
+                handoff = Handoff(row.id, row.campaign_id, row.priority, to_epoch(now) + self.lease_s)
+                granted = await slots.mark(slot, handoff)
+                feed.settled(row.id)  # `sending` now, or given back by the mark itself
+                if not granted:
                     report.outcomes["held"] += 1  # paused or campaign held since the claim: released
                     continue
                 answered = self._settle(row, await self._call(row, ready), now)
@@ -235,9 +290,9 @@ class OutboxWorker:
             finally:
                 slots.release(slot, answered)
 
-    async def _compose(self, row: ClaimedRow, now: datetime) -> Send | SendResult:
+    async def _compose(self, row: ClaimedRow, now: datetime, prepared: Prepared) -> Send | SendResult:
         try:
-            return await self.delivery.compose(row, now)
+            return await self.delivery.compose(row, now, prepared)
         except Exception as exc:  # a rendering bug must not kill the tick
             log.exception("compose failed", extra={"event": "compose_error", "outbox_id": row.id})
             return SendResult("failed", detail=f"{type(exc).__name__}: {exc}")

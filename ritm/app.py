@@ -11,7 +11,6 @@ import contextlib
 import logging
 import signal
 import sqlite3
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -30,6 +29,7 @@ from dispatcher.channels.email import EmailChannel
 from dispatcher.channels.telegram import TelegramChannel
 from dispatcher.clock import Clock, system_clock
 from dispatcher.delivery import ChannelDelivery, DeliverySettings
+from dispatcher.dispatch_loop import DispatchLoop
 from dispatcher.followups import FollowUpReport, FollowUps
 from dispatcher.http_app import HttpDeps, create_http_app
 from dispatcher.metrics import Metrics, metrics_handler
@@ -41,14 +41,14 @@ from policy.campaign import CampaignError
 from policy.config import Policy
 from policy.lifecycle import PLAN_AHEAD
 from policy.occurrences import is_series
-from policy.timeutil import to_epoch
+from policy.timeutil import from_epoch, to_epoch
 from ritm.instance import InstanceLease
 from ritm.services import campaign_service, link_signer, renderer, report_store
 from ritm.settings import Settings
 from ritm.telegram_bot import make_bot
 from storage.campaigns import get_campaign, list_campaigns
 from storage.db import Database, sqlite_version_warning
-from storage.outbox import recover_in_flight
+from storage.outbox import next_due_at, recover_in_flight
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +62,17 @@ class App:
     campaigns: CampaignCache
     service: CampaignService
     worker: OutboxWorker
+    loop: DispatchLoop
     followups: FollowUps
     http: web.Application
     reports: ReportStore
     email: EmailChannel | None = None
     bot: Bot | None = None
     metrics: Metrics = field(default_factory=Metrics)
-    _tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def dispatch(self, now: datetime | None = None) -> TickReport:
-        """One worker tick (the lock lets shutdown wait for the sends in hand)."""
-        async with self._tick_lock:
-            started = time.perf_counter()
-            report = await self.worker.run_once(now or self.clock())
-            self.metrics.observe_tick(time.perf_counter() - started, report.sends)
-            return report
+        """One worker tick (the loop's lock lets shutdown wait for the sends in hand)."""
+        return await self.loop.drain(now or self.clock())
 
     async def plan_due(self, now: datetime | None = None) -> list[str]:
         """Plan approved campaigns whose start is near; returns the ids planned."""
@@ -102,6 +98,7 @@ class App:
                 )
                 continue
             planned.append(record.id)
+            self.loop.wake()
             log.info("planned", extra={"event": "planned", "campaign": record.id, "status": result.status})
             if result.status == "pending_approval":
                 await self._ask_approvers(record.id, result, moment)
@@ -178,11 +175,17 @@ async def create_app(
     # A channel's slots bound how many of its rows are `sending` without an answer (SPEC §12.2).
     slots = {"email": settings.smtp.pool_size, "telegram": settings.telegram.in_flight}
     worker = OutboxWorker(db, policy, delivery, campaigns, slots=slots)
+
+    async def next_due(now: datetime) -> datetime | None:
+        due = await next_due_at(db, after=to_epoch(now))
+        return from_epoch(due) if due is not None else None
+
     http = create_http_app(
         HttpDeps(
             db=db, policy=policy, campaigns=campaigns, signer=signer, clock=clock, mail_domain=mail_domain
         )
     )
+    metrics = Metrics()
     application = App(
         settings=settings,
         policy=policy,
@@ -191,11 +194,13 @@ async def create_app(
         campaigns=campaigns,
         service=campaign_service(db, policy, settings, render),
         worker=worker,
+        loop=DispatchLoop(worker, clock, next_due, observe=metrics.observe_tick),
         followups=FollowUps(db, policy, campaigns),
         http=http,
         reports=report_store(db),
         email=email_channel,
         bot=bot,
+        metrics=metrics,
     )
     http.router.add_get("/metrics", metrics_handler(db, application.metrics))
     return application
@@ -234,20 +239,16 @@ async def _serve_leased(app: App, stop: asyncio.Event, dispatch_every_s: float) 
     runner = web.AppRunner(app.http, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, app.settings.http_host, app.settings.http_port).start()
-    scheduler = build_scheduler(
-        app.clock,
-        dispatch=app.dispatch,
-        plan_campaigns=app.plan_due,
-        followups=app.follow_up,
-        dispatch_every_s=dispatch_every_s,
-    )
+    scheduler = build_scheduler(app.clock, plan_campaigns=app.plan_due, followups=app.follow_up)
     scheduler.start()
+    app.loop.poll_s = dispatch_every_s
+    dispatching = asyncio.create_task(app.loop.run(stop), name="dispatch")
     bot_task = asyncio.create_task(run_bot(app, stop), name="bot")  # returns at once without a bot
     await _log_start(app, runner)
     try:
         await stop.wait()
     finally:
-        await _stop_dispatch(app, scheduler)
+        await _stop_dispatch(app, scheduler, dispatching)
         with contextlib.suppress(Exception):  # run_bot logged a crash itself ("bot_crashed")
             await bot_task
         await runner.cleanup()
@@ -286,19 +287,22 @@ def ritm_version() -> str:
         return "unknown"
 
 
-async def _stop_dispatch(app: App, scheduler: AsyncIOScheduler) -> None:
+async def _stop_dispatch(app: App, scheduler: AsyncIOScheduler, dispatching: asyncio.Task[None]) -> None:
     """Claim nothing more, let the sends in flight finish and be recorded, then stop the jobs.
 
-    APScheduler's shutdown cancels running jobs, so it comes only after the tick has returned (or
+    The dispatch loop and APScheduler's shutdown are cancelled only after the drain has returned (or
     the grace ran out: then the sends still in flight are cut and recovered as after a crash).
     """
     app.worker.stop()
     scheduler.pause()
     grace_s = app.settings.shutdown_grace_s
     try:
-        await asyncio.wait_for(app._tick_lock.acquire(), grace_s)
+        await asyncio.wait_for(app.loop.lock.acquire(), grace_s)
     except TimeoutError:
         log.warning("sends still in flight at the end of the grace", extra={"event": "grace_exceeded"})
     else:
-        app._tick_lock.release()
+        app.loop.lock.release()
+    dispatching.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await dispatching
     scheduler.shutdown(wait=False)

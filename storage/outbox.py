@@ -213,6 +213,17 @@ async def release_claims(db: Database, ids: Sequence[int], *, holder: str) -> No
         )
 
 
+async def next_due_at(db: Database, *, after: int) -> int | None:
+    """The earliest due time after `after` of a row waiting to be sent (a hint for an idle worker: the
+    row may belong to a held campaign, then the wake-up simply finds nothing to claim)."""
+    value = await db.scalar(
+        "SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM outbox WHERE status = 'planned' AND due_at > ?"
+        " UNION ALL SELECT MIN(due_at) FROM outbox WHERE status = 'retry' AND due_at > ?)",
+        (after, after),
+    )
+    return int(value) if value is not None else None  # type: ignore[call-overload]
+
+
 async def recover_in_flight(db: Database, *, holder: str, now: int) -> dict[str, int]:
     """At start-up, under the instance lease: what other (dead) holders left behind.
 

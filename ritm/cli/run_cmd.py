@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
-        dispatch_every_s: float = typer.Option(2.0, "--tick", help="Seconds between outbox worker ticks."),
+        dispatch_every_s: float = typer.Option(
+            2.0, "--tick", help="Seconds between checks for due rows while idle (due rows go at once)."
+        ),
         standby: bool = typer.Option(
             False, "--standby", help="If another `ritm run` holds the database, wait for it to stop."
         ),
