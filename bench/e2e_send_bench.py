@@ -2,7 +2,8 @@
 
     python bench/e2e_send_bench.py                      # 100 k and 1 M bases, medians of 3
     python bench/e2e_send_bench.py --quick              # 100 k only, fewer messages
-    python bench/e2e_send_bench.py --contacts 1000000 --profile /tmp/ritm.prof
+    python bench/e2e_send_bench.py --contacts 1000000 --profile /tmp/ritm.prof   # cProfile, whole process
+    python bench/e2e_send_bench.py --contacts 1000000 --py-spy /tmp/send.txt     # py-spy, sending only
 
 For each base size the synthetic base (bench/segment_bench.cached_base: generated once, imported by the
 CSV importer, ANALYZEd) is copied and two mass campaigns built on the shipped digest (its templates,
@@ -37,6 +38,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import sqlite3
 import statistics
 import sys
@@ -262,6 +264,7 @@ async def email_ours(sink: Sink, planned: Path, args: argparse.Namespace, work: 
         mark = len(sink.arrivals)
         due = math.ceil(time.time()) + 1
         make_due(db, EMAIL, args.messages, due)
+        spy = await py_spy(proc.pid, args.py_spy) if args.py_spy is not None and round_no == 0 else None
         cpu_first, n_first, settled_unsent = math.nan, 0, 0
         deadline = time.monotonic() + 120
         last_look = 0.0
@@ -274,6 +277,9 @@ async def email_ours(sink: Sink, planned: Path, args: argparse.Namespace, work: 
                 raise RuntimeError(f"only {len(sink.arrivals) - mark} messages arrived: {outbox_state(db)}")
             await asyncio.sleep(0.01)
         cpu_last, n_last = cpu_s(proc.pid), len(sink.arrivals) - mark
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+            await spy.wait()
     got = sink.arrivals[mark:]
     span = got[-1][0] - got[0][0]
     return Run(
@@ -283,6 +289,16 @@ async def email_ours(sink: Sink, planned: Path, args: argparse.Namespace, work: 
         size=int(statistics.median(size for _, size in got)),
         count=len(got),
     )
+
+
+async def py_spy(pid: int, out: Path) -> asyncio.subprocess.Process:
+    """Sample `pid` (threads included) until interrupted; collapsed stacks go to `out`."""
+    return await asyncio.create_subprocess_exec(
+        shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")),
+        "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--rate", "200",
+        "--nonblocking", "--threads",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def bare_message(size: int) -> bytes:
@@ -434,6 +450,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="100 k only, fewer messages")
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the first round's `ritm run`")
+    parser.add_argument(
+        "--py-spy", type=Path, default=None, help="sample the first round's sending with py-spy (raw stacks)"
+    )
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "ritm-bench"))
     parser.add_argument("--work", default=None, help="where the copies go (several GB at 1 M)")
     args = parser.parse_args()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -120,33 +121,67 @@ class HandoffCommitter:
     async def _write(self, jobs: list[_Job]) -> set[int]:
         answers = [j.answered for j in jobs if j.answered is not None]
         handoffs = [j.handoff for j in jobs if j.handoff is not None]
+        if not any(a.effect for a in answers):  # the common case: one hop to the writer's thread
+            granted = await self.db.write_at_once(partial(self._write_plain, answers, handoffs))
+            self.transactions += 1
+            return granted
         async with self.db.transaction() as conn:
-            if answers:
-                for clause, handed in ((IN_FLIGHT, True), (UNSENT, False)):
-                    params = [outcome_params(a.outcome, self.holder) for a in answers if a.handed is handed]
-                    if params:
-                        await conn.executemany(OUTCOME_SQL + clause, params)
-                for answer in answers:
-                    await _apply_effect(conn, answer)
+            for sql, params in self._outcome_statements(answers):
+                await conn.executemany(sql, params)
+            for answer in answers:
+                await _apply_effect(conn, answer)
             granted = await self._mark(conn, handoffs) if handoffs else set()
         self.transactions += 1
         return granted
 
+    def _write_plain(
+        self, answers: list[Answered], handoffs: list[Handoff], conn: sqlite3.Connection
+    ) -> set[int]:
+        """`_write` without effects on contacts, as plain statements on the writer's thread."""
+        for sql, params in self._outcome_statements(answers):
+            conn.executemany(sql, params)
+        if not handoffs:
+            return set()
+        sql, marks = self._mark_statement(handoffs)
+        granted = {int(r[0]) for r in conn.execute(sql, marks).fetchall()}
+        refused = self._refused(handoffs, granted)
+        if refused is not None:
+            conn.execute(*refused)
+        return granted
+
     async def _mark(self, conn: aiosqlite.Connection, handoffs: list[Handoff]) -> set[int]:
         """Mark the rows that may go `sending` in one statement, release the others; return the marked."""
-        ids = [h.row_id for h in handoffs]
-        marks = ",".join("?" * len(ids))
-        lease_until = max(h.lease_until for h in handoffs)
-        rows = await conn.execute_fetchall(MARK_SQL.format(marks=marks), (lease_until, *ids, self.holder))
+        rows = await conn.execute_fetchall(*self._mark_statement(handoffs))
         granted = {int(r[0]) for r in rows}
-        refused = [i for i in ids if i not in granted]
-        if refused:  # paused or campaign held: the claim goes back, the row waits as it was
-            await conn.execute(
-                "UPDATE outbox SET lease_until = NULL, claimed_by = NULL"
-                f" WHERE id IN ({','.join('?' * len(refused))}) AND {UNSENT}",
-                (*refused, self.holder),
-            )
+        refused = self._refused(handoffs, granted)
+        if refused is not None:
+            await conn.execute(*refused)
         return granted
+
+    def _outcome_statements(self, answers: list[Answered]) -> list[tuple[str, list[tuple[object, ...]]]]:
+        """Outcomes of handed rows (`sending`) and of rows failed before any channel call (unsent)."""
+        statements = []
+        for clause, handed in ((IN_FLIGHT, True), (UNSENT, False)):
+            params = [outcome_params(a.outcome, self.holder) for a in answers if a.handed is handed]
+            if params:
+                statements.append((OUTCOME_SQL + clause, params))
+        return statements
+
+    def _mark_statement(self, handoffs: list[Handoff]) -> tuple[str, tuple[object, ...]]:
+        ids = [h.row_id for h in handoffs]
+        lease_until = max(h.lease_until for h in handoffs)
+        return MARK_SQL.format(marks=",".join("?" * len(ids))), (lease_until, *ids, self.holder)
+
+    def _refused(self, handoffs: list[Handoff], granted: set[int]) -> tuple[str, tuple[object, ...]] | None:
+        """Paused or campaign held: the claim goes back, the row waits as it was."""
+        refused = [h.row_id for h in handoffs if h.row_id not in granted]
+        if not refused:
+            return None
+        return (
+            "UPDATE outbox SET lease_until = NULL, claimed_by = NULL"
+            f" WHERE id IN ({','.join('?' * len(refused))}) AND {UNSENT}",
+            (*refused, self.holder),
+        )
 
 
 async def _apply_effect(conn: aiosqlite.Connection, answer: Answered) -> None:
