@@ -27,6 +27,7 @@ from bot import (
     team_help,
     team_segments,
     team_urgent,
+    team_web,
 )
 from bot.commands import set_commands
 from bot.context import ContextMiddleware
@@ -46,6 +47,7 @@ TEAM_FEATURES = (
     team_contact,
     team_admin,
     team_documents,
+    team_web,
     team_urgent,  # last: its free-text step must not shadow other commands
 )
 

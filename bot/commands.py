@@ -37,6 +37,7 @@ TEAM_COMMANDS = (
     Command("stats", N_("results of a campaign"), "viewer", "ID"),
     Command("calendar", N_("planned messages for the next 7 days"), "viewer"),
     Command("contact", N_("why a contact would get a message now, and when next"), "viewer", "ID"),
+    Command("web", N_("a one-time sign-in link to the team dashboard"), "viewer"),
     Command("lang", N_("reply language: ru or en"), "viewer", "ru | en"),
     Command("dryrun", N_("dry run of a campaign; mass ones go to approvers"), "operator", "ID"),
     Command("urgent", N_("send an urgent service message to a segment"), "operator", "[NAME | DSL]"),

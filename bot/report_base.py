@@ -175,9 +175,9 @@ def calendar_blocks(report: CalendarReport, tr: Translator) -> list[str]:
         for r in day.rows:
             version = f" · {esc(r.version)}" if r.version else ""
             name = f" {esc(r.name)}" if r.name else ""
-            blocks.append(
-                f"  • <code>{esc(r.campaign_id)}</code>{name} ({esc(r.priority)}){version}: {r.count}"
-            )
+            channel = channel_name(tr, r.channel)
+            label = f"<code>{esc(r.campaign_id)}</code>{name} ({esc(r.priority)}){version}"
+            blocks.append(f"  • {label} · {channel}: {r.count}")
         if day.double_booked:
             blocks.append(
                 tr.ngettext(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiogram import Bot, F, Router
@@ -143,6 +144,17 @@ async def decide(
         _who(member, callback.from_user),
         now,
     )
+
+
+def cards_closer(
+    bot: Bot, services: BotServices
+) -> Callable[[CampaignRecord, str, Member, datetime], Awaitable[None]]:
+    """What the dashboard calls after a decision taken there: every card shows it, as after a press."""
+
+    async def close(record: CampaignRecord, decision: str, member: Member, now: datetime) -> None:
+        await _close_all(bot, services, record, decision, _who(member, None), now)
+
+    return close
 
 
 def build_router() -> Router:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from datetime import datetime, timedelta
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import BufferedInputFile, Message
 
 from bot.errors import CAMPAIGN_ERRORS, refusal
 from bot.i18n import Translator
@@ -17,10 +18,15 @@ from bot.roles import needs
 from bot.services import BotServices
 from bot.team_approvals import send_cards
 from dispatcher.series_report import series_trend
+from dispatcher.charts import daily_chart
+from dispatcher.plan_calendar import local_days
 from dispatcher.stats import campaign_stats
 from policy.occurrences import is_series
 from storage.campaigns import get_campaign, list_campaigns
+from storage.daily_stats import campaign_days
 from storage.team import Member
+
+CHART_DAYS = 14  # the /stats chart's span, up to today
 
 
 async def campaigns(message: Message, services: BotServices, tr: Translator) -> None:
@@ -75,6 +81,13 @@ async def stats(
         return
     result = await campaign_stats(services.reports, campaign_id, now)
     await answer_blocks(message, stats_blocks(record, result, tr), tr)
+    days = local_days(now - timedelta(days=CHART_DAYS - 1), services.policy.default_timezone, CHART_DAYS)
+    counts = await campaign_days(services.db, campaign_id, days, result.attribution)
+    png = await asyncio.to_thread(daily_chart, counts, f"{campaign_id}: last {CHART_DAYS} days", "png")
+    await message.answer_photo(
+        BufferedInputFile(png, filename=f"{campaign_id}.png"),
+        caption=tr.gettext("{id}: messages sent, opens, clicks and conversions per day.", id=campaign_id),
+    )
 
 
 def build_router() -> Router:

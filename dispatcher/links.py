@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from policy.campaign import Campaign
 from policy.config import CHANNELS
@@ -74,6 +75,17 @@ class LinkSigner:
     def start_contact(self, token: str) -> str | None:
         parts = self._verify("s", token)
         return parts[0] if parts and len(parts) == 1 else None
+
+    def web_login_url(self, nonce: str, expires_at: datetime) -> str:
+        """The dashboard's one-time sign-in link (the nonce's row makes it single-use)."""
+        return f"{self.public_url}/app/login/{sign(self.secret, 'w', nonce, expires_at=expires_at)}"
+
+    def web_login_nonce(self, token: str, now: datetime) -> str | None:
+        for secret in self.secrets:
+            parts = verify(secret, "w", token, now=now)
+            if parts is not None:
+                return parts[0] if len(parts) == 1 else None
+        return None
 
     @staticmethod
     def link_target(campaign: Campaign, name: str) -> str | None:

@@ -254,6 +254,27 @@ class Money(_Strict):
         return None if rate is None else round(amount * rate, 2)
 
 
+class Alerts(_Strict):
+    """`[alerts]`: the over-mailing watch. Per segment × channel, the last `window` is compared with the
+    `baseline_windows` before it; the approvers are told when a rate crosses its threshold."""
+
+    enabled: bool = True
+    window: Duration = timedelta(days=7)
+    baseline_windows: int = Field(default=4, ge=1, le=26)
+    unsubscribe_factor: float = Field(default=2.0, gt=1.0, le=100.0)  # per 1 000 sends, vs the baseline
+    complaint_factor: float = Field(default=2.0, gt=1.0, le=100.0)
+    open_rate_drop: float = Field(default=0.3, gt=0.0, lt=1.0)  # relative fall of the open rate
+    min_sends: int = Field(default=200, ge=1)  # a smaller window says too little to alert on
+    min_events: int = Field(default=3, ge=1)  # unsubscribes or complaints needed for an alert
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: timedelta) -> timedelta:
+        if not timedelta(days=1) <= value <= timedelta(days=31):
+            raise ValueError("the window must be between 1d and 31d")
+        return value
+
+
 UnknownTags = Literal["skip", "reject_row", "add"]
 
 
@@ -294,6 +315,8 @@ class Policy(_Strict):
     """How R, F, M scores and RFM segments are computed."""
     reminders: Reminders = Reminders()
     """Bounds of event reminders."""
+    alerts: Alerts = Alerts()
+    """The over-mailing watch: when the approvers are told, per segment and channel."""
     import_: ImportRules = Field(default=ImportRules(), alias="import")
     """What imports do with unknown tags."""
     money: Money = Money()

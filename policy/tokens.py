@@ -6,7 +6,8 @@ HMAC-SHA256 over a domain label, the token *kind* and the bytes before the tag. 
 written into the token, only into the MAC, so a token minted for one purpose verifies for no other.
 
 Kinds in use: "u" unsubscribe (contact_id, channel), "o" open (outbox id), "c" click (outbox id, link
-name), "e" ICS (campaign id, contact id), "s" Telegram deep-link start (contact id). A Telegram
+name), "e" ICS (campaign id, contact id), "s" Telegram deep-link start (contact id), "w" dashboard
+sign-in (a one-time nonce, with an expiry). A Telegram
 `/start` payload is limited to 64 characters of `[A-Za-z0-9_-]`: a start token fits for contact ids of
 up to `MAX_START_ID_BYTES` UTF-8 bytes (see `fits_telegram_start`).
 

@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import run_bot
 from bot.services import services_from
-from bot.team_approvals import send_cards
+from bot.team_approvals import cards_closer, send_cards
 from dispatcher.campaign_cache import CampaignCache
 from dispatcher.campaigns import CampaignRefused, CampaignService, PlanResult
 from dispatcher.channels.base import EmailSender, TelegramSender
@@ -49,6 +49,8 @@ from ritm.telegram_bot import make_bot
 from storage.campaigns import get_campaign, list_campaigns
 from storage.db import Database, sqlite_version_warning
 from storage.outbox import next_due_at, recover_in_flight
+from web.app import create_dashboard
+from web.deps import WebDeps
 
 log = logging.getLogger(__name__)
 
@@ -186,23 +188,29 @@ async def create_app(
         )
     )
     metrics = Metrics()
+    service = campaign_service(db, policy, settings, render)
+    reports = report_store(db)
+    dashboard = WebDeps(db, policy, reports, service, campaigns, signer, clock)
+    http.add_subapp("/app/", create_dashboard(dashboard))
     application = App(
         settings=settings,
         policy=policy,
         db=db,
         clock=clock,
         campaigns=campaigns,
-        service=campaign_service(db, policy, settings, render),
+        service=service,
         worker=worker,
         loop=DispatchLoop(worker, clock, next_due, observe=metrics.observe_tick),
         followups=FollowUps(db, policy, campaigns),
         http=http,
-        reports=report_store(db),
+        reports=reports,
         email=email_channel,
         bot=bot,
         metrics=metrics,
     )
     http.router.add_get("/metrics", metrics_handler(db, application.metrics))
+    if bot is not None:  # a decision on the dashboard closes the approval cards in the chat too
+        dashboard.decided = cards_closer(bot, services_from(application))
     return application
 
 

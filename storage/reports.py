@@ -113,9 +113,10 @@ class CalendarRow:
     priority: str
     version: str
     count: int
+    channel: str
 
 
-def _days_cte(days: Sequence[Day]) -> tuple[str, list[object]]:
+def days_cte(days: Sequence[Day]) -> tuple[str, list[object]]:
     values = ",".join("(?, ?, ?)" for _ in days)
     return f"WITH days(day, lo, hi) AS (VALUES {values})", [
         v for d in days for v in (d.key, to_epoch(d.start), to_epoch(d.end))
@@ -123,21 +124,23 @@ def _days_cte(days: Sequence[Day]) -> tuple[str, list[object]]:
 
 
 async def planned_by_day(db: Database, days: Sequence[Day]) -> list[CalendarRow]:
-    """Planned (or retrying) messages per local day, campaign and version."""
-    cte, params = _days_cte(days)
+    """Planned (or retrying) messages per local day, campaign, version and channel."""
+    cte, params = days_cte(days)
     rows = await db.fetchall(
         f"{cte} SELECT d.day, o.campaign_id, COALESCE(c.name, ''), o.priority, COALESCE(o.version, ''),"
-        " COUNT(*) FROM days d JOIN outbox o ON o.due_at >= d.lo AND o.due_at < d.hi"
+        " COUNT(*), o.channel FROM days d JOIN outbox o ON o.due_at >= d.lo AND o.due_at < d.hi"
         " LEFT JOIN campaigns c ON c.id = o.campaign_id"
-        " WHERE o.status IN ('planned', 'retry') GROUP BY 1, 2, 3, 4, 5 ORDER BY d.lo, 2, 5",
+        " WHERE o.status IN ('planned', 'retry') GROUP BY 1, 2, 3, 4, 5, 7 ORDER BY d.lo, 2, 5, 7",
         tuple(params),
     )
-    return [CalendarRow(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5])) for r in rows]
+    return [
+        CalendarRow(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), str(r[6])) for r in rows
+    ]
 
 
 async def double_booked(db: Database, days: Sequence[Day]) -> dict[str, int]:
     """Per day: contacts with two or more non-service messages planned that local day."""
-    cte, params = _days_cte(days)
+    cte, params = days_cte(days)
     rows = await db.fetchall(
         f"{cte} SELECT day, COUNT(*) FROM (SELECT d.day AS day, o.contact_id FROM days d"
         " JOIN outbox o ON o.due_at >= d.lo AND o.due_at < d.hi"
@@ -159,7 +162,7 @@ async def over_cap(db: Database, days: Sequence[Day], cap: Cap) -> dict[str, int
     the send window, within `SENT_LAG_S` of it: that bound keeps the read on the (status, due_at) index,
     and CROSS JOIN keeps the outbox as the outer loop (one range read, not one per day).
     """
-    cte, params = _days_cte(days)
+    cte, params = days_cte(days)
     marks = ",".join("?" * len(COUNTED_STATUSES))
     channel = "" if cap.channel == "any" else " AND o.channel = ?"
     since = to_epoch(min(d.start for d in days)) - SENT_LAG_S

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,8 +88,11 @@ class _Errors(logging.Handler):
         self.sink.append(record)
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
+@asynccontextmanager
+async def bot_world(
+    tmp_path: Path, *, public_url: str = "https://ritm.school.example"
+) -> AsyncIterator[BotWorld]:
+    """The worked base, the team, and the bot polling the stand-in (the dashboard's tests reuse it)."""
     policy = load_policy(None)
     clock = ManualClock(START)
     async with CapturingSmtpServer(directory=tmp_path / "mail") as smtp, TelegramStandin() as standin:
@@ -99,7 +103,7 @@ async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
             smtp,
             standin,
             db=tmp_path / "ritm.db",
-            public_url="https://ritm.school.example",
+            public_url=public_url,
             secret=TEST_SECRET,
         )
         for kind in ("contacts", "orders", "events"):
@@ -126,3 +130,9 @@ async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
             logging.getLogger("bot").removeHandler(handler)
             await app.close()
     assert not errors, [r.getMessage() for r in errors]
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[BotWorld]:
+    async with bot_world(tmp_path) as made:
+        yield made

@@ -32,8 +32,8 @@ async def test_calendar_groups_by_day_and_marks_conflicts(world: BotWorld) -> No
     lines = (reply.text or "").splitlines()
     assert lines[0] == "Ближайшие 7 дней (Europe/Moscow)"
     assert lines[1] == "вт 24 нояб.: 6 сообщений"
-    assert "  • digest-48 (mass) · general: 2" in lines
-    assert "  • webinar-1127 (scenario) · invite: 1" in lines
+    assert "  • digest-48 (mass) · general · почта: 2" in lines
+    assert "  • webinar-1127 (scenario) · invite · почта: 1" in lines
     assert "  ⚠️ 2 контакта получат 2+ несервисных сообщения за день" in lines
     assert "  ⚠️ сверх лимита 1/1d mass (any): 1 контакт" in lines
     assert "ср 25 нояб.: 1 сообщение" in lines
