@@ -25,8 +25,10 @@ def build_scheduler(
     *,
     plan_campaigns: Tick,
     followups: Tick,
+    notices: Tick | None = None,
     plan_every_s: float = 30.0,
     followups_every_s: float = 60.0,
+    notices_every_s: float = 900.0,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler whose jobs read the injected clock once and pass `now` down."""
     scheduler = AsyncIOScheduler(timezone="UTC")
@@ -40,10 +42,13 @@ def build_scheduler(
 
         return run
 
-    for name, tick, every in (
+    jobs: list[tuple[str, Tick, float]] = [
         ("plan_campaigns", plan_campaigns, plan_every_s),
         ("followups", followups, followups_every_s),
-    ):
+    ]
+    if notices is not None:  # the team's alerts and weekly report (only with a bot to tell them)
+        jobs.append(("team_notices", notices, notices_every_s))
+    for name, tick, every in jobs:
         scheduler.add_job(
             job(tick, name),
             "interval",

@@ -86,8 +86,14 @@ def fatigue_alerts(current: Sequence[Usage], baseline: Sequence[Usage], rules: A
             previous = old.per_thousand(old_count) if old else 0.0
             if count >= rules.min_events and now.per_thousand(count) >= factor * previous:
                 found.append((measure, now.per_thousand(count), previous))
+        # Only email is tracked for opens, and a baseline without opens has no rate to fall from.
         comparable = now.channel == "email" and old is not None and old.sends >= rules.min_sends
-        if old is not None and comparable and now.open_rate <= old.open_rate * (1 - rules.open_rate_drop):
+        if (
+            old is not None
+            and comparable
+            and old.opens
+            and now.open_rate <= old.open_rate * (1 - rules.open_rate_drop)
+        ):
             found.append(("open_rate", now.open_rate, old.open_rate))
         cap = suggested_cap(now, old, rules.baseline_windows)
         alerts.extend(

@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import run_bot
 from bot.services import services_from
 from bot.team_approvals import cards_closer, send_cards
+from bot.team_notices import TeamNotices
 from dispatcher.campaign_cache import CampaignCache
 from dispatcher.campaigns import CampaignRefused, CampaignService, PlanResult
 from dispatcher.channels.base import EmailSender, TelegramSender
@@ -247,7 +248,12 @@ async def _serve_leased(app: App, stop: asyncio.Event, dispatch_every_s: float) 
     runner = web.AppRunner(app.http, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, app.settings.http_host, app.settings.http_port).start()
-    scheduler = build_scheduler(app.clock, plan_campaigns=app.plan_due, followups=app.follow_up)
+    scheduler = build_scheduler(
+        app.clock,
+        plan_campaigns=app.plan_due,
+        followups=app.follow_up,
+        notices=None if app.bot is None else TeamNotices(app.bot, services_from(app)).run_once,
+    )
     scheduler.start()
     app.loop.poll_s = dispatch_every_s
     dispatching = asyncio.create_task(app.loop.run(stop), name="dispatch")
