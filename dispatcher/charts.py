@@ -69,6 +69,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, fmt: F
     for y, value in enumerate(values):
         axes.annotate(f"{value:,.2f}", (value, y), xytext=(3, 0), textcoords="offset points", va="center")
     axes.set_title(title, fontsize=11)
+    axes.set_xlim(0, max([*values, 0.01]) * 1.18)  # room for the labels right of the bars
     axes.invert_yaxis()
     axes.grid(axis="x", alpha=0.3)
     return _save(figure, fmt)

@@ -24,7 +24,8 @@ from web.deps import WEB, visitor
 from web.pages import NO_STORE, message_page, render
 
 CALENDAR_DAYS = 30
-CHART_DAYS = 30
+CHART_DAYS = 30  # at most: a campaign's chart spans from the day before it was planned
+MIN_CHART_DAYS = 7
 MAX_ID = 200  # longer ids name nothing: they are echoed shortened
 
 
@@ -36,11 +37,11 @@ class Light:
 
 def light(day: CalendarDay) -> Light:
     """The day's traffic light: red over a cap, amber when contacts get two messages, else green."""
-    if day.over_caps:
-        return Light("red", "; ".join(f"over {cap}: {n} contacts" for cap, n in day.over_caps))
+    why = [f"over {cap}: {n} contacts" for cap, n in day.over_caps]
     if day.double_booked:
-        return Light("amber", f"{day.double_booked} contacts get 2+ non-service messages")
-    return Light("green", "no conflicts")
+        why.append(f"{day.double_booked} contacts get 2+ non-service messages")
+    color = "red" if day.over_caps else "amber" if day.double_booked else "green"
+    return Light(color, "; ".join(why) or "no conflicts")
 
 
 async def calendar(request: web.Request) -> web.Response:
@@ -99,12 +100,10 @@ async def campaign(request: web.Request) -> web.Response:
         )
     now = deps.clock()
     stats = await campaign_stats(deps.reports, campaign_id, now)
-    days = await campaign_days(
-        deps.db,
-        campaign_id,
-        local_days(now - timedelta(days=CHART_DAYS - 1), deps.policy.default_timezone, CHART_DAYS),
-        ATTRIBUTION,
-    )
+    first = record.planned_at or record.created_at
+    span = min(CHART_DAYS, max(MIN_CHART_DAYS, (now - first).days + 2))  # from the day before planning
+    local = local_days(now - timedelta(days=span - 1), deps.policy.default_timezone, span)
+    days = await campaign_days(deps.db, campaign_id, local, ATTRIBUTION)
     rps = revenue_per_send(stats)
     charts = await asyncio.to_thread(_campaign_charts, campaign_id, days, rps, stats)
     member = visitor().member
@@ -127,7 +126,7 @@ async def campaign(request: web.Request) -> web.Response:
 def _campaign_charts(
     campaign_id: str, days: list[DayCounts], rps: list[tuple[str, float]], stats: CampaignStats
 ) -> dict[str, str]:
-    charts = {"daily": _svg(daily_chart(days, f"{campaign_id}: last {CHART_DAYS} days", "svg"))}
+    charts = {"daily": _svg(daily_chart(days, f"{campaign_id}: per day", "svg"))}
     if rps:
         charts["rps"] = _svg(
             bar_chart([s for s, _ in rps], [v for _, v in rps], "revenue per send by segment")
