@@ -50,7 +50,7 @@ from ritm.telegram_bot import make_bot
 from storage.campaigns import get_campaign, list_campaigns
 from storage.db import Database, sqlite_version_warning
 from storage.outbox import next_due_at, recover_in_flight
-from web.app import create_dashboard
+from web.app import mount_dashboard
 from web.deps import WebDeps
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ async def create_app(
     service = campaign_service(db, policy, settings, render)
     reports = report_store(db)
     dashboard = WebDeps(db, policy, reports, service, campaigns, signer, clock)
-    http.add_subapp("/app/", create_dashboard(dashboard))
+    mount_dashboard(http, dashboard)
     application = App(
         settings=settings,
         policy=policy,

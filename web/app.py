@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 OPEN_PATHS = ("/app/signin", "/app/login/", "/app/favicon.ico")
 
 
+def mount_dashboard(http: web.Application, deps: WebDeps) -> None:
+    """Serve the dashboard under /app/ of the process's HTTP application (and /app itself redirects)."""
+
+    async def to_root(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/app/", headers=NO_STORE)
+
+    http.router.add_get("/app", to_root)
+    http.add_subapp("/app/", create_dashboard(deps))
+
+
 def create_dashboard(deps: WebDeps) -> web.Application:
     app = web.Application(middlewares=[session_gate])
     app[WEB] = deps

@@ -14,8 +14,6 @@ from dispatcher.charts import bar_chart, daily_chart, uplift_chart
 from dispatcher.explain import explain_contact
 from dispatcher.plan_calendar import CalendarDay, local_days, plan_calendar
 from dispatcher.stats import ATTRIBUTION, CampaignStats, campaign_stats
-from policy.campaign import CampaignError
-from policy.config import PolicyError
 from storage.audit import recent_audit
 from storage.campaigns import get_campaign, list_campaigns
 from storage.daily_stats import DayCounts, campaign_days
@@ -160,7 +158,7 @@ async def decision(request: web.Request) -> web.Response:
             record = await deps.service.approve(campaign_id, by=by, at=now, source="web")
         else:
             record = await deps.service.reject(campaign_id, by=by, at=now, source="web")
-    except (ValueError, CampaignError, PolicyError) as exc:  # CampaignRefused is a ValueError
+    except ValueError as exc:  # refusals, policy, DSL and template problems: each a ValueError sentence
         return message_page(request, "Nothing decided", f"Refused: {exc}.", 403)
     if deps.decided is not None:
         await deps.decided(record, "approved" if verdict == "approve" else "rejected", member, now)

@@ -93,7 +93,8 @@ async def test_four_eyes_approval_edits_every_card_and_the_campaign_goes_out(wor
     await run_until_sent(world, hours=3 * 24)
     counts = await status_counts(world.app.db, "digest-48")
     assert counts.get("sent") == report.planned
-    [stats] = await world.say(VIEWER, "/stats digest-48")
+    [stats, chart] = await world.say(VIEWER, "/stats digest-48")
+    assert chart.photo is not None  # the numbers, then their chart
     assert f"Sent {report.planned} · failed 0" in (stats.text or "")
     assert f"holdout {report.holdout}" in (stats.text or "")
 

@@ -60,7 +60,7 @@ async def test_stats_count_deliveries_events_and_the_uplift(world: BotWorld) -> 
     se = math.sqrt(p_t * (1 - p_t) / len(sent) + p_h * (1 - p_h) / len(holdout))
     low, high = p_t - p_h - Z_95 * se, p_t - p_h + Z_95 * se
 
-    [reply] = await world.say(VIEWER, "/stats digest-48")
+    [reply, _chart] = await world.say(VIEWER, "/stats digest-48")
     text = reply.text or ""
     assert f"Sent {len(sent)} · failed 0 · suppressed 0 · holdout {len(holdout)}" in text
     assert "Opens: 1 (1 contact)" in text and "Clicks: 0 (0 contacts)" in text

@@ -65,7 +65,7 @@ def numbers(pattern: str, text: str) -> tuple[str, ...]:
 async def test_cli_and_bot_render_the_same_stats(world: BotWorld) -> None:
     stats = await measured(world)
     assert stats.treated.orders == 3 and stats.holdout.converted == 1 and stats.uplift is not None
-    [reply] = await world.say(VIEWER, "/stats digest-48")
+    [reply, _chart] = await world.say(VIEWER, "/stats digest-48")
     bot = reply.text or ""
     table = await cli(world, "stats", CAMPAIGN, "--at", world.clock().isoformat())
 

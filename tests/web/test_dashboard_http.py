@@ -56,6 +56,8 @@ async def test_without_a_session_every_page_sends_you_to_the_bot(site: WebWorld)
         ):
             async with session.get(site.base + path, allow_redirects=False) as response:
                 assert response.status == 302 and response.headers["Location"] == "/app/signin", path
+        async with session.get(site.base + "/app", allow_redirects=False) as response:
+            assert response.status == 302 and response.headers["Location"] == "/app/"
         async with session.get(site.base + "/app/signin") as response:
             assert response.status == 200 and "send /web to the school" in await response.text()
         async with session.post(site.base + "/app/campaigns/x/decision", allow_redirects=False) as response:
@@ -185,3 +187,14 @@ async def test_approval_on_the_dashboard_is_the_four_eyes_path_of_the_chat(site:
     assert [tuple(r) for r in approvals] == [("approved", str(APPROVER), "web")]
     [card] = [m for m in world.standin.sent(APPROVER) if m.edited]
     assert not card.buttons() and "member202" in (card.text or "")
+
+
+async def test_no_link_is_given_in_a_group_chat(site: WebWorld) -> None:
+    standin = site.bot.standin
+    standin.add_chat(-100500, chat_type="supergroup", title="team")
+    before = len(standin.sent(-100500))
+    standin.user_message(VIEWER, "/web", chat_id=-100500, language_code="en")
+    await standin.wait_until_consumed()
+    [reply] = standin.sent(-100500)[before:]
+    assert reply.text == "Send /web to me in a private chat: the link signs in as you."
+    assert await count(site, "web_logins") == 0
