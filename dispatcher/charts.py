@@ -24,6 +24,12 @@ SIZE_IN = (8.0, 3.4)
 DPI = 110
 
 
+def warm_up() -> None:
+    """Import matplotlib ahead of the first chart (`ritm run` does it in a thread at start)."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure  # noqa: F401
+
+
 def _figure() -> Figure:
     from matplotlib.figure import Figure
 

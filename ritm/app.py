@@ -28,6 +28,7 @@ from dispatcher.campaigns import CampaignRefused, CampaignService, PlanResult
 from dispatcher.channels.base import EmailSender, TelegramSender
 from dispatcher.channels.email import EmailChannel
 from dispatcher.channels.telegram import TelegramChannel
+from dispatcher.charts import warm_up
 from dispatcher.clock import Clock, system_clock
 from dispatcher.delivery import ChannelDelivery, DeliverySettings
 from dispatcher.dispatch_loop import DispatchLoop
@@ -258,6 +259,7 @@ async def _serve_leased(app: App, stop: asyncio.Event, dispatch_every_s: float) 
     app.loop.poll_s = dispatch_every_s
     dispatching = asyncio.create_task(app.loop.run(stop), name="dispatch")
     bot_task = asyncio.create_task(run_bot(app, stop), name="bot")  # returns at once without a bot
+    charts = asyncio.create_task(asyncio.to_thread(warm_up), name="charts")  # the first /stats is quick
     await _log_start(app, runner)
     try:
         await stop.wait()
@@ -265,6 +267,7 @@ async def _serve_leased(app: App, stop: asyncio.Event, dispatch_every_s: float) 
         await _stop_dispatch(app, scheduler, dispatching)
         with contextlib.suppress(Exception):  # run_bot logged a crash itself ("bot_crashed")
             await bot_task
+        await charts
         await runner.cleanup()
         log.info("ritm stopped", extra={"event": "stop"})
 

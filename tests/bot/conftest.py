@@ -34,6 +34,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "ritm" / "examples"
 AUTHOR, APPROVER, VIEWER, OPERATOR, ADMIN = 101, 202, 303, 404, 505
 STRANGER = 909
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+# How long an update may take to be handled: a chart's first drawing imports matplotlib, which takes
+# seconds on a busy machine (a bound, not a sleep: the wait ends when the update is handled).
+HANDLED_S = 30.0
 
 
 @dataclass
@@ -48,7 +51,7 @@ class BotWorld:
         """Send `text` as the user; return what the bot sent to that chat while handling it."""
         before = len(self.standin.sent(user_id))
         self.standin.user_message(user_id, text, language_code=language_code)
-        await self.standin.wait_until_consumed()
+        await self.standin.wait_until_consumed(timeout_s=HANDLED_S)
         return self.standin.sent(user_id)[before:]
 
     async def upload(
@@ -58,7 +61,7 @@ class BotWorld:
         self.standin.user_document(
             user_id, filename, data, mime_type="application/toml", language_code=language_code
         )
-        await self.standin.wait_until_consumed()
+        await self.standin.wait_until_consumed(timeout_s=HANDLED_S)
         return self.standin.sent(user_id)[before:]
 
     async def press(
@@ -66,7 +69,7 @@ class BotWorld:
     ) -> dict[str, Any]:
         """Press a button as the user; return the bot's answer to the press."""
         query_id = self.standin.press_button(user_id, message, data=data, text=text)
-        await self.standin.wait_until_consumed()
+        await self.standin.wait_until_consumed(timeout_s=HANDLED_S)
         answer = self.standin.callback_answer(query_id)
         assert answer is not None, "the bot did not answer the button press"
         return answer
