@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from storage.campaigns import list_campaigns
@@ -50,7 +51,11 @@ async def test_urgent_message_goes_out_as_service_while_paused(world: BotWorld) 
     assert preview.buttons() == []  # the preview's buttons are gone
 
     [calendar] = await world.say(OPERATOR, "/calendar")
-    assert f"{record.id} Urgent: warm (service) · urgent: {len(rows)}" in (calendar.text or "")
+    per_channel = Counter(r["channel"] for r in rows)  # a line per channel
+    for channel, name in (("email", "email"), ("telegram", "Telegram")):
+        if per_channel[channel]:
+            line = f"{record.id} Urgent: warm (service) · urgent · {name}: {per_channel[channel]}"
+            assert line in (calendar.text or "")
 
     report = await world.app.dispatch(world.clock())  # paused: only service messages go
     assert report.paused and report.outcomes["sent"] == len(rows)
