@@ -17,9 +17,9 @@ from bot.report_series import trend_blocks
 from bot.roles import needs
 from bot.services import BotServices
 from bot.team_approvals import send_cards
-from dispatcher.series_report import series_trend
 from dispatcher.charts import daily_chart
 from dispatcher.plan_calendar import local_days
+from dispatcher.series_report import series_trend
 from dispatcher.stats import campaign_stats
 from policy.occurrences import is_series
 from storage.campaigns import get_campaign, list_campaigns
