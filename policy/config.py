@@ -259,13 +259,21 @@ class Alerts(_Strict):
     `baseline_windows` before it; the approvers are told when a rate crosses its threshold."""
 
     enabled: bool = True
+    """Whether the approvers are told at all."""
     window: Duration = timedelta(days=7)
+    """The span watched (1d to 31d), compared with the same spans before it."""
     baseline_windows: int = Field(default=4, ge=1, le=26)
-    unsubscribe_factor: float = Field(default=2.0, gt=1.0, le=100.0)  # per 1 000 sends, vs the baseline
+    """How many spans before it make the baseline."""
+    unsubscribe_factor: float = Field(default=2.0, gt=1.0, le=100.0)
+    """Alert when unsubscribes per 1 000 sends reach this many times the baseline's."""
     complaint_factor: float = Field(default=2.0, gt=1.0, le=100.0)
-    open_rate_drop: float = Field(default=0.3, gt=0.0, lt=1.0)  # relative fall of the open rate
-    min_sends: int = Field(default=200, ge=1)  # a smaller window says too little to alert on
-    min_events: int = Field(default=3, ge=1)  # unsubscribes or complaints needed for an alert
+    """Alert when complaints per 1 000 sends reach this many times the baseline's."""
+    open_rate_drop: float = Field(default=0.3, gt=0.0, lt=1.0)
+    """Alert when the email open rate falls by this share of the baseline's (0.3 = by 30 %)."""
+    min_sends: int = Field(default=200, ge=1)
+    """A segment and channel with fewer sends in the span tell too little to alert on."""
+    min_events: int = Field(default=3, ge=1)
+    """Fewer unsubscribes (complaints) than this in the span never alert."""
 
     @field_validator("window")
     @classmethod
