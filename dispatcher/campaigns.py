@@ -40,6 +40,7 @@ from policy.occurrences import (
 from storage.campaigns import Approval, CampaignRecord
 from storage.db import Database
 from storage.team import TeamError, acting_member, canonical_user, parse_user_id
+from storage.triggers import start_trigger
 
 log = logging.getLogger(__name__)
 
@@ -331,6 +332,7 @@ class CampaignService:
         campaign_id = record.id
         summary = tally.report()
         baseline = None
+        trigger = campaign.trigger is not None
         if record.series_id is not None and approved is None:  # planned under the series' approval
             baseline = await self._baseline(record)
             outcome = check_occurrence(
@@ -345,7 +347,8 @@ class CampaignService:
                 priority=campaign.priority,
                 fingerprint=record.fingerprint,
                 approved_fingerprint=approved.fingerprint if approved else None,
-                approved_planned=approved.planned if approved else None,
+                # A trigger is approved once: who it reaches is decided as it fires, not counted now.
+                approved_planned=approved.planned if approved and not trigger else None,
                 planned=summary.planned,
             )
         if isinstance(outcome, Refused):
@@ -370,7 +373,13 @@ class CampaignService:
                     },
                 )
             return PlanResult("pending_approval", 0, report)
-        inserted = await write_spool(self.db, spool, now=at)
+        if trigger:
+            # Planning makes a trigger live: from now on its tick starts runs (dispatcher/triggers.py).
+            await start_trigger(self.db, campaign_id)
+            inserted = 0
+            summary = replace(summary, planned=0, holdout=0)
+        else:
+            inserted = await write_spool(self.db, spool, now=at)
         status = record.status if record.status in ("sending", "paused") else "scheduled"
         occurrence_report = None
         if record.series_id is not None:  # its own dry run: the next occurrence compares with it

@@ -19,8 +19,9 @@ from policy.campaign import Campaign
 from policy.config import Policy
 from policy.decide import Decider, Send
 from policy.dry_run import HOURS, DryRunReport
-from policy.steps import first_step
+from policy.steps import first_step, trigger_step
 from policy.timeutil import from_epoch, to_epoch
+from policy.triggers import STEP_SPAN
 from storage.db import Database
 from storage.outbox import PlannedRow, insert_planned, insert_planned_batches
 from storage.segments import SegmentContext, reading
@@ -92,7 +93,13 @@ async def decision_batches(
             async for part in decision_batches(db, campaign, policy, at, only_ids=only_ids, ctx=own):
                 yield part
         return
-    step = first_step(campaign, policy)
+    # A trigger's dry run: its first step, for everyone in its audience, as if it fired at `at`.
+    step = (
+        first_step(campaign, policy)
+        if campaign.trigger is None
+        else trigger_step(campaign, policy, 0, at, at + STEP_SPAN)
+    )
+    assert step.deadline is not None
     questions = questions_for(
         policy, campaign.audience, step.channels, step.protect, [v.segment for v in campaign.versions]
     )
@@ -104,8 +111,8 @@ async def decision_batches(
             db,
             policy,
             at=at,
-            begin=max(campaign.start, at),
-            end=campaign.deadline,
+            begin=max(step.start, at),
+            end=step.deadline,
             contact_ids=only_ids,
             exclude_campaign=campaign.id,
         )

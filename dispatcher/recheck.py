@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from dispatcher.campaign_cache import CampaignCache
+from dispatcher.trigger_stops import trigger_stops
 from policy.campaign import Campaign
 from policy.config import Policy
 from policy.decide import DEADLINE, Decider, Decision, Defer, Send, Situation
@@ -108,14 +109,17 @@ async def _recheck(
                 db, ctx, policy, questions, only_ids=ids, silences=found.silences, counted=found.counted
             )
         }
-        stopped = await _stopped(db, ctx, campaign, group, now)
+        if campaign.trigger is not None:
+            stopped = await trigger_stops(db, ctx, policy, campaign, group, now)
+        else:
+            stopped = await _stopped(db, ctx, campaign, group, now)
         deciders: dict[tuple[bool, str, int | None], Decider] = {}
         for row in group:
             situation = known.get(row.contact_id) or Situation.gone(row.contact_id)
             why_stopped = stopped.get((row.contact_id, row.step))
             if why_stopped is not None:
                 situation = replace(situation, stopped=why_stopped)
-            reminder = row.step >= REMINDER_STEP
+            reminder = row.step >= REMINDER_STEP and campaign.trigger is None
             decider = deciders.get((reminder, row.priority, row.deadline))
             if decider is None:
                 step = send_time_step(

@@ -45,6 +45,7 @@ from dispatcher.render_telegram import (
     visible_text,
 )
 from policy.campaign import Campaign
+from policy.triggers import run_and_index
 from storage.outbox import REMINDER_STEP
 
 __all__ = [
@@ -175,6 +176,12 @@ class Renderer:
     def check(self, campaign: Campaign, sample: MessageContext) -> None:
         """Render every version × variant × step × channel for `sample`; raise the first problem."""
         variants: list[str | None] = [v.name for v in campaign.variants] or [None]
+        if campaign.trigger is not None:  # each step renders its own template on its own channel
+            for index, trigger_step in enumerate(campaign.steps):
+                self._check_one(
+                    campaign, campaign.versions[0].name, None, trigger_step.channel, index, sample
+                )
+            return
         for version in campaign.versions:
             for variant in variants:
                 for channel in campaign.channels:
@@ -307,7 +314,12 @@ class Renderer:
         elif ver.subject is not None:
             subject = _Source(f"{campaign.id}:versions.{ver.name}.subject", ver.subject)
         template = (var.template if var is not None else None) or ver.template
-        if step >= REMINDER_STEP:
+        if campaign.trigger is not None:
+            _, index = run_and_index(step)
+            if index >= len(campaign.steps):
+                raise ValueError(f"campaign {campaign.id} has no trigger step {index}")
+            template, subject = campaign.steps[index].template, None
+        elif step >= REMINDER_STEP:
             if campaign.event is None or step - REMINDER_STEP >= len(campaign.event.reminders):
                 raise ValueError(f"campaign {campaign.id} has no reminder step {step}")
             reminder = campaign.event.reminders[step - REMINDER_STEP]

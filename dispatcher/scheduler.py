@@ -26,9 +26,11 @@ def build_scheduler(
     plan_campaigns: Tick,
     followups: Tick,
     notices: Tick | None = None,
+    triggers: Tick | None = None,
     plan_every_s: float = 30.0,
     followups_every_s: float = 60.0,
     notices_every_s: float = 900.0,
+    triggers_every_s: float = 60.0,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler whose jobs read the injected clock once and pass `now` down."""
     scheduler = AsyncIOScheduler(timezone="UTC")
@@ -48,6 +50,8 @@ def build_scheduler(
     ]
     if notices is not None:  # the team's alerts and weekly report (only with a bot to tell them)
         jobs.append(("team_notices", notices, notices_every_s))
+    if triggers is not None:
+        jobs.append(("triggers", triggers, triggers_every_s))
     for name, tick, every in jobs:
         scheduler.add_job(
             job(tick, name),

@@ -42,6 +42,7 @@ from policy.dsl import DslError
 from policy.segment_names import resolve
 from policy.series import SERIES_KEYS, Occurrence, Series, SeriesError, build_series
 from policy.timeutil import TimeParseError, parse_instant, zone
+from policy.triggers import MAX_STEPS, TriggerError, parse_reentry, parse_trigger
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -222,6 +223,39 @@ class CascadeStep(_Strict):
         return value
 
 
+class TriggerStep(_Strict):
+    """A step of a trigger's scenario: `after` the step before (the first: after the start)."""
+
+    after: Duration = timedelta(0)
+    channel: str
+    template: TemplateName
+    unless: DslText | None = None
+
+    @field_validator("after")
+    @classmethod
+    def _after(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if value not in CHANNELS:
+            raise ValueError(f"unknown channel {value!r}: the policy allows {', '.join(CHANNELS)}")
+        return value
+
+
+# A trigger file names its channels and templates in its steps; these keys get defaults from them.
+_TRIGGER_DEFAULTS = {
+    "priority": "scenario",
+    "audience": ALL,
+    "start": "1970-01-01T00:00:00Z",  # live from the moment it is planned
+    "deadline": "2199-12-31T00:00:00Z",
+}
+_NOT_WITH_TRIGGER = ("cascade", "event", "variants", "holdout")
+
+
 class Event(_Strict):
     """A webinar or live stream: reminders at `reminders` before `starts_at`, calendar links, ICS."""
 
@@ -306,6 +340,15 @@ class Campaign(_Strict):
     """Follow-up steps on other channels (at most two)."""
     event: Event | None = None
     """A webinar or live stream: reminders, calendar links and an ICS file."""
+    trigger: str | None = None
+    """A scenario that starts for each contact on its own: `event:TYPE`, `tag:NAME`,
+    `enter:segment:NAME` or `date:FIELD` (SPEC §12.4)."""
+    until: str | None = None
+    """A trigger's stop condition (DSL), read since its run started and checked before every step."""
+    reentry: str = "never"
+    """When a contact may start a trigger's scenario again: `never` or `after D`."""
+    steps: list[TriggerStep] = Field(default_factory=list)
+    """A trigger's steps: `after`, `channel`, `template`, optional `unless`."""
     source: str = Field(default="", exclude=True, repr=False)
     # A series (the `schedule` key and its bounds) and the occurrence this campaign stands for; set by
     # `_series_keys` only, never read from the file.
@@ -316,6 +359,45 @@ class Campaign(_Strict):
     @classmethod
     def _series(cls, data: Any, info: ValidationInfo) -> Any:
         return _series_keys(data, _policy(info)) if isinstance(data, dict) else data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _trigger_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "trigger" not in data:
+            return data
+        steps = data.get("steps")
+        filled = {**_TRIGGER_DEFAULTS, **data}
+        if isinstance(steps, list) and steps and all(isinstance(s, dict) for s in steps):
+            channels = [s["channel"] for s in steps if isinstance(s.get("channel"), str)]
+            filled.setdefault("channels", list(dict.fromkeys(channels)))
+            first = steps[0].get("template")
+            if isinstance(first, str):
+                filled.setdefault("versions", [{"segment": ALL, "template": first}])
+        return filled
+
+    @field_validator("trigger")
+    @classmethod
+    def _trigger(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            try:
+                parse_trigger(value, _policy(info))
+            except TriggerError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("until")
+    @classmethod
+    def _until(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _dsl(value, info)
+
+    @field_validator("reentry")
+    @classmethod
+    def _reentry(cls, value: str) -> str:
+        try:
+            parse_reentry(value)
+        except TriggerError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
 
     @field_validator("priority", mode="before")
     @classmethod
@@ -412,11 +494,33 @@ class Campaign(_Strict):
             if step.channel in previous:
                 _fail(("cascade", i, "channel"), "must differ from the step before's channel", step.channel)
             previous = {step.channel}
+        self._trigger_keys()
         if self.event is not None and self.event.starts_at <= self.start:
             _fail(
                 ("event", "starts_at"), "must be after the campaign start", self.event.starts_at.isoformat()
             )
         return self
+
+    def _trigger_keys(self) -> None:
+        given = self.model_fields_set
+        if self.trigger is None:
+            for key in ("until", "steps"):
+                if key in given:
+                    _fail((key,), "only a trigger campaign has this key: add trigger = ...", None)
+            if "reentry" in given:
+                _fail(("reentry",), "only a trigger campaign has this key: add trigger = ...", self.reentry)
+            return
+        if self.series is not None:
+            _fail(("schedule",), "a trigger starts on its own: it cannot have a schedule", None)
+        if not self.steps:
+            _fail(("steps",), "a trigger needs at least one [[steps]]", None)
+        if len(self.steps) > MAX_STEPS:
+            _fail(("steps",), f"at most {MAX_STEPS} steps", len(self.steps))
+        for key in _NOT_WITH_TRIGGER:
+            if key in given:
+                _fail((key,), "a trigger campaign cannot have this key (its steps are its scenario)", None)
+        if self.trigger.startswith("date:") and parse_reentry(self.reentry) is not None:
+            _fail(("reentry",), "a date trigger starts once a year: leave reentry out", self.reentry)
 
     @property
     def requires_approval(self) -> bool:
@@ -451,6 +555,7 @@ class Campaign(_Strict):
         names = [v.template for v in self.versions]
         names += [v.template for v in self.variants]
         names += [s.template for s in self.cascade]
+        names += [s.template for s in self.steps]
         if self.event is not None:
             names.append(self.event.reminder_template)
         return list(dict.fromkeys(n for n in names if n))

@@ -34,7 +34,7 @@ from policy.silence import SilenceInputs, SilenceWindow, blocks_priority, silenc
 from policy.timeutil import next_local_day, zone
 from policy.windows import in_quiet, in_window
 
-StepKind = Literal["first", "cascade", "reminder", "send_time"]
+StepKind = Literal["first", "cascade", "reminder", "trigger", "send_time"]
 Priority = Literal["service", "scenario", "mass"]
 
 PREFERENCE = "pref:"  # a cap "segment" that is the subscriber's own frequency choice (fields.frequency)
@@ -194,7 +194,7 @@ class Decider:
         step = self.step
         if not s.exists:
             return self._exclude(MISSING)
-        if s.stopped is not None and step.kind in ("cascade", "reminder"):
+        if s.stopped is not None and step.kind in ("cascade", "reminder", "trigger"):
             return self._exclude(s.stopped)
         if not any(s.has_address):
             return NO_ADDRESS
@@ -213,7 +213,8 @@ class Decider:
     def _due(self, s: Situation, channel: str) -> Due | Excluded:
         step = self.step
         # Without silences or counted messages a first send's due time depends only on this key.
-        plain = step.kind == "first" and s.silences is None and not s.counted
+        # (A trigger step's start is its own too: one Decider per run and step.)
+        plain = step.kind in ("first", "trigger") and s.silences is None and not s.counted
         key = (s.timezone, s.window_segment, s.cap_segments, channel)
         if plain:
             shared = self._shared.get(key)

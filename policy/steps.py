@@ -49,6 +49,24 @@ def cascade_step(campaign: Campaign, index: int) -> Step:
     )
 
 
+def trigger_step(
+    campaign: Campaign, policy: Policy, index: int, earliest: datetime, deadline: datetime
+) -> Step:
+    """Step `index` of one run of a trigger campaign: its own channel, from `earliest` (the run's start
+    plus the steps' delays) until `deadline`."""
+    return Step(
+        campaign_id=campaign.id,
+        kind="trigger",
+        priority=campaign.priority,
+        channels=(campaign.steps[index].channel,),
+        start=earliest,
+        deadline=deadline,
+        windows=campaign.windows,
+        protect=tuple(protect_of(campaign, policy)),
+        versions=tuple(v.name for v in campaign.versions),
+    )
+
+
 def reminder_steps(campaign: Campaign) -> list[tuple[int, Step]]:
     """(k, step) of each reminder of the campaign's event: scenario priority, the whole day (quiet
     hours still apply), from S − offset until the next reminder's time, the last one until S − latest

@@ -38,6 +38,7 @@ from dispatcher.metrics import Metrics, metrics_handler
 from dispatcher.mime import envelope_address
 from dispatcher.ports import ReportStore
 from dispatcher.scheduler import build_scheduler
+from dispatcher.triggers import TriggerReport, Triggers
 from dispatcher.worker import OutboxWorker, TickReport
 from policy.campaign import CampaignError
 from policy.config import Policy
@@ -68,6 +69,7 @@ class App:
     worker: OutboxWorker
     loop: DispatchLoop
     followups: FollowUps
+    triggers: Triggers
     http: web.Application
     reports: ReportStore
     email: EmailChannel | None = None
@@ -118,6 +120,9 @@ class App:
 
     async def follow_up(self, now: datetime | None = None) -> FollowUpReport:
         return await self.followups.run_once(now or self.clock())
+
+    async def fire_triggers(self, now: datetime | None = None) -> TriggerReport:
+        return await self.triggers.run_once(now or self.clock())
 
     async def recover(self) -> dict[str, int]:
         """Under the instance lease, rows other (dead) holders left: `sending` mass/scenario become
@@ -204,6 +209,7 @@ async def create_app(
         worker=worker,
         loop=DispatchLoop(worker, clock, next_due, observe=metrics.observe_tick),
         followups=FollowUps(db, policy, campaigns),
+        triggers=Triggers(db, policy, campaigns),
         http=http,
         reports=reports,
         email=email_channel,
@@ -254,6 +260,7 @@ async def _serve_leased(app: App, stop: asyncio.Event, dispatch_every_s: float) 
         plan_campaigns=app.plan_due,
         followups=app.follow_up,
         notices=None if app.bot is None else TeamNotices(app.bot, services_from(app)).run_once,
+        triggers=app.fire_triggers,
     )
     scheduler.start()
     app.loop.poll_s = dispatch_every_s

@@ -205,5 +205,6 @@ async def campaigns_to_finish(db: Database) -> list[str]:
         "SELECT c.id FROM campaigns c WHERE c.status IN ('scheduled', 'sending') AND NOT EXISTS ("
         " SELECT 1 FROM outbox o WHERE o.campaign_id = c.id AND o.status IN ('planned', 'retry', 'sending'))"
         " AND EXISTS (SELECT 1 FROM outbox o WHERE o.campaign_id = c.id)"
+        " AND NOT EXISTS (SELECT 1 FROM trigger_state t WHERE t.campaign_id = c.id)"  # triggers go on
     )
     return [r[0] for r in rows]

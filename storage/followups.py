@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from policy.dsl import Expr
 from policy.timeutil import from_epoch, to_epoch
 from storage.db import Database
 from storage.outbox import REMINDER_STEP
@@ -80,7 +81,7 @@ async def first_send_versions(db: Database, campaign_id: str) -> dict[str, tuple
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-async def matching_ids(db: Database, ctx: SegmentContext, dsl: str, ids: Sequence[str]) -> set[str]:
+async def matching_ids(db: Database, ctx: SegmentContext, dsl: str | Expr, ids: Sequence[str]) -> set[str]:
     """Which of `ids` match the DSL expression at the context's `at` (a cascade's `unless`)."""
     if not ids:
         return set()

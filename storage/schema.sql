@@ -41,6 +41,16 @@ CREATE TABLE tags (
     PRIMARY KEY (contact_id, tag)
 ) WITHOUT ROWID;
 CREATE INDEX tags_tag ON tags(tag, set_at);
+CREATE TRIGGER trigger_feed_tag_reset AFTER UPDATE ON tags
+WHEN NEW.removed_at IS NULL AND (NEW.set_at != OLD.set_at OR OLD.removed_at IS NOT NULL)
+BEGIN
+    INSERT INTO trigger_feed (contact_id, kind, name, at) VALUES (NEW.contact_id, 'tag', NEW.tag, NEW.set_at);
+END;
+CREATE TRIGGER trigger_feed_tag_set AFTER INSERT ON tags
+WHEN NEW.removed_at IS NULL
+BEGIN
+    INSERT INTO trigger_feed (contact_id, kind, name, at) VALUES (NEW.contact_id, 'tag', NEW.tag, NEW.set_at);
+END;
 
 CREATE TABLE orders (
     id         TEXT PRIMARY KEY,
@@ -54,6 +64,20 @@ CREATE TABLE orders (
 CREATE INDEX orders_contact ON orders(contact_id, status, created_at);
 CREATE INDEX orders_paid_by_contact ON orders(status, contact_id, paid_at, amount);
 CREATE INDEX orders_status ON orders(status, created_at);
+CREATE TRIGGER trigger_feed_order_created AFTER INSERT ON orders
+BEGIN
+    INSERT INTO trigger_feed (contact_id, kind, name, at)
+    VALUES (NEW.contact_id, 'event', 'order_created', NEW.created_at);
+    INSERT INTO trigger_feed (contact_id, kind, name, at)
+    SELECT NEW.contact_id, 'event', 'order_paid', COALESCE(NEW.paid_at, NEW.created_at)
+    WHERE NEW.status = 'paid';
+END;
+CREATE TRIGGER trigger_feed_order_paid AFTER UPDATE OF status ON orders
+WHEN NEW.status = 'paid' AND OLD.status != 'paid'
+BEGIN
+    INSERT INTO trigger_feed (contact_id, kind, name, at)
+    VALUES (NEW.contact_id, 'event', 'order_paid', COALESCE(NEW.paid_at, NEW.created_at));
+END;
 
 CREATE TABLE events (
     id          INTEGER PRIMARY KEY,
@@ -67,6 +91,10 @@ CREATE TABLE events (
 CREATE INDEX events_campaign ON events(campaign_id, type, contact_id);
 CREATE INDEX events_contact_at ON events(contact_id, at);
 CREATE INDEX events_type_at_contact ON events(type, at, contact_id);
+CREATE TRIGGER trigger_feed_event AFTER INSERT ON events
+BEGIN
+    INSERT INTO trigger_feed (contact_id, kind, name, at) VALUES (NEW.contact_id, 'event', NEW.type, NEW.at);
+END;
 
 CREATE TABLE silences (
     id         INTEGER PRIMARY KEY,
@@ -201,6 +229,36 @@ CREATE TABLE suppressions (
     reason  TEXT NOT NULL,
     at      INTEGER NOT NULL,
     PRIMARY KEY (channel, address)
+) WITHOUT ROWID;
+
+CREATE TABLE trigger_feed (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    contact_id TEXT NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('event', 'tag')),
+    name       TEXT NOT NULL,            -- the event type (order_created, order_paid included) or tag
+    at         INTEGER NOT NULL          -- when it happened, as the source row says
+);
+
+CREATE TABLE trigger_state (
+    campaign_id TEXT PRIMARY KEY,
+    cursor      INTEGER NOT NULL,
+    full_at     INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE trigger_runs (
+    id          INTEGER PRIMARY KEY,
+    campaign_id TEXT NOT NULL,
+    contact_id  TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    UNIQUE (campaign_id, contact_id, key)
+);
+CREATE INDEX trigger_runs_latest ON trigger_runs(campaign_id, contact_id, started_at);
+
+CREATE TABLE trigger_members (
+    campaign_id TEXT NOT NULL,
+    contact_id  TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, contact_id)
 ) WITHOUT ROWID;
 
 CREATE TABLE web_logins (

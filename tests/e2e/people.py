@@ -94,5 +94,6 @@ def relax(world: World) -> None:
             "segment_caps": {},
         }
     )
-    for holder in (world.app, world.app.worker, world.app.service, world.app.followups, world.app.campaigns):
+    holders = (world.app, world.app.worker, world.app.service, world.app.followups, world.app.campaigns)
+    for holder in (*holders, world.app.triggers):
         holder.policy = policy  # type: ignore[attr-defined]
