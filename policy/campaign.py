@@ -368,7 +368,7 @@ class Campaign(_Strict):
         steps = data.get("steps")
         filled = {**_TRIGGER_DEFAULTS, **data}
         if isinstance(steps, list) and steps and all(isinstance(s, dict) for s in steps):
-            channels = [s["channel"] for s in steps if isinstance(s.get("channel"), str)]
+            channels = [s["channel"] for s in steps if s.get("channel") in CHANNELS]
             filled.setdefault("channels", list(dict.fromkeys(channels)))
             first = steps[0].get("template")
             if isinstance(first, str):

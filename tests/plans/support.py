@@ -15,7 +15,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # The tables that grow with the base: a per-contact path must never walk them whole.
-BIG = ("contacts", "orders", "events", "tags", "outbox", "consents", "suppressions", "silences")
+BIG = (
+    "contacts",
+    "orders",
+    "events",
+    "tags",
+    "outbox",
+    "consents",
+    "suppressions",
+    "silences",
+    "trigger_feed",
+)
+BIG += ("trigger_runs", "trigger_members")
 # Tables whose rows belong to one contact: a lookup must be keyed by the contact (or the campaign).
 PER_CONTACT = ("orders", "events", "tags", "consents", "silences")
 # Suppressions belong to an address: a lookup must be keyed by it.

@@ -17,7 +17,15 @@ def example(name: str) -> Campaign:
 
 def test_every_example_parses() -> None:
     names = sorted(p.name for p in EXAMPLES.glob("*.toml"))
-    assert names == ["digest.toml", "digest_series.toml", "service.toml", "webinar.toml"]
+    assert names == [
+        "anniversary.toml",
+        "digest.toml",
+        "digest_series.toml",
+        "dunning.toml",
+        "service.toml",
+        "webinar.toml",
+        "winback.toml",
+    ]
     for name in names:
         assert example(name).source
 
@@ -68,3 +76,25 @@ def test_service_notice_skips_approval_and_sends_no_reminders() -> None:
     assert c.priority == "service" and not c.requires_approval
     assert c.event is not None and c.event.reminders == []
     assert c.channels == ["telegram", "email"]
+
+
+def test_dunning_is_email_then_telegram_stopped_by_a_payment() -> None:
+    c = example("dunning.toml")
+    assert (c.trigger, c.until, c.reentry, c.priority) == (
+        "event:order_created",
+        "order:paid",
+        "after 30d",
+        "scenario",
+    )
+    assert [(s.after, s.channel, s.template) for s in c.steps] == [
+        (timedelta(hours=1), "email", "dunning_1"),
+        (timedelta(hours=24), "telegram", "dunning_2"),
+    ]
+    assert not c.requires_approval and c.channels == ["email", "telegram"]
+
+
+def test_winback_enters_sleeping_30d_and_anniversary_is_yearly() -> None:
+    assert example("winback.toml").trigger == "enter:segment:sleeping_30d"
+    assert "sleeping_30d" in policy().segments
+    anniversary = example("anniversary.toml")
+    assert (anniversary.trigger, anniversary.reentry) == ("date:first_paid_at", "never")
