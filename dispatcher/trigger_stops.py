@@ -8,8 +8,9 @@ ago their run started, to the minute, and each group is one query over its conta
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from policy.campaign import Campaign
 from policy.config import Policy
@@ -23,6 +24,7 @@ from storage.segments import SegmentContext
 from storage.triggers import run_starts
 
 TRIGGER_STOPPED = "trigger_stopped"
+K = TypeVar("K", bound=Hashable)
 UNLESS = "unless"
 
 
@@ -43,17 +45,35 @@ async def trigger_stops(
             stopped.update({(r.contact_id, r.step): UNLESS for r in mine if r.contact_id in hit})
     if campaign.until is None:
         return stopped
-    until = resolve(campaign.until, policy)
     starts = await run_starts(db, sorted({run_and_index(r.step)[0] for r in rows}))
-    by_minute: dict[int, list[ClaimedRow]] = defaultdict(list)
-    now_s = to_epoch(now)
-    for row in rows:
-        started = starts.get(run_and_index(row.step)[0])
-        if started is not None:
-            by_minute[-(-(now_s - started) // 60)].append(row)
-    for minutes, group in by_minute.items():
-        expr = since_start(until, timedelta(minutes=minutes))
-        hit = await matching_ids(db, ctx, expr, sorted({r.contact_id for r in group}))
-        # A run that stopped suppresses its step whatever its `unless` said.
-        stopped.update({(r.contact_id, r.step): TRIGGER_STOPPED for r in group if r.contact_id in hit})
+    runs = {
+        (r.contact_id, r.step): (r.contact_id, started)
+        for r in rows
+        if (started := starts.get(run_and_index(r.step)[0])) is not None
+    }
+    # A run that stopped suppresses its step whatever its `unless` said.
+    for key in await until_held(db, ctx, policy, campaign.until, runs, now):
+        stopped[key] = TRIGGER_STOPPED
     return stopped
+
+
+async def until_held(
+    db: Database,
+    ctx: SegmentContext,
+    policy: Policy,
+    until: str,
+    runs: Mapping[K, tuple[str, int]],
+    now: datetime,
+) -> set[K]:
+    """The keys of `runs` (key → contact, start in epoch seconds) whose `until` happened since the start."""
+    expr = resolve(until, policy)
+    by_minute: dict[int, list[K]] = defaultdict(list)
+    now_s = to_epoch(now)
+    for key, (_, started) in runs.items():
+        by_minute[-(-(now_s - started) // 60)].append(key)
+    held: set[K] = set()
+    for minutes, keys in by_minute.items():
+        bounded = since_start(expr, timedelta(minutes=minutes))
+        hit = await matching_ids(db, ctx, bounded, sorted({runs[k][0] for k in keys}))
+        held.update(k for k in keys if runs[k][0] in hit)
+    return held

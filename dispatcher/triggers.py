@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dispatcher.campaign_cache import CampaignCache, LoadedCampaign
+from dispatcher.trigger_stops import TRIGGER_STOPPED, until_held
 from policy.caps import Counted
 from policy.config import Policy
 from policy.decide import Decider, Send, Situation
@@ -152,7 +153,8 @@ class Triggers:
             at = min(from_epoch(item.at), now)
             if now - at > STALE_AFTER or item.contact_id in starts:
                 continue  # history imported late starts nothing; one run per contact per tick
-            starts[item.contact_id] = _Start(item.contact_id, f"feed:{item.id}", at)
+            # To the next whole minute: the runs of one tick then share a handful of start instants.
+            starts[item.contact_id] = _Start(item.contact_id, f"feed:{item.id}", _minute_up(at))
         return list(starts.values())
 
     async def _entering(
@@ -231,6 +233,19 @@ class Triggers:
         found = await limits(self.db, self.policy, at=now, begin=now, end=horizon, contact_ids=ids)
         questions = questions_for(self.policy, "all", channels, protect_of(campaign, self.policy), [])
         async with await SegmentContext.create(self.db, self.policy, now, scope=ids) as ctx:
+            # `until` is checked before every step, the first one too (an order created already paid).
+            stopped = (
+                await until_held(
+                    self.db,
+                    ctx,
+                    self.policy,
+                    campaign.until,
+                    {s.contact_id: (s.contact_id, to_epoch(s.at)) for s in starts},
+                    now,
+                )
+                if campaign.until is not None
+                else set()
+            )
             known = {
                 s.contact_id: s
                 async for s in situations(
@@ -243,6 +258,8 @@ class Triggers:
                     counted=found.counted,
                 )
             }
+        # Runs that start in the same minute share their steps' deciders (and the due times they memo).
+        deciders: dict[tuple[int, datetime, datetime], Decider] = {}
         runs = []
         for start in starts:
             situation = known.get(start.contact_id)
@@ -254,10 +271,13 @@ class Triggers:
                 deadline = earliest + STEP_SPAN
                 if index == 0 and start.first_deadline is not None:
                     deadline = start.first_deadline
-                decider = Decider(
-                    trigger_step(campaign, self.policy, index, earliest, deadline), self.policy, now
-                )
+                decider = deciders.get((index, earliest, deadline))
+                if decider is None:
+                    step_of_run = trigger_step(campaign, self.policy, index, earliest, deadline)
+                    decider = deciders[(index, earliest, deadline)] = Decider(step_of_run, self.policy, now)
                 own = _on_channel(situation, channels.index(step.channel))
+                if start.contact_id in stopped:
+                    own = replace(own, stopped=TRIGGER_STOPPED)
                 decision = decider.decide(own)
                 row = _row(campaign.id, start.contact_id, index, campaign.priority, step.channel, deadline)
                 if isinstance(decision, Send):
@@ -267,12 +287,16 @@ class Triggers:
                     situation = replace(situation, counted=(*situation.counted, counted))
                     report.planned[campaign.id] += 1
                 else:
-                    rows.append(
-                        row._replace(due_at=to_epoch(now), status="cancelled", reason=decision.reason)
-                    )
+                    # Decided once: a stopped run's step is suppressed, one no slot can hold cancelled.
+                    status = "suppressed" if decision.reason == TRIGGER_STOPPED else "cancelled"
+                    rows.append(row._replace(due_at=to_epoch(now), status=status, reason=decision.reason))
                     report.skipped[decision.reason] += 1
             runs.append(NewRun(start.contact_id, start.key, to_epoch(start.at), tuple(rows)))
         return runs
+
+
+def _minute_up(at: datetime) -> datetime:
+    return from_epoch(-(-to_epoch(at) // 60) * 60)
 
 
 def _on_channel(s: Situation, i: int) -> Situation:

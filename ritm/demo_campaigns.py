@@ -9,6 +9,7 @@ FILES = {
     "digest-48": "digest.toml",
     "digest-weekly": "digest_series.toml",
     "stream-moved-1127": "service.toml",
+    "dunning": "dunning.toml",
 }
 
 

@@ -129,18 +129,23 @@ class Audience:
         return len(came)
 
     async def pay(self, contact: str, order_id: str, amount: int, now: datetime) -> dict[str, object]:
-        at = iso_utc(now)
+        self.did["paid an order"] += 1
+        return await self.order(contact, order_id, amount, created=now, paid=now)
+
+    async def order(
+        self, contact: str, order_id: str, amount: int, *, created: datetime, paid: datetime | None = None
+    ) -> dict[str, object]:
+        """The platform reports an order — pending, or paid at `paid` — over the signed webhook."""
         order = {
             "id": order_id,
             "contact_id": contact,
             "amount": amount,
             "currency": "RUB",
-            "status": "paid",
-            "created_at": at,
-            "paid_at": at,
+            "status": "paid" if paid else "pending",
+            "created_at": iso_utc(created),
+            "paid_at": iso_utc(paid) if paid else "",
         }
-        self.did["paid an order"] += 1
-        return await self.hook({"orders": [order]}, now)
+        return await self.hook({"orders": [order]}, paid or created)
 
     async def hook(self, payload: dict[str, object], now: datetime) -> dict[str, object]:
         assert self.session is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 
 from rich.console import Console
@@ -10,18 +10,24 @@ from rich.table import Column, Table
 
 from policy.dry_run import DryRunReport
 from policy.timeutil import iso_utc
-from ritm.demo import DemoStory
+from policy.triggers import run_and_index
+from ritm.demo import DUNNING, DemoStory
 from storage.db import Database
 from storage.outbox import REMINDER_STEP
 from storage.outcomes import campaign_statuses, messages_of_contact, outcomes, sent_per_channel
 
 
-def step_name(step: int) -> str:
+def step_name(step: int, *, trigger: bool = False) -> str:
+    if trigger:  # one row per run: name the step, not the run
+        return f"trigger step {run_and_index(step)[1] + 1}"
     if step == 0:
         return "first send"
     if step >= REMINDER_STEP:
         return f"reminder {step - REMINDER_STEP + 1}"
     return f"cascade step {step}"
+
+
+TRIGGERS = frozenset({DUNNING})
 
 
 async def print_report(console: Console, db: Database, story: DemoStory) -> None:
@@ -30,8 +36,12 @@ async def print_report(console: Console, db: Database, story: DemoStory) -> None
     # Occurrence ids (`digest-weekly@2026-12-08`) differ only at their end: fold them, never cut them.
     campaign = Column("campaign", overflow="fold")
     table = Table(campaign, "step", "channel", "status", "why", "messages", title="What the dispatcher did")
+    rows: Counter[tuple[str, str, str, str, str]] = Counter()
     for o in await outcomes(db):
-        table.add_row(o.campaign_id, step_name(o.step), o.channel, o.status, o.reason, str(o.count))
+        name = step_name(o.step, trigger=o.campaign_id in TRIGGERS)
+        rows[(o.campaign_id, name, o.channel, o.status, o.reason or "")] += o.count
+    for (campaign_id, name, channel, status, reason), count in rows.items():
+        table.add_row(campaign_id, name, channel, status, reason, str(count))
     console.print(table)
     totals = await sent_per_channel(db)
     statuses = ", ".join(f"{c} {s}" for c, s in (await campaign_statuses(db)).items())
@@ -48,6 +58,14 @@ async def print_report(console: Console, db: Database, story: DemoStory) -> None
         console.print(f"• {note}")
     if story.payer:
         await _print_payer(console, db, story.payer)
+    for buyer in story.buyers:
+        dunning = [m for m in await messages_of_contact(db, buyer) if m.campaign_id in TRIGGERS]
+        steps = [
+            f"{step_name(m.step, trigger=True)} by {m.channel}: {m.status}"
+            + (f" ({m.reason})" if m.reason else "")
+            for m in dunning
+        ]
+        console.print(f"the buyer {buyer}: " + "; ".join(steps))
     out = story.out_dir
     console.print(
         f"\nCaptured emails: {out / 'mail'} (one .eml per message);"
@@ -73,5 +91,6 @@ async def _print_payer(console: Console, db: Database, contact_id: str) -> None:
     story: dict[str, list[str]] = defaultdict(list)
     for m in await messages_of_contact(db, contact_id):
         why = f" ({m.reason})" if m.reason else ""
-        story[m.campaign_id].append(f"{step_name(m.step)} by {m.channel}: {m.status}{why}")
+        name = step_name(m.step, trigger=m.campaign_id in TRIGGERS)
+        story[m.campaign_id].append(f"{name} by {m.channel}: {m.status}{why}")
     console.print(f"the payer {contact_id}: " + "; ".join(f"{c}: {', '.join(v)}" for c, v in story.items()))
