@@ -43,11 +43,12 @@ CREATE TABLE tags (
 CREATE INDEX tags_tag ON tags(tag, set_at);
 CREATE TRIGGER trigger_feed_tag_reset AFTER UPDATE ON tags
 WHEN NEW.removed_at IS NULL AND (NEW.set_at != OLD.set_at OR OLD.removed_at IS NOT NULL)
+    AND EXISTS (SELECT 1 FROM trigger_state)
 BEGIN
     INSERT INTO trigger_feed (contact_id, kind, name, at) VALUES (NEW.contact_id, 'tag', NEW.tag, NEW.set_at);
 END;
 CREATE TRIGGER trigger_feed_tag_set AFTER INSERT ON tags
-WHEN NEW.removed_at IS NULL
+WHEN NEW.removed_at IS NULL AND EXISTS (SELECT 1 FROM trigger_state)
 BEGIN
     INSERT INTO trigger_feed (contact_id, kind, name, at) VALUES (NEW.contact_id, 'tag', NEW.tag, NEW.set_at);
 END;
@@ -65,6 +66,7 @@ CREATE INDEX orders_contact ON orders(contact_id, status, created_at);
 CREATE INDEX orders_paid_by_contact ON orders(status, contact_id, paid_at, amount);
 CREATE INDEX orders_status ON orders(status, created_at);
 CREATE TRIGGER trigger_feed_order_created AFTER INSERT ON orders
+WHEN EXISTS (SELECT 1 FROM trigger_state)
 BEGIN
     INSERT INTO trigger_feed (contact_id, kind, name, at)
     VALUES (NEW.contact_id, 'event', 'order_created', NEW.created_at);
@@ -73,7 +75,7 @@ BEGIN
     WHERE NEW.status = 'paid';
 END;
 CREATE TRIGGER trigger_feed_order_paid AFTER UPDATE OF status ON orders
-WHEN NEW.status = 'paid' AND OLD.status != 'paid'
+WHEN NEW.status = 'paid' AND OLD.status != 'paid' AND EXISTS (SELECT 1 FROM trigger_state)
 BEGIN
     INSERT INTO trigger_feed (contact_id, kind, name, at)
     VALUES (NEW.contact_id, 'event', 'order_paid', COALESCE(NEW.paid_at, NEW.created_at));
@@ -92,6 +94,7 @@ CREATE INDEX events_campaign ON events(campaign_id, type, contact_id);
 CREATE INDEX events_contact_at ON events(contact_id, at);
 CREATE INDEX events_type_at_contact ON events(type, at, contact_id);
 CREATE TRIGGER trigger_feed_event AFTER INSERT ON events
+WHEN EXISTS (SELECT 1 FROM trigger_state)
 BEGIN
     INSERT INTO trigger_feed (contact_id, kind, name, at) VALUES (NEW.contact_id, 'event', NEW.type, NEW.at);
 END;

@@ -111,12 +111,15 @@ async def test_reentry_after_30_days_and_exactly_once_before(world: World) -> No
     assert len(world.smtp.messages) == 2
 
 
-async def test_the_feed_is_pruned_once_every_live_trigger_read_it(world: World) -> None:
+async def test_the_feed_journals_only_while_a_trigger_is_live_and_is_pruned_behind_it(world: World) -> None:
     await add_contacts(world.app.db, ["f1"], at=world.clock())
+    visit = "INSERT INTO events (contact_id, type, at) VALUES ('f1', 'visit', ?)"
     async with world.app.db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO events (contact_id, type, at) VALUES ('f1', 'visit', ?)", (to_epoch(world.clock()),)
-        )
+        await conn.execute(visit, (to_epoch(world.clock()),))
+    assert await world.app.db.scalar("SELECT COUNT(*) FROM trigger_feed") == 0  # no trigger is live
+    await go_live(world, "dunning.toml", "dunning")
+    async with world.app.db.transaction() as conn:
+        await conn.execute(visit, (to_epoch(world.clock()) + 1,))
     assert await world.app.db.scalar("SELECT COUNT(*) FROM trigger_feed") == 1
     await world.app.fire_triggers(world.clock())
     assert await world.app.db.scalar("SELECT COUNT(*) FROM trigger_feed") == 0
