@@ -227,9 +227,13 @@ class TriggerStep(_Strict):
     """A step of a trigger's scenario: `after` the step before (the first: after the start)."""
 
     after: Duration = timedelta(0)
+    """The delay after the step before (the first step: after the trigger fired)."""
     channel: str
+    """The channel of this step: email, telegram or sms (with consent, as always)."""
     template: TemplateName
+    """The template this step renders on its channel."""
     unless: DslText | None = None
+    """A DSL condition checked when the step is due: if it holds, the step is cancelled."""
 
     @field_validator("after")
     @classmethod
@@ -344,7 +348,8 @@ class Campaign(_Strict):
     """A scenario that starts for each contact on its own: `event:TYPE`, `tag:NAME`,
     `enter:segment:NAME` or `date:FIELD` (SPEC §12.4)."""
     until: str | None = None
-    """A trigger's stop condition (DSL), read since its run started and checked before every step."""
+    """A series: its last date. A trigger: its stop condition (DSL), read since the run started and
+    checked before every step (`until = "order:paid"`)."""
     reentry: str = "never"
     """When a contact may start a trigger's scenario again: `never` or `after D`."""
     steps: list[TriggerStep] = Field(default_factory=list)
