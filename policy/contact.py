@@ -31,13 +31,15 @@ class TagRecord:
 
 @dataclass(frozen=True, slots=True)
 class OrderRecord:
-    """An order; `status` is its current status, `paid_at` is set for paid orders."""
+    """An order; `status` is its current status (a refunded order is no longer paid), `paid_at` is
+    set for paid orders, `product` is what was bought when the platform said."""
 
     id: str
     amount: float
     status: str
     created_at: datetime
     paid_at: datetime | None = None
+    product: str | None = None
 
     def paid_by(self, at: datetime) -> bool:
         """A paid order whose payment happened at or before `at`."""

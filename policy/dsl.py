@@ -26,7 +26,7 @@ from policy.bounds import MAX_INT
 from policy.config import CHANNELS
 from policy.timeutil import MAX_DURATION, MAX_DURATION_TEXT
 
-ORDER_STATUSES = ("pending", "paid", "cancelled")
+ORDER_STATUSES = ("pending", "paid", "cancelled", "refunded")
 Op = Literal["=", "!=", "<", "<=", ">", ">="]
 OPERATORS: tuple[Op, ...] = ("=", "!=", "<", "<=", ">", ">=")
 COMPARE_OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -155,10 +155,12 @@ class Has:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """`order:STATUS [within D]`: an order in that status exists at `at`."""
+    """`order:STATUS [product = "X"] [within D]`: an order in that status (of that product) exists at
+    `at`."""
 
     status: str
     within: timedelta | None = None
+    product: str | None = None
     column: int = dataclasses.field(default=0, compare=False)
 
 
@@ -301,6 +303,8 @@ class _Parser:
             return All(token.column)
         if lowered in FIELDS:
             return self.comparison(lowered, token.column)
+        if lowered == "product":
+            raise DslError(token.column, 'product applies only after order:, as in order:paid product = "X"')
         if lowered in ("and", "or"):
             raise DslError(token.column, f'expected a predicate before "{text}"')
         raise DslError(
@@ -330,7 +334,7 @@ class _Parser:
                 raise DslError(
                     name_column, f'unknown order status "{name}": expected {", ".join(ORDER_STATUSES)}'
                 )
-            return Order(name.lower(), self.within(), column)
+            return self.order(name.lower(), column)
         if prefix == "tag":
             return Tag(name, self.within(), column)
         if prefix == "event":
@@ -338,6 +342,27 @@ class _Parser:
         if prefix == "segment":
             return SegmentRef(name, column)
         return Rfm(name, column)
+
+    def order(self, status: str, column: int) -> Order:
+        """The qualifiers after `order:STATUS`, in either order: `product = "X"` and `within D`."""
+        product: str | None = None
+        within: timedelta | None = None
+        while True:
+            if product is None and self.keyword("product"):
+                self.pos += 1
+                op = self.peek()
+                if op is None or op.kind != "op" or op.text != "=":
+                    raise self.fail('"=" after "product"')
+                self.pos += 1
+                value = self.peek()
+                if value is None or value.kind != "string":
+                    raise self.fail('a "quoted" product name after "product ="')
+                self.pos += 1
+                product = value.text
+            elif within is None and self.keyword("within"):
+                within = self.within()
+            else:
+                return Order(status, within, product, column)
 
     def within(self) -> timedelta | None:
         if not self.keyword("within"):
@@ -398,14 +423,13 @@ def to_text(expr: Expr) -> str:
             return f"rfm:{name}"
         case Has(channel):
             return f"has:{channel}"
-        case Order(status, within):
-            return f"order:{status}{_within(within)}"
+        case Order(status, within, product):
+            return f"order:{status}{_product(product)}{_within(within)}"
         case Event(type_, within):
             return f"event:{type_}{_within(within)}"
         case Compare(name, op, value):
             if isinstance(value, str):
-                escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-                return f'{name} {op} "{escaped}"'
+                return f"{name} {op} {_quoted(value)}"
             return f"{name} {op} {_number(value)}"
         case Not(item):
             return f"NOT {to_text(item)}"
@@ -414,6 +438,15 @@ def to_text(expr: Expr) -> str:
         case Or(items):
             return "(" + " OR ".join(to_text(i) for i in items) + ")"
     raise TypeError(f"not a DSL node: {expr!r}")
+
+
+def _product(product: str | None) -> str:
+    return "" if product is None else f" product = {_quoted(product)}"
+
+
+def _quoted(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def _within(delta: timedelta | None) -> str:

@@ -7,10 +7,12 @@ It is the reference the SQL compiler (storage/segments.py) is tested against, an
   suppressions are current state (storage keeps no history of them), so `has:` ignores `at`.
 - `within D` means a timestamp in [at − D, at]: a tag's set_at, an event's at, an order's paid_at
   for `order:paid` and its created_at for the other statuses.
-- `order:pending` / `order:cancelled`: an order with that (current) status created ≤ at;
-  `order:paid`: an order with status paid and paid_at ≤ at.
-- paid_total = sum of paid orders with paid_at ≤ at (0 without any); orders_count = orders created
-  ≤ at, any status; frequency and monetary are those of `policy.rfm` (0 without activity).
+- `order:pending` / `order:cancelled` / `order:refunded`: an order with that (current) status
+  created ≤ at; `order:paid`: an order with status paid and paid_at ≤ at. `product = "X"` narrows
+  either to orders of exactly that product (an order without one matches no product).
+- paid_total = sum of paid orders with paid_at ≤ at (0 without any); orders_count = the number of
+  those orders (a refunded order is in neither); frequency and monetary are those of `policy.rfm`
+  (0 without activity).
 - recency_days, r, f and m do not exist for a contact without activity: every comparison on them is
   false (so `NOT r >= 4` holds for such a contact). created_days = floor(days since created_at);
   without created_at every comparison on it is false.
@@ -101,7 +103,7 @@ class _Evaluation:
     def order(self, node: Order) -> bool:
         since = self.at - node.within if node.within is not None else None
         for o in self.contact.orders:
-            if o.status != node.status:
+            if o.status != node.status or (node.product is not None and o.product != node.product):
                 continue
             stamp = o.paid_at if node.status == "paid" else o.created_at
             if stamp is not None and stamp <= self.at and (since is None or stamp >= since):
@@ -136,7 +138,7 @@ class _Evaluation:
         if name == "paid_total":
             return sum(o.amount for o in c.orders if o.paid_by(self.at))
         if name == "orders_count":
-            return sum(1 for o in c.orders if o.created_at <= self.at)
+            return sum(1 for o in c.orders if o.paid_by(self.at))
         if name == "recency_days":
             return self.metrics().recency_days
         if name == "frequency":

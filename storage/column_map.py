@@ -76,6 +76,16 @@ ORDER_ALIASES: dict[str, tuple[str, ...]] = {
     "status": ("status", "статус", "статус заказа"),
     "created_at": ("created at", "дата создания", "создан", "дата заказа"),
     "paid_at": ("paid at", "дата оплаты", "оплачен в", "дата платежа"),
+    "product": (
+        "product",
+        "product name",
+        "продукт",
+        "название продукта",
+        "предложение",
+        "offer",
+        "состав заказа",
+        "товар",
+    ),
 }
 EVENT_ALIASES: dict[str, tuple[str, ...]] = {
     "contact_id": ("contact id", "user id", "id пользователя", "пользователь id", "номер пользователя"),

@@ -64,11 +64,13 @@ async def _load_chunk(db: Database, ids: list[str]) -> list[ContactData]:
         tags[row[0]].append(TagRecord(row[1], from_epoch(row[2]), _instant(row[3]), _instant(row[4])))
     orders: dict[str, list[OrderRecord]] = defaultdict(list)
     for row in await db.fetchall(
-        "SELECT contact_id, id, amount, status, created_at, paid_at FROM orders "
+        "SELECT contact_id, id, amount, status, created_at, paid_at, product FROM orders "
         f"WHERE contact_id IN ({marks}) ORDER BY contact_id, created_at, id",
         tuple(ids),
     ):
-        orders[row[0]].append(OrderRecord(row[1], row[2], row[3], from_epoch(row[4]), _instant(row[5])))
+        orders[row[0]].append(
+            OrderRecord(row[1], row[2], row[3], from_epoch(row[4]), _instant(row[5]), row[6])
+        )
     events: dict[str, list[EventRecord]] = defaultdict(list)
     for row in await db.fetchall(
         "SELECT contact_id, type, at, campaign_id FROM events "

@@ -33,12 +33,18 @@ _NOTHING: frozenset[str] = frozenset()
 CONSENT_CHANNELS = (("consent_email", "email"), ("consent_telegram", "telegram"), ("consent_sms", "sms"))
 _YES = frozenset({"1", "yes", "y", "true", "да", "+"})
 _NO = frozenset({"0", "no", "n", "false", "нет", "-"})
-# GetCourse-style order statuses (and English synonyms) → ours; partial payment is not paid yet.
+# GetCourse-style order statuses (Russian and English interface) → ours; partial payment is not paid
+# yet; a refund takes the order out of paid_total and orders_count.
 ORDER_STATUSES = {
     "pending": "pending", "new": "pending", "новый": "pending", "в работе": "pending",
-    "ожидаем оплаты": "pending", "ожидает оплаты": "pending", "частично оплачен": "pending",
-    "отложен": "pending", "paid": "paid", "completed": "paid", "оплачен": "paid", "завершен": "paid",
+    "in progress": "pending", "ожидаем оплаты": "pending", "ожидает оплаты": "pending",
+    "awaiting payment": "pending", "waiting for payment": "pending", "частично оплачен": "pending",
+    "partially paid": "pending", "отложен": "pending", "postponed": "pending",
+    "paid": "paid", "completed": "paid", "complete": "paid", "оплачен": "paid", "завершен": "paid",
     "cancelled": "cancelled", "canceled": "cancelled", "отменен": "cancelled", "ложный": "cancelled",
+    "false": "cancelled",
+    "refunded": "refunded", "refund": "refunded", "returned": "refunded", "возврат": "refunded",
+    "возврат средств": "refunded", "возвращен": "refunded", "оформлен возврат": "refunded",
 }  # fmt: skip
 CURRENCIES = {
     "руб": "RUB", "руб.": "RUB", "р.": "RUB", "₽": "RUB", "rur": "RUB", "тенге": "KZT", "тг": "KZT",
@@ -46,13 +52,16 @@ CURRENCIES = {
 }  # fmt: skip
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _RU_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+MAX_PRODUCT = 500  # «Состав заказа» lists an order's items; longer is not a product name
 MAX_AMOUNT = 1e12  # no school's order costs more; past 2**53 a float is no longer exact either
 _EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 # An ASCII dot-atom local part: the common case email-validator would accept unchanged.
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 
-_ORDER_FIELDS = ("id", "contact_id", "email", "amount", "currency", "status", "created_at", "paid_at")
+_ORDER_FIELDS = (
+    "id", "contact_id", "email", "amount", "currency", "status", "created_at", "paid_at", "product",
+)  # fmt: skip
 _EVENT_FIELDS = ("contact_id", "email", "type", "at", "campaign_id", "meta")
 
 
@@ -315,7 +324,7 @@ class RowParser:
         """The order and, when the row names its contact by email only, that email."""
         row = list(map(str.strip, cells))
         row.append("")
-        oid, cid, email, amount_text, raw_currency, raw_status, created, paid = self._pick_order(row)
+        oid, cid, email, amount_text, raw_currency, raw_status, created, paid, product = self._pick_order(row)
         if not oid:
             raise BadRow("the order id is empty")
         contact_id, by_email = self._contact_of(cid, email)
@@ -328,9 +337,12 @@ class RowParser:
                 f"unknown currency {currency}: totals are kept in {self.base};"
                 f" add {currency} to [money] rates in the policy"
             )
-        status = ORDER_STATUSES.get(raw_status.lower().replace("ё", "е"))
+        status = ORDER_STATUSES.get(" ".join(raw_status.lower().replace("ё", "е").split()))
         if status is None:
-            raise BadRow(f"bad status {raw_status!r}: use pending, paid or cancelled")
+            raise BadRow(
+                f"unknown order status {raw_status[:40]!r}: use pending, paid, cancelled or refunded"
+                " (or a GetCourse status such as «Оплачен», «Отменен», «Возврат»)"
+            )
         if not created:
             raise BadRow("created_at is empty")
         created_at = self._epoch(created, "created_at")
@@ -339,7 +351,12 @@ class RowParser:
             raise BadRow("a paid order needs paid_at")
         if paid_at is not None and paid_at < created_at:
             raise BadRow("paid_at is before created_at")
-        return OrderRecord(oid, contact_id, amount, self.base, status, created_at, paid_at), by_email
+        if len(product) > MAX_PRODUCT:
+            raise BadRow(f"product {product[:40]!r}…: too long (at most {MAX_PRODUCT} characters)")
+        # An empty product cell keeps the stored one (None); `-` clears it ("").
+        kept = None if not product else "" if product == CLEAR else product
+        record = OrderRecord(oid, contact_id, amount, self.base, status, created_at, paid_at, kept)
+        return record, by_email
 
     def event(self, cells: Sequence[str]) -> tuple[EventRecord, str | None]:
         """The event and, when the row names its contact by email only, that email."""

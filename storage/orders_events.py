@@ -23,12 +23,13 @@ class OrderRecord:
     contact_id: str
     amount: float
     currency: str
-    status: str  # pending | paid | cancelled
+    status: str  # pending | paid | cancelled | refunded
     created_at: int
     paid_at: int | None
+    product: str | None = None  # None = keep the stored one (the file has no product, or an empty cell)
 
 
-_ORDER_COLUMNS = ("contact_id", "amount", "currency", "status", "created_at", "paid_at")
+_ORDER_COLUMNS = ("contact_id", "amount", "currency", "status", "created_at", "paid_at", "product")
 
 
 async def upsert_orders(conn: aiosqlite.Connection, records: Sequence[OrderRecord]) -> UpsertCounts:
@@ -46,8 +47,10 @@ async def upsert_orders(conn: aiosqlite.Connection, records: Sequence[OrderRecor
     existed = set(state)
     dirty: dict[str, None] = {}
     for rec in records:
-        values = (rec.contact_id, rec.amount, rec.currency, rec.status, rec.created_at, rec.paid_at)
         current = state.get(rec.id)
+        stored = None if current is None else current[-1]
+        product = stored if rec.product is None else rec.product or None  # "" (a `-` cell) clears it
+        values = (rec.contact_id, rec.amount, rec.currency, rec.status, rec.created_at, rec.paid_at, product)
         if current == values:
             counts.unchanged += 1
             continue

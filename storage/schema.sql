@@ -53,34 +53,6 @@ BEGIN
     INSERT INTO trigger_feed (contact_id, kind, name, at) VALUES (NEW.contact_id, 'tag', NEW.tag, NEW.set_at);
 END;
 
-CREATE TABLE orders (
-    id         TEXT PRIMARY KEY,
-    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
-    amount     REAL NOT NULL,
-    currency   TEXT NOT NULL DEFAULT 'RUB',
-    status     TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'cancelled')),
-    created_at INTEGER NOT NULL,
-    paid_at    INTEGER
-);
-CREATE INDEX orders_contact ON orders(contact_id, status, created_at);
-CREATE INDEX orders_paid_by_contact ON orders(status, contact_id, paid_at, amount);
-CREATE INDEX orders_status ON orders(status, created_at);
-CREATE TRIGGER trigger_feed_order_created AFTER INSERT ON orders
-WHEN EXISTS (SELECT 1 FROM trigger_state)
-BEGIN
-    INSERT INTO trigger_feed (contact_id, kind, name, at)
-    VALUES (NEW.contact_id, 'event', 'order_created', NEW.created_at);
-    INSERT INTO trigger_feed (contact_id, kind, name, at)
-    SELECT NEW.contact_id, 'event', 'order_paid', COALESCE(NEW.paid_at, NEW.created_at)
-    WHERE NEW.status = 'paid';
-END;
-CREATE TRIGGER trigger_feed_order_paid AFTER UPDATE OF status ON orders
-WHEN NEW.status = 'paid' AND OLD.status != 'paid' AND EXISTS (SELECT 1 FROM trigger_state)
-BEGIN
-    INSERT INTO trigger_feed (contact_id, kind, name, at)
-    VALUES (NEW.contact_id, 'event', 'order_paid', COALESCE(NEW.paid_at, NEW.created_at));
-END;
-
 CREATE TABLE events (
     id          INTEGER PRIMARY KEY,
     contact_id  TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
@@ -233,6 +205,36 @@ CREATE TABLE suppressions (
     at      INTEGER NOT NULL,
     PRIMARY KEY (channel, address)
 ) WITHOUT ROWID;
+
+CREATE TABLE "orders" (
+    id         TEXT PRIMARY KEY,
+    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    amount     REAL NOT NULL,
+    currency   TEXT NOT NULL DEFAULT 'RUB',
+    status     TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'cancelled', 'refunded')),
+    created_at INTEGER NOT NULL,
+    paid_at    INTEGER,
+    product    TEXT
+);
+CREATE INDEX orders_contact ON orders(contact_id, status, created_at);
+CREATE INDEX orders_paid_by_contact ON orders(status, contact_id, paid_at, amount);
+CREATE INDEX orders_product ON orders(product, status, paid_at);
+CREATE INDEX orders_status ON orders(status, created_at);
+CREATE TRIGGER trigger_feed_order_created AFTER INSERT ON orders
+WHEN EXISTS (SELECT 1 FROM trigger_state)
+BEGIN
+    INSERT INTO trigger_feed (contact_id, kind, name, at)
+    VALUES (NEW.contact_id, 'event', 'order_created', NEW.created_at);
+    INSERT INTO trigger_feed (contact_id, kind, name, at)
+    SELECT NEW.contact_id, 'event', 'order_paid', COALESCE(NEW.paid_at, NEW.created_at)
+    WHERE NEW.status = 'paid';
+END;
+CREATE TRIGGER trigger_feed_order_paid AFTER UPDATE OF status ON orders
+WHEN NEW.status = 'paid' AND OLD.status != 'paid' AND EXISTS (SELECT 1 FROM trigger_state)
+BEGIN
+    INSERT INTO trigger_feed (contact_id, kind, name, at)
+    VALUES (NEW.contact_id, 'event', 'order_paid', COALESCE(NEW.paid_at, NEW.created_at));
+END;
 
 CREATE TABLE trigger_feed (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,

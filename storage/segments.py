@@ -64,7 +64,7 @@ ADDRESS_SQL = {
 }
 AGGREGATES = {  # field -> (a contact's orders up to `at`, the metric over them)
     "paid_total": ("status = 'paid' AND paid_at <= ?", "SUM(amount)"),
-    "orders_count": ("created_at <= ?", "COUNT(*)"),
+    "orders_count": ("status = 'paid' AND paid_at <= ?", "COUNT(*)"),
 }
 EMPTY_IS_ZERO = ("paid_total", "orders_count", "frequency", "monetary")
 NO_DRIVER = 5  # _drive_rank of a conjunct that is not a member set
@@ -289,11 +289,14 @@ class SegmentContext:
                 return _IdSet(
                     "tags", "contact_id", where + self._since("set_at", within, params), unique=True
                 )
-            case Order(status, within):
+            case Order(status, within, product):
                 stamp = "paid_at" if status == "paid" else "created_at"
                 params.extend([status, at])
-                where = f"status = ? AND {stamp} <= ?" + self._since(stamp, within, params)
-                return _IdSet("orders", "contact_id", where)
+                where = f"status = ? AND {stamp} <= ?"
+                if product is not None:
+                    params.append(product)
+                    where += " AND product = ?"
+                return _IdSet("orders", "contact_id", where + self._since(stamp, within, params))
             case Event(type_, within):
                 params.extend([type_, at])
                 return _IdSet(

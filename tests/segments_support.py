@@ -19,6 +19,7 @@ from policy.contact import ContactData, EventRecord, OrderRecord, TagRecord
 from policy.dsl import (
     NUMERIC_FIELDS,
     OPERATORS,
+    ORDER_STATUSES,
     STRING_FIELDS,
     All,
     And,
@@ -39,6 +40,8 @@ from storage.db import Database
 from storage.suppressions import address_key
 
 AT_BASE = datetime(2026, 6, 15, 12, tzinfo=UTC)
+# GetCourse products: None is an order whose export named none (it matches no `product = "…"`).
+PRODUCTS = (None, "Курс X", "Марафон")
 HOUR = timedelta(hours=1)
 
 POLICY_TEMPLATE = """
@@ -143,13 +146,14 @@ def tag_records(draw: st.DrawFn) -> tuple[TagRecord, ...]:
 def order_records(draw: st.DrawFn, contact_id: str) -> tuple[OrderRecord, ...]:
     orders = []
     for i in range(draw(st.integers(0, 4))):
-        status = draw(st.sampled_from(["pending", "paid", "cancelled"]))
+        status = draw(st.sampled_from(ORDER_STATUSES))
         created = draw(_instant(-24 * 60, 24))
         paid = None
-        if status == "paid":
+        if status == "paid" or (status == "refunded" and draw(st.booleans())):
             paid = created + draw(st.integers(0, 24 * 3)) * HOUR
         amount = draw(st.sampled_from([0, 90, 100, 990, 1000, 4000, 5000, 19990, 25000]))
-        orders.append(OrderRecord(f"{contact_id}-o{i}", amount, status, created, paid))
+        product = draw(st.sampled_from(PRODUCTS))
+        orders.append(OrderRecord(f"{contact_id}-o{i}", amount, status, created, paid, product))
     return tuple(sorted(orders, key=lambda o: (o.created_at, o.id)))
 
 
@@ -231,7 +235,7 @@ def all_leaves() -> list[Expr]:
     leaves += [Has(ch) for ch in CHANNELS]
     for within in WITHINS:
         leaves += [Tag(t, within) for t in TAGS]
-        leaves += [Order(s, within) for s in ("pending", "paid", "cancelled")]
+        leaves += [Order(s, within, p) for s in ORDER_STATUSES for p in PRODUCTS]
         leaves += [Event(e, within) for e in (*EVENT_TYPES, "login")]
     for op in OPERATORS:
         leaves += [Compare(name, op, v) for name in NUMERIC_FIELDS for v in NUMERIC_VALUES[name]]
@@ -262,7 +266,7 @@ def expressions() -> st.SearchStrategy[Expr]:
         st.builds(SegmentRef, st.sampled_from(SEGMENTS)),
         st.builds(Rfm, st.sampled_from(RFM_NAMES)),
         st.builds(Has, st.sampled_from(CHANNELS)),
-        st.builds(Order, st.sampled_from(["pending", "paid", "cancelled"]), _within()),
+        st.builds(Order, st.sampled_from(ORDER_STATUSES), _within(), st.sampled_from(PRODUCTS)),
         st.builds(Event, st.sampled_from([*EVENT_TYPES, "login"]), _within()),
         _compare(),
     )
@@ -330,10 +334,10 @@ async def write_contacts(db: Database, base: list[ContactData]) -> None:
             ],
         )
         await conn.executemany(
-            "INSERT INTO orders (id, contact_id, amount, status, created_at, paid_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO orders (id, contact_id, amount, status, created_at, paid_at, product)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (o.id, c.id, o.amount, o.status, _epoch(o.created_at), _epoch(o.paid_at))
+                (o.id, c.id, o.amount, o.status, _epoch(o.created_at), _epoch(o.paid_at), o.product)
                 for c in base
                 for o in c.orders
             ],

@@ -146,3 +146,49 @@ async def test_plans_of_identity_lookups_merge_and_suppressions(app_on_base: OnB
                 "suppressed: address"
             )
     _assert_clean(db_path, suppressing)
+
+
+PRODUCT_CAMPAIGN = """
+id = "course-x-upsell"
+name = "Для купивших курс X"
+priority = "mass"
+channels = ["email", "telegram"]
+audience = 'order:paid product = "Курс X" within 365d AND NOT order:refunded product = "Курс X"'
+start = "2026-11-20T12:00:00+03:00"
+deadline = "2026-11-22T21:00:00+03:00"
+
+[[versions]]
+segment = "all"
+subject = "Продолжение курса X"
+text = "{{ contact.first_name }}, для вас открыт второй модуль."
+"""
+
+
+async def test_plans_of_a_product_audience(app_on_base: OnBase) -> None:
+    """`order:paid product = …` over the whole base (dry run, planning), per contact (the send-time
+    re-check) and in explain: the product's orders are found by index, never by walking `orders`."""
+    app, clock, db_path, log = app_on_base
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE orders SET product = 'Курс X' WHERE rowid % 3 = 0")
+        conn.execute("UPDATE orders SET status = 'refunded' WHERE rowid % 15 = 0 AND status = 'paid'")
+    added = await app.service.add(PRODUCT_CAMPAIGN, "course-x.toml", by="101", at=clock())
+    campaign_id = added.campaign.id
+    with log.recording() as planning:
+        report = await app.service.dry_run(campaign_id, at=clock(), by="101")
+        await app.service.approve(campaign_id, by="202", at=clock())
+        await app.service.plan(campaign_id, at=clock())
+    assert report.audience > 0
+    _assert_clean(db_path, planning, whole_base=True)
+
+    with log.recording() as sending:
+        for _ in range(2 * 24 * 4):
+            while (await app.dispatch(clock())).claimed:
+                pass
+            clock.advance(timedelta(minutes=15))
+    _assert_clean(db_path, sending)
+
+    ids = [r[0] for r in await app.db.fetchall("SELECT contact_id FROM outbox LIMIT 20")]
+    with log.recording() as explaining:
+        for contact_id in ids:
+            await explain_contact(app.db, app.policy, contact_id, clock(), campaign_id=campaign_id)
+    _assert_clean(db_path, explaining)

@@ -58,10 +58,18 @@ def test_tags(policy: Policy, record: TagRecord, text: str, expected: bool) -> N
         (OrderRecord("o", 100, "paid", AT - D, AT + H), "order:paid", False),  # paid after `at`
         (OrderRecord("o", 100, "cancelled", AT - D), "order:paid OR order:pending", False),
         (OrderRecord("o", 100, "cancelled", AT - D), "order:cancelled within 1d", True),
+        (OrderRecord("o", 100, "refunded", AT - D, AT - D), "order:paid OR order:refunded within 1d", True),
+        (OrderRecord("o", 100, "refunded", AT - D, AT - D), "paid_total > 0 OR orders_count > 0", False),
+        (OrderRecord("o", 1, "paid", AT - D, AT - H, "Курс X"), 'order:paid product = "Курс X"', True),
+        (OrderRecord("o", 1, "paid", AT - D, AT - H, "Курс X"), 'order:paid product = "курс x"', False),
+        (OrderRecord("o", 1, "paid", AT - D, AT - H), 'order:paid product = "Курс X"', False),
+        (OrderRecord("o", 1, "pending", AT - D, None, "Курс X"), 'order:paid product = "Курс X"', False),
+        (OrderRecord("o", 1, "paid", AT - 9 * D, AT - 3 * D, "A"), 'order:paid product = "A" within 2d', 0),
+        (OrderRecord("o", 1, "paid", AT - 9 * D, AT - D, "A"), 'order:paid within 2d product = "A"', 1),
     ],
 )
 def test_orders(policy: Policy, order: OrderRecord, text: str, expected: bool) -> None:
-    assert evaluate(text, ContactData(id="c1", orders=(order,)), policy, AT) is expected
+    assert evaluate(text, ContactData(id="c1", orders=(order,)), policy, AT) is bool(expected)
 
 
 @pytest.mark.parametrize(
@@ -106,6 +114,7 @@ SPENDER = ContactData(
         OrderRecord("o3", 9000, "paid", AT - D, AT + H),  # paid after `at`: ignored
         OrderRecord("o4", 500, "pending", AT - H),
         OrderRecord("o5", 500, "pending", AT + H),  # created after `at`: ignored
+        OrderRecord("o6", 4000, "refunded", AT - 3 * D, AT - 3 * D),  # refunded: no longer paid
     ),
 )
 
@@ -114,9 +123,10 @@ SPENDER = ContactData(
     ("text", "expected"),
     [
         ("paid_total = 5000", True),
-        ("orders_count = 4", True),
+        ("orders_count = 2", True),  # the paid ones: o1 and o2
+        ("order:refunded within 3d", True),
         ("monetary = 2000", True),
-        ("frequency = 3", True),  # o2, o3, o4 created in (at − 30d, at]
+        ("frequency = 4", True),  # o2, o3, o4, o6 created in (at − 30d, at]
         ("recency_days = 0", True),  # o4 an hour ago
         ("r = 5 AND f = 4 AND m = 3", True),
         ("rfm:big_spenders", False),

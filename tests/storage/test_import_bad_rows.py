@@ -113,7 +113,7 @@ async def test_bad_order_and_event_rows(db: Database, tmp_path: Path, default_po
     assert reasons[3] == "unknown contact 'ghost'"
     assert reasons[4] == "bad amount '-5': must be zero or more"
     assert reasons[5].startswith("bad amount '12abc'")
-    assert reasons[6] == "bad status 'shipped': use pending, paid or cancelled"
+    assert reasons[6].startswith("unknown order status 'shipped': use pending, paid, cancelled or refunded")
     assert reasons[7] == "a paid order needs paid_at"
     assert reasons[8] == "paid_at is before created_at"
     assert reasons[9].startswith("bad currency 'rubles'")

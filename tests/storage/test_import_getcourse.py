@@ -82,7 +82,7 @@ async def test_getcourse_users_and_orders(db: Database, tmp_path: Path, default_
     assert report.errors[0].reason == "unknown contact: no contact has the email 'nobody@example.org'"
     rows = {r["id"]: tuple(r) for r in await db.fetchall("SELECT * FROM orders ORDER BY id")}
     paid = epoch(2026, 3, 20, 10, 5, tz=MSK)
-    assert rows["A-1"] == ("A-1", "1001", 4990.0, "RUB", "paid", epoch(2026, 3, 20, 10, tz=MSK), paid)
+    assert rows["A-1"] == ("A-1", "1001", 4990.0, "RUB", "paid", epoch(2026, 3, 20, 10, tz=MSK), paid, None)
     assert rows["A-2"][1:5] == ("1002", 29900.5, "RUB", "pending")
     assert rows["A-3"][4] == "cancelled"
 
