@@ -19,7 +19,7 @@ from dispatcher.ports import CampaignStore
 from dispatcher.render import MessageContext, RenderedMessage, Renderer, TemplateProblem, sample_context
 from policy.campaign import Campaign, CampaignError, parse_campaign
 from policy.config import Policy
-from policy.dry_run import DryRunReport, Preview
+from policy.dry_run import DryRunReport, FollowUpStep, Preview
 from policy.lifecycle import (
     FROZEN,
     Refused,
@@ -37,6 +37,7 @@ from policy.occurrences import (
     next_occurrence,
     parse_stored,
 )
+from policy.timeutil import format_duration
 from storage.campaigns import Approval, CampaignRecord
 from storage.db import Database
 from storage.team import TeamError, acting_member, canonical_user, parse_user_id
@@ -203,7 +204,34 @@ class CampaignService:
             fingerprint=record.fingerprint,
             widened_protect=tuple(campaign.widened_protect(self.policy)),
             previews=await self._previews(campaign, tally.first),
+            cascade=await self._follow_ups(campaign),
         )
+
+    async def _follow_ups(self, campaign: Campaign) -> tuple[FollowUpStep, ...]:
+        """The cascade steps; a connect-link fallback shows its email, rendered for a sample contact."""
+        steps = []
+        for number, step in enumerate(campaign.cascade, start=1):
+            preview = None
+            if step.fallback is not None:
+                version = campaign.versions[0].name
+                try:
+                    message = await self.renderer.render_async(
+                        campaign,
+                        version=version,
+                        variant=None,
+                        channel="email",
+                        ctx=self._sample(),
+                        step=number,
+                    )
+                except TemplateProblem as exc:
+                    raise CampaignRefused(f"cascade step {number}'s {step.fallback} email: {exc}") from exc
+                preview = _preview("sample", "email", message)
+            steps.append(
+                FollowUpStep(
+                    number, step.channel, format_duration(step.after), step.unless, step.fallback, preview
+                )
+            )
+        return tuple(steps)
 
     async def _previews(
         self, campaign: Campaign, first: Mapping[str, tuple[str, str, str]]

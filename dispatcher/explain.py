@@ -9,18 +9,20 @@ Every answer comes from `policy.decide`, as the planner's and the re-check's do.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dispatcher.campaign_cache import CampaignCache
-from dispatcher.explain_report import CampaignVerdict, Explanation, NextSend, Reach
+from dispatcher.explain_report import CampaignVerdict, Explanation, FollowUp, NextSend, Reach
 from dispatcher.planner import evaluate_campaign
 from policy.campaign import Campaign
 from policy.config import CHANNELS, Policy
-from policy.decide import NO_ADDRESS, NO_CONSENT, Decider, Decision, Priority, Send
+from policy.decide import NO_ADDRESS, NO_CONSENT, Decider, Decision, Priority, Send, Situation
 from policy.due import explain_at
-from policy.steps import any_send_step
+from policy.steps import any_send_step, cascade_step
 from storage.db import Database
+from storage.followups import telegram_links
 from storage.identity import resolved_id
 from storage.segments import SegmentContext
 from storage.situations import limits, questions_for, situations
@@ -76,6 +78,9 @@ async def explain_contact(
         rfm = await ctx.rfm_of(contact_id)
         verdict = await _campaign_verdict(db, policy, campaign, contact_id, at, ctx) if campaign else None
     suppressed = await suppressions_of(db, contact_id)
+    if verdict is not None and campaign is not None and verdict.in_audience:
+        declined = (await telegram_links(db, [contact_id])).declined
+        verdict = replace(verdict, cascade=_follow_ups(campaign, policy, situation, declined, at))
     # The rules now are those of a mass message on the first reachable channel (email if none).
     mass = Decider(steps["mass"], policy, at)
     tz, window, silences = mass.zone(situation), mass.window(situation), mass.silences(situation)
@@ -109,6 +114,34 @@ async def explain_contact(
         next={p: _next(Decider(step, policy, at).decide(situation), tz, at) for p, step in steps.items()},
         campaign=verdict,
     )
+
+
+def _follow_ups(
+    campaign: Campaign, policy: Policy, situation: Situation, declined: frozenset[str], at: datetime
+) -> tuple[FollowUp, ...]:
+    """The channel each cascade step would take for the contact now, as the follow-up planner
+    decides it (`Decider.channel`, the connect-link fallback included)."""
+    index = {channel: i for i, channel in enumerate(CHANNELS)}
+    found = []
+    for number in range(1, len(campaign.cascade) + 1):
+        step = cascade_step(campaign, number)
+        mine = replace(
+            situation,
+            has_address=tuple(situation.has_address[index[ch]] for ch in step.channels),
+            reachable=tuple(situation.reachable[index[ch]] for ch in step.channels),
+            declined=frozenset({step.channels[0]}) if situation.contact_id in declined else frozenset(),
+        )
+        channel = Decider(step, policy, at).channel(mine)
+        if channel is None:
+            why = f"skipped: not reachable on {step.channels[0]}"
+            if step.fallback is not None:
+                why += " (a chat is bound but refused, Telegram was refused, or no email to send the link to)"
+        elif channel != step.channels[0]:
+            why = f"no Telegram chat bound: an email with the Telegram connect link ({step.fallback})"
+        else:
+            why = f"reachable on {channel}"
+        found.append(FollowUp(number, channel, why))
+    return tuple(found)
 
 
 # How explain words a suppression's reason ("suppressed: address anna@x.ru unsubscribed on …").

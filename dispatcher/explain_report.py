@@ -31,6 +31,18 @@ class NextSend:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUp:
+    """Which channel a cascade step would take for the contact now (None: it would be skipped)."""
+
+    step: int
+    channel: str | None
+    why: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"step": self.step, "channel": self.channel, "why": self.why}
+
+
+@dataclass(frozen=True, slots=True)
 class CampaignVerdict:
     """The campaign's own decision for the contact (its dry run for one row)."""
 
@@ -42,11 +54,13 @@ class CampaignVerdict:
     holdout: bool = False
     version: str | None = None
     variant: str | None = None
+    cascade: tuple[FollowUp, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         if not self.in_audience:
             return {"id": self.id, "in_audience": False}
         return {
+            "cascade": [f.as_json() for f in self.cascade],
             "id": self.id,
             "in_audience": True,
             "excluded": self.excluded,

@@ -32,6 +32,7 @@ from storage.followups import (
     ready_for_cascade,
     registered_not_attended,
     reminders_decided,
+    telegram_links,
 )
 from storage.outbox import REMINDER_STEP, PlannedRow, insert_planned
 from storage.segments import SegmentContext
@@ -81,6 +82,9 @@ class FollowUps:
         async with await SegmentContext.create(self.db, self.policy, now, scope=ids) as ctx:
             stopped = await matching_ids(self.db, ctx, unless, ids) if unless else set()
             known = await self._situations(ctx, ids, step.channels, now, campaign.deadline)
+        # A connect-link fallback never invites a contact who refused Telegram (the stricter setting).
+        declined = (await telegram_links(self.db, ids)).declined if step.fallback else frozenset()
+        refused = frozenset({step.channels[0]})
         decider = Decider(step, self.policy, now)
         rows: list[PlannedRow] = []
         for previous in ready:
@@ -90,6 +94,7 @@ class FollowUps:
                 stopped="unless" if contact_id in stopped else None,
                 previous_sent=previous.sent_at,
                 inherited=(previous.version, previous.variant),
+                declined=refused if contact_id in declined else frozenset(),
             )
             key = RowKey(
                 campaign.id,

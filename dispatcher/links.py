@@ -8,7 +8,11 @@ from datetime import datetime
 
 from policy.campaign import Campaign
 from policy.config import CHANNELS
-from policy.tokens import sign, verify
+from policy.tokens import MAX_START_ID_BYTES, fits_telegram_start, sign, verify
+
+
+class ConnectLinkError(ValueError):
+    """A Telegram connect link cannot be made; the message is one sentence saying why."""
 
 
 @dataclass(frozen=True)
@@ -22,13 +26,17 @@ class LinkSigner:
     """Builds absolute URLs under `public_url` and reads their tokens back (None when forged).
 
     New tokens are signed with `secret`; `previous` secrets (from before a rotation) still verify the
-    links already in subscribers' mailboxes.
+    links already in subscribers' mailboxes. `bot_username` (without "@") names the bot in Telegram
+    connect links.
     """
 
-    def __init__(self, secret: str, public_url: str, previous: Sequence[str] = ()) -> None:
+    def __init__(
+        self, secret: str, public_url: str, previous: Sequence[str] = (), bot_username: str | None = None
+    ) -> None:
         self.secret = secret
         self.public_url = public_url.rstrip("/")
         self.secrets = (secret, *(p for p in previous if p and p != secret))
+        self.bot_username = bot_username
 
     def _verify(self, kind: str, token: str) -> tuple[str, ...] | None:
         for secret in self.secrets:
@@ -71,6 +79,22 @@ class LinkSigner:
 
     def start_token(self, contact_id: str) -> str:
         return sign(self.secret, "s", contact_id)
+
+    def telegram_connect_url(self, contact_id: str) -> str:
+        """`https://t.me/<bot>?start=<token>`: opening it in Telegram binds that chat to the contact;
+        `ConnectLinkError` when there is no bot username or the id is too long for a start payload."""
+        if not self.bot_username:
+            raise ConnectLinkError(
+                "the Telegram link needs the bot's username: set RITM_BOT_USERNAME"
+                " (or RITM_BOT_TOKEN, to ask Telegram's getMe)"
+            )
+        token = self.start_token(contact_id)
+        if not fits_telegram_start(token):
+            raise ConnectLinkError(
+                f"contact id {contact_id[:40]!r} is too long for a Telegram start link"
+                f" (at most {MAX_START_ID_BYTES} bytes)"
+            )
+        return f"https://t.me/{self.bot_username}?start={token}"
 
     def start_contact(self, token: str) -> str | None:
         parts = self._verify("s", token)

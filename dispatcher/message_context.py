@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatcher.links import LinkSigner
+from dispatcher.links import ConnectLinkError, LinkSigner
 from dispatcher.render_context import MessageContext
 from policy.campaign import Campaign
 from storage.recipients import Recipient
@@ -34,7 +34,7 @@ def message_context(
         region=recipient.region,
         interest=recipient.interest,
         timezone=recipient.timezone,
-        locale=recipient.locale or "ru",
+        locale=recipient.locale or "",
         rfm_segment=rfm_segment,
         fields=recipient.fields,
         links=links,
@@ -43,4 +43,13 @@ def message_context(
         ics_url=signer.ics_url(campaign.id, recipient.id) if campaign.event is not None else None,
         default_timezone=default_timezone,
         school=school,
+        telegram_connect=_connect(signer, recipient.id),
     )
+
+
+def _connect(signer: LinkSigner, contact_id: str) -> str | None:
+    """The contact's Telegram connect link; None lets `links.telegram_connect` fail with the reason."""
+    try:
+        return signer.telegram_connect_url(contact_id)
+    except ConnectLinkError:
+        return None

@@ -24,7 +24,7 @@ from policy.timeutil import from_epoch
 from storage.audit import audit
 from storage.campaigns import set_status
 from storage.db import Database
-from storage.followups import attended, matching_ids
+from storage.followups import attended, matching_ids, telegram_links
 from storage.outbox import REMINDER_STEP, ClaimedRow
 from storage.segments import SegmentContext
 from storage.situations import limits_now, questions_for, situations
@@ -146,15 +146,33 @@ async def _stopped(
         came = await attended(db, campaign.id, sorted({r.contact_id for r in reminders}), now)
         stopped.update({(r.contact_id, r.step): "attended" for r in reminders if r.contact_id in came})
     for index in sorted({r.step for r in group if 1 <= r.step < REMINDER_STEP}):
-        unless = campaign.cascade[index - 1].unless
+        cascade = campaign.cascade[index - 1]
         mine = [r.contact_id for r in group if r.step == index]
-        if unless:
-            stopped.update({(cid, index): "unless" for cid in await matching_ids(db, ctx, unless, mine)})
+        if cascade.unless:
+            found = await matching_ids(db, ctx, cascade.unless, mine)
+            stopped.update({(cid, index): "unless" for cid in found})
+        fallback = [r.contact_id for r in group if r.step == index and r.channel != cascade.channel]
+        if cascade.fallback is not None and fallback:
+            # A connect-link email is moot once a chat is bound, and wrong once Telegram was refused.
+            links = await telegram_links(db, fallback)
+            for cid in fallback:
+                if cid in links.declined:
+                    stopped.setdefault((cid, index), TELEGRAM_DECLINED)
+                elif cid in links.bound:
+                    stopped.setdefault((cid, index), TELEGRAM_CONNECTED)
     return stopped
 
 
+TELEGRAM_CONNECTED = "telegram_connected"
+TELEGRAM_DECLINED = "telegram_declined"
 # A send-time exclusion that is not a suppression: the row's time ran out, or its follow-up stopped.
-ENDED = {DEADLINE: "expired", "no_window": "expired", "unless": "cancelled", "attended": "cancelled"}
+ENDED = {
+    DEADLINE: "expired",
+    "no_window": "expired",
+    "unless": "cancelled",
+    "attended": "cancelled",
+    TELEGRAM_CONNECTED: "cancelled",
+}
 
 
 def verdict_of(decision: Decision) -> Verdict:

@@ -9,9 +9,18 @@ package:
     NAME/telegram.j2       Telegram HTML (autoescaped)            — optional: else the text, escaped
     _blocks/               shared skeletons and macros the parts extend, include or import
 
+A part may have locale variants beside it: `NAME/email.en.txt.j2`, `subject.en.j2`, `telegram.en.j2`…
+A message speaks the contact's language when its template has that variant, else the campaign's
+`locale` (the base files are written in it; default `ru`), and every date, time and phrase of the
+message is formatted in the language it speaks (never a Russian subject with an English date). A
+variant must have every part its base has (the dry run checks each language). Inline sources, and an
+inline subject that replaces a template's, are in the campaign's locale: readers of another language
+get their variant's own subject.
+
 A version without a template gives the same parts inline (`subject`, `text`, `html`, `telegram`).
 Steps follow the outbox: 0 is the first send, 1.. are cascade follow-ups (the step's own template, else
-the version's, rendered for the step's channel), 100+k is the event's k-th reminder (its
+the version's, rendered for the step's channel; a Telegram step's `connect_link` fallback email renders
+its `fallback_template`, default `telegram_connect`), 100+k is the event's k-th reminder (its
 `reminder_template`, default `webinar_reminder`). The variables templates see are documented in
 `dispatcher.render_context`.
 
@@ -27,7 +36,7 @@ import functools
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -66,6 +75,7 @@ PART_FILES = {
     "telegram": "telegram.j2",
 }
 DEFAULT_REMINDER_TEMPLATE = "webinar_reminder"
+DEFAULT_CONNECT_TEMPLATE = "telegram_connect"
 BUTTON_SCHEMES = ("https://", "http://", "tg://")
 # Renders are CPU-bound and share the GIL: more threads would not render faster, but one heavy
 # template (up to the time limit) must not hold up every other message.
@@ -95,6 +105,26 @@ class _Plan:
     parts: dict[str, _Source | None]
     template: str
     reminder: timedelta | None
+    lang: str  # the language the message speaks
+
+
+def part_file(name: str, lang: str | None) -> str:
+    """`email.txt.j2` in `en` → `email.en.txt.j2`; None: the base file (the campaign's locale)."""
+    if lang is None:
+        return name
+    stem, _, rest = name.partition(".")
+    return f"{stem}.{lang}.{rest}"
+
+
+def variant_languages(files: list[str]) -> set[str]:
+    """The languages of a template's locale variants, from its file names (`subject.en.j2` → en)."""
+    parts = {f.partition(".")[0] for f in PART_FILES.values()}
+    found = set()
+    for name in files:
+        pieces = name.rpartition("/")[2].split(".")
+        if len(pieces) >= 3 and pieces[0] in parts and language(pieces[1], "") == pieces[1]:
+            found.add(pieces[1])
+    return found
 
 
 class Renderer:
@@ -174,7 +204,15 @@ class Renderer:
         return self.render(campaign, version=version, variant=variant, channel=channel, ctx=sample)
 
     def check(self, campaign: Campaign, sample: MessageContext) -> None:
-        """Render every version × variant × step × channel for `sample`; raise the first problem."""
+        """Render every version × variant × step × channel for `sample`, in the campaign's locale and
+        in each language its templates have variants in; raise the first problem."""
+        languages = set().union(
+            *(variant_languages(self.envs.files_of(t)) for t in self._template_names(campaign))
+        )
+        for lang in [campaign.locale, *sorted(languages - {campaign.locale})]:
+            self._check_language(campaign, replace(sample, locale=lang))
+
+    def _check_language(self, campaign: Campaign, sample: MessageContext) -> None:
         variants: list[str | None] = [v.name for v in campaign.variants] or [None]
         if campaign.trigger is not None:  # each step renders its own template on its own channel
             for index, trigger_step in enumerate(campaign.steps):
@@ -188,6 +226,8 @@ class Renderer:
                     self._check_one(campaign, version.name, variant, channel, 0, sample)
                 for index, step in enumerate(campaign.cascade, start=1):
                     self._check_one(campaign, version.name, variant, step.channel, index, sample)
+                    if step.fallback is not None:
+                        self._check_one(campaign, version.name, variant, "email", index, sample)
         if campaign.event is not None:
             for k in range(len(campaign.event.reminders)):
                 for channel in campaign.channels:
@@ -198,6 +238,7 @@ class Renderer:
     def fingerprint(self, campaign: Campaign) -> str:
         """sha256 over the campaign source and every template file it can reach (missing ones too)."""
         names = [f"{t}/{f}" for t in self._template_names(campaign) for f in PART_FILES.values()]
+        names += [f for t in self._template_names(campaign) for f in self.envs.files_of(t)]
         inline = [v.inline for v in self._inline_sources(campaign) if v.inline is not None]
         digest = hashlib.sha256(b"ritm-campaign-v1\0")
         digest.update((campaign.source or campaign.model_dump_json()).encode())
@@ -243,10 +284,12 @@ class Renderer:
         ctx: MessageContext,
         step: int,
     ) -> tuple[RenderedMessage, dict[str, str]]:
-        plan = self._plan(campaign, version, variant, step)
+        plan = self._plan(campaign, version, variant, step, channel, language(ctx.locale, campaign.locale))
         parts = plan.parts
         budget = RenderBudget(self.limits)  # one deadline and one size budget for the whole message
-        base = build_context(campaign, ctx, version=version, variant=variant, reminder=plan.reminder)
+        base = build_context(
+            campaign, ctx, version=version, variant=variant, lang=plan.lang, reminder=plan.reminder
+        )
         names = {part: source.name for part, source in parts.items() if source is not None}
         tags = {
             "campaign": campaign.id,
@@ -278,7 +321,7 @@ class Renderer:
                     html_source, "markup", {**context, "open_pixel_url": ctx.open_pixel_url or ""}, budget
                 )
             if campaign.priority != "service" and ctx.unsubscribe_url:
-                text, html = with_unsubscribe(text, html, ctx.unsubscribe_url, language(ctx.locale))
+                text, html = with_unsubscribe(text, html, ctx.unsubscribe_url, plan.lang)
             return RenderedMessage(subject, text, html, None, [], tags), names
         if channel == "telegram":
             buttons: list[tuple[str, str]] = []
@@ -301,7 +344,9 @@ class Renderer:
             template = self.envs.file("markup" if kind == "markup" else "text", source.name)
         return self.envs.render(template, source.name, context, budget).strip()
 
-    def _plan(self, campaign: Campaign, version: str, variant: str | None, step: int) -> _Plan:
+    def _plan(
+        self, campaign: Campaign, version: str, variant: str | None, step: int, channel: str, wanted: str
+    ) -> _Plan:
         try:
             ver = campaign.version(version)
             var = campaign.variant(variant) if variant is not None else None
@@ -327,10 +372,14 @@ class Renderer:
         elif step >= 1:
             if step > len(campaign.cascade):
                 raise ValueError(f"campaign {campaign.id} has no cascade step {step}")
-            own = campaign.cascade[step - 1].template
-            if own is not None:
-                template, subject = own, None
+            cascade = campaign.cascade[step - 1]
+            if cascade.fallback is not None and channel != cascade.channel:
+                # The step's fallback: an email that carries the contact's Telegram connect link.
+                template, subject = cascade.fallback_template or DEFAULT_CONNECT_TEMPLATE, None
+            elif cascade.template is not None:
+                template, subject = cascade.template, None
         parts: dict[str, _Source | None]
+        suffix: str | None = None
         if template is None:
             inline = {p: getattr(ver, p) for p in PART_FILES}
             parts = {
@@ -338,20 +387,40 @@ class Renderer:
                 for p, text in inline.items()
             }
         else:
-            parts = {
-                p: _Source(f"{template}/{f}") if self.envs.exists(f"{template}/{f}") else None
-                for p, f in PART_FILES.items()
-            }
+            suffix = self._variant(template, wanted, campaign.locale)
+            parts = {p: self._file(template, f, suffix) for p, f in PART_FILES.items()}
             if not any(parts.values()):
                 raise TemplateProblem(template, None, "no such template here or in the shipped templates")
-        if subject is not None:
+        if subject is not None and suffix is None:
             parts["subject"] = subject
-        return _Plan(parts, template or "inline", reminder)
+        return _Plan(parts, template or "inline", reminder, suffix or campaign.locale)
+
+    def _variant(self, template: str, wanted: str, default: str) -> str | None:
+        """The locale variant a reader of `wanted` gets: theirs, else the campaign locale's (if the
+        template has one), else None — the base files."""
+        for lang in dict.fromkeys((wanted, default)):
+            if any(self.envs.exists(f"{template}/{part_file(f, lang)}") for f in PART_FILES.values()):
+                return lang
+        return None
+
+    def _file(self, template: str, name: str, lang: str | None) -> _Source | None:
+        """A part of `template` in `lang`; a variant lacking a part its base has is an error (the reader
+        would get that part in another language)."""
+        chosen = f"{template}/{part_file(name, lang)}"
+        if self.envs.exists(chosen):
+            return _Source(chosen)
+        if lang is not None and self.envs.exists(f"{template}/{name}"):
+            raise TemplateProblem(
+                chosen, None, f"missing: the {lang} variant of {template} needs every part its base has"
+            )
+        return None
 
     def _template_names(self, campaign: Campaign) -> list[str]:
         names = campaign.template_names()
         if campaign.event is not None and campaign.event.reminder_template is None:
             names.append(DEFAULT_REMINDER_TEMPLATE)
+        if any(s.fallback is not None and s.fallback_template is None for s in campaign.cascade):
+            names.append(DEFAULT_CONNECT_TEMPLATE)
         return names
 
     @staticmethod

@@ -29,7 +29,7 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import SecurityError
 
 import templates as shipped_templates
-from dispatcher.render_context import UnknownLink
+from dispatcher.render_context import NoConnectLink, UnknownLink
 from dispatcher.render_guard import GuardedSandbox
 from dispatcher.render_limits import RenderBudget, RenderLimitExceeded, RenderLimits, budget_scope
 
@@ -94,6 +94,15 @@ class TemplateEnvironments:
 
     def exists(self, name: str) -> bool:
         return self.path(name) is not None
+
+    def files_of(self, template: str) -> list[str]:
+        """The names of the files in a template's directory, over every root (locale variants too)."""
+        names: set[str] = set()
+        for root in self.roots:
+            folder = root / template
+            if folder.is_dir() and not template.startswith((".", "_")):
+                names.update(f"{template}/{p.name}" for p in folder.iterdir() if p.is_file())
+        return sorted(names)
 
     def source(self, name: str) -> str | None:
         path = self.path(name)
@@ -188,7 +197,7 @@ class TemplateEnvironments:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, UnknownLink):
+    if isinstance(exc, UnknownLink | NoConnectLink):
         return str(exc)
     if isinstance(exc, SecurityError):
         return f"not allowed in a template: {exc}"

@@ -49,6 +49,9 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # a directory under the template roots
 LINK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # usable as `links.NAME` in a template
 CASCADE_AFTER = (timedelta(hours=12), timedelta(hours=24))  # SPEC §4: the follow-up goes 12–24 h later
+LOCALE = re.compile(r"[a-z]{2,3}")  # a language code: the base templates are written in it
+TELEGRAM_CONNECT = "telegram_connect"  # `links.telegram_connect`: the contact's deep link, not a campaign's
+CONNECT_LINK = "connect_link"  # a Telegram step's fallback: email the connect link to those without a chat
 MAX_CASCADE_STEPS = 2
 ALL = "all"
 
@@ -213,6 +216,30 @@ class CascadeStep(_Strict):
     """Segment DSL: contacts matching it at the step's time are skipped (opened, clicked, registered…)."""
     template: TemplateName | None = None
     """The step's template; default: the version's template, rendered for this channel."""
+    # `connect_link`: a contact without a Telegram chat (and who never refused Telegram) gets an email
+    # carrying their connect link instead of being skipped; it renders `fallback_template`.
+    fallback: str | None = None
+    fallback_template: TemplateName | None = None
+
+    @field_validator("fallback")
+    @classmethod
+    def _fallback(cls, value: str | None) -> str | None:
+        if value is not None and value != CONNECT_LINK:
+            raise ValueError(f'unknown fallback {value!r}: the only one is "{CONNECT_LINK}"')
+        return value
+
+    @model_validator(mode="after")
+    def _fallback_channel(self) -> CascadeStep:
+        if self.fallback is not None and self.channel != "telegram":
+            _fail(
+                ("fallback",),
+                f"{CONNECT_LINK} applies only to a telegram step: it emails the Telegram connect link"
+                " to contacts without a bound chat",
+                self.fallback,
+            )
+        if self.fallback_template is not None and self.fallback is None:
+            _fail(("fallback_template",), f'needs fallback = "{CONNECT_LINK}"', self.fallback_template)
+        return self
 
     @field_validator("after")
     @classmethod
@@ -354,6 +381,8 @@ class Campaign(_Strict):
     """When a contact may start a trigger's scenario again: `never` or `after D`."""
     steps: list[TriggerStep] = Field(default_factory=list)
     """A trigger's steps: `after`, `channel`, `template`, optional `unless`."""
+    # The language of the base templates and of readers whose own has no template variant.
+    locale: Annotated[str, AfterValidator(_matching(LOCALE, "a language code such as ru or en"))] = "ru"
     source: str = Field(default="", exclude=True, repr=False)
     # A series (the `schedule` key and its bounds) and the occurrence this campaign stands for; set by
     # `_series_keys` only, never read from the file.
@@ -482,6 +511,10 @@ class Campaign(_Strict):
         for name, url in value.items():
             if not LINK_NAME.fullmatch(name):
                 _fail((name,), "a link name is a letter then letters, digits or '_'", name)
+            if name == TELEGRAM_CONNECT:
+                _fail(
+                    (name,), "is each contact's own Telegram link: name the campaign's link otherwise", name
+                )
             try:
                 _https(url)
             except ValueError as exc:
@@ -561,6 +594,7 @@ class Campaign(_Strict):
         names += [v.template for v in self.variants]
         names += [s.template for s in self.cascade]
         names += [s.template for s in self.steps]
+        names += [s.fallback_template for s in self.cascade]
         if self.event is not None:
             names.append(self.event.reminder_template)
         return list(dict.fromkeys(n for n in names if n))

@@ -66,6 +66,7 @@ class Situation:
     previous_sent: datetime | None = None  # a cascade step: when the previous step went out
     inherited: tuple[str | None, str | None] | None = None  # (version, variant) of the first send
     exists: bool = True
+    declined: frozenset[str] = frozenset()  # channels whose consent the contact revoked (fallbacks ask)
 
     @classmethod
     def gone(cls, contact_id: str) -> Situation:
@@ -89,6 +90,9 @@ class Step:
     holdout: float = 0.0
     versions: tuple[str, ...] = ()  # names, indexed by Situation.version_index
     variants: tuple[tuple[str, float], ...] = ()
+    # `connect_link` (a Telegram cascade step; channels are (telegram, email)): a contact without a
+    # chat who never refused Telegram gets the email carrying their connect link instead.
+    fallback: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +184,13 @@ class Decider:
         return silences_from(self.policy.silence, s.silences) if s.silences is not None else []
 
     def channel(self, s: Situation) -> str | None:
-        """The first of the step's channels the contact is reachable on."""
+        """The first of the step's channels the contact is reachable on (see `Step.fallback`)."""
+        if self.step.fallback is not None:  # depends on more than reachability: not remembered
+            (chat, _), (telegram, email) = s.has_address, s.reachable
+            if telegram:
+                return self.step.channels[0]
+            invitable = not chat and self.step.channels[0] not in s.declined
+            return self.step.channels[1] if invitable and email else None
         try:
             return self._channels[s.reachable]
         except (KeyError, TypeError):  # not seen yet, or a list rather than a tuple

@@ -59,6 +59,53 @@ class Preview:
 
 
 @dataclass(frozen=True)
+class FollowUpStep:
+    """A cascade step as the dry run shows it; a connect-link fallback carries its email's preview."""
+
+    step: int
+    channel: str
+    after: str  # e.g. "12h"
+    unless: str | None = None
+    fallback: str | None = None
+    fallback_preview: Preview | None = None
+
+    def describe(self) -> str:
+        text = f"step {self.step}: {self.channel} {self.after} later"
+        if self.unless:
+            text += f", unless {self.unless}"
+        if self.fallback:
+            text += (
+                f"; fallback {self.fallback}: contacts without a bound chat (who never refused Telegram)"
+                " get an email with their Telegram connect link instead"
+            )
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "step": self.step,
+            "channel": self.channel,
+            "after": self.after,
+            "unless": self.unless,
+            "fallback": self.fallback,
+        }
+        if self.fallback_preview is not None:
+            out["fallback_preview"] = self.fallback_preview.to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FollowUpStep:
+        preview = data.get("fallback_preview")
+        return cls(
+            step=int(data.get("step", 0)),
+            channel=str(data.get("channel", "")),
+            after=str(data.get("after", "")),
+            unless=data.get("unless"),
+            fallback=data.get("fallback"),
+            fallback_preview=Preview.from_json(preview) if preview else None,
+        )
+
+
+@dataclass(frozen=True)
 class DryRunReport:
     """Who would get what, when, and who is excluded and why, at `at`."""
 
@@ -80,6 +127,7 @@ class DryRunReport:
     fingerprint: str = ""  # of the campaign and its templates; the approval binds to it
     widened_protect: tuple[str, ...] = ()  # protected segments the campaign drops
     previews: Mapping[str, Preview] = field(default_factory=dict)  # version -> its preview
+    cascade: tuple[FollowUpStep, ...] = ()
     status: str | None = None  # the campaign's status after this dry run (not stored)
     # A series' occurrence: what its planned count is compared with (the series' approval or the
     # previous occurrence) and that count.
@@ -110,6 +158,7 @@ class DryRunReport:
             "fingerprint": self.fingerprint,
             "widened_protect": list(self.widened_protect),
             "previews": {name: p.to_json() for name, p in self.previews.items()},
+            "cascade": [step.to_json() for step in self.cascade],
         }
         if self.status is not None:
             out["status"] = self.status
@@ -150,6 +199,7 @@ class DryRunReport:
             fingerprint=str(data.get("fingerprint", "")),
             widened_protect=tuple(str(p) for p in data.get("widened_protect") or ()),
             previews={str(k): Preview.from_json(v) for k, v in (data.get("previews") or {}).items()},
+            cascade=tuple(FollowUpStep.from_json(c) for c in data.get("cascade") or ()),
             status=data.get("status"),
             compared_with=data.get("compared_with"),
             compared_planned=data.get("compared_planned"),

@@ -35,17 +35,19 @@ def protect_of(campaign: Campaign, policy: Policy) -> list[str]:
 
 
 def cascade_step(campaign: Campaign, index: int) -> Step:
-    """Cascade step `index` (1-based): its own channel, `after` the previous step, same deadline."""
+    """Cascade step `index` (1-based): its own channel (and email for its connect-link fallback),
+    `after` the previous step, same deadline."""
     step = campaign.cascade[index - 1]
     return Step(
         campaign_id=campaign.id,
         kind="cascade",
         priority=campaign.priority,
-        channels=(step.channel,),
+        channels=(step.channel, "email") if step.fallback is not None else (step.channel,),
         start=campaign.start,
         deadline=campaign.deadline,
         windows=campaign.windows,
         after=step.after,
+        fallback=step.fallback,
     )
 
 

@@ -15,7 +15,9 @@ from storage.report_store import SqliteReports
 
 def link_signer(settings: Settings) -> LinkSigner:
     previous = settings.secret_previous.get_secret_value() if settings.secret_previous else ""
-    return LinkSigner(settings.secret.get_secret_value(), settings.public_url, (previous,))
+    return LinkSigner(
+        settings.secret.get_secret_value(), settings.public_url, (previous,), settings.bot_username
+    )
 
 
 def renderer(settings: Settings) -> Renderer:

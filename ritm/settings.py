@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatcher.render_limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
@@ -15,6 +16,7 @@ from dispatcher.render_limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 # Shipped so that `ritm demo`-style local runs parse; `ritm run` refuses to start with it.
 PLACEHOLDER_SECRET = "change-me-in-production"
 MIN_SECRET_BYTES = 32
+BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
 MAKE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
@@ -56,6 +58,8 @@ class Settings(BaseSettings):
     policy: Path | None = None
     templates: Path | None = None
     bot_token: SecretStr | None = None
+    # The bot's @username for Telegram connect links (t.me/<username>?start=…); else asked of getMe.
+    bot_username: str | None = None
     telegram_api_url: str | None = None
     public_url: str = "http://127.0.0.1:8080"
     http_host: str = "127.0.0.1"
@@ -70,6 +74,16 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     render: RenderSettings = RenderSettings()
 
+    @field_validator("bot_username")
+    @classmethod
+    def _bot_username(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        name = value.strip().removeprefix("@")
+        if not BOT_USERNAME.fullmatch(name):
+            raise ValueError(f"{value!r} is not a bot username such as school_bot (5–32 letters, digits, _)")
+        return name
+
 
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the environment variable."""
@@ -82,7 +96,7 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         var = "RITM_" + "__".join(str(p).upper() for p in first["loc"])
-        raise SettingsError(f"{var}: {first['msg']}") from exc
+        raise SettingsError(f"{var}: {first['msg'].removeprefix('Value error, ')}") from exc
 
 
 def secret_problem(settings: Settings) -> str | None:

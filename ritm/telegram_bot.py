@@ -43,8 +43,9 @@ def make_bot(settings: Settings) -> Bot | None:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
-async def check_bot(bot: Bot) -> None:
-    """Ask Telegram who the bot is (getMe); a refused token raises BotTokenError."""
+async def check_bot(bot: Bot) -> str | None:
+    """Ask Telegram who the bot is (getMe) and return its username (None when it did not answer);
+    a refused token raises BotTokenError."""
     try:
         me = await bot.get_me(request_timeout=CHECK_TIMEOUT_S)
     except (TelegramUnauthorizedError, TelegramNotFound) as exc:
@@ -56,17 +57,21 @@ async def check_bot(bot: Bot) -> None:
             "could not check RITM_BOT_TOKEN now: the Bot API did not answer; the bot keeps trying",
             extra={"event": "bot_check_deferred", "why": f"{type(exc).__name__}: {exc}"},
         )
-        return
+        return None
     log.info("bot token accepted", extra={"event": "bot_ready", "username": me.username})
+    return me.username
 
 
-async def open_bot(settings: Settings) -> Bot | None:
-    """`make_bot`, then `check_bot`; the session is closed when the token is refused."""
+async def open_bot(settings: Settings) -> tuple[Bot | None, Settings]:
+    """`make_bot`, then `check_bot`; the session is closed when the token is refused. The settings
+    come back with the bot's username from getMe when RITM_BOT_USERNAME does not give it."""
     bot = make_bot(settings)
     if bot is not None:
         try:
-            await check_bot(bot)
+            username = await check_bot(bot)
         except BotTokenError:
             await bot.session.close()
             raise
-    return bot
+        if settings.bot_username is None and username:
+            settings = settings.model_copy(update={"bot_username": username})
+    return bot, settings

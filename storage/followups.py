@@ -6,6 +6,7 @@ and the planner writes a row (planned or cancelled) for every one of them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,3 +106,26 @@ async def attended(db: Database, campaign_id: str, ids: Sequence[str], now: date
         (campaign_id, to_epoch(now), *ids),
     )
     return {r[0] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramLinks:
+    """Where contacts stand with Telegram, for a step's connect-link fallback: a chat bound, or the
+    Telegram consent revoked (the stricter setting: never invite them to it)."""
+
+    bound: frozenset[str]
+    declined: frozenset[str]
+
+
+async def telegram_links(db: Database, contact_ids: Sequence[str]) -> TelegramLinks:
+    if not contact_ids:
+        return TelegramLinks(frozenset(), frozenset())
+    rows = await db.fetchall(
+        "SELECT c.id, c.telegram_chat_id IS NOT NULL, EXISTS (SELECT 1 FROM consents k"
+        " WHERE k.contact_id = c.id AND k.channel = 'telegram' AND k.status = 'revoked')"
+        " FROM contacts c WHERE c.id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(contact_ids)),),
+    )
+    return TelegramLinks(
+        frozenset(str(r[0]) for r in rows if r[1]), frozenset(str(r[0]) for r in rows if r[2])
+    )

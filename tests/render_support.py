@@ -72,12 +72,14 @@ def example(name: str) -> Campaign:
 
 
 def inline_campaign(
-    *, priority: str = "mass", links: str = "", event: bool = False, **parts: str
+    *, priority: str = "mass", links: str = "", event: bool = False, locale: str = "ru", **parts: str
 ) -> Campaign:
-    """A one-version campaign whose parts are inline sources (`subject`, `text`, `html`, `telegram`)."""
+    """A one-version campaign whose parts are inline sources (`subject`, `text`, `html`, `telegram`),
+    written in `locale`."""
     lines = [
         'id = "inline"',
         'name = "Inline"',
+        f'locale = "{locale}"',
         f'priority = "{priority}"',
         'channels = ["email", "telegram"]',
         'audience = "all"',

@@ -104,13 +104,18 @@ def print_dry_run(report: DryRunReport) -> None:
             "[yellow]this campaign drops protected segments "
             f"{', '.join(report.widened_protect)}: the approver sees it[/]"
         )
-    for version, preview in report.previews.items():
+    shown = [(f"preview: {version}", p) for version, p in report.previews.items()]
+    for step in report.cascade:
+        console.print(f"cascade {step.describe()}", highlight=False)
+        if step.fallback_preview is not None:
+            shown.append((f"preview: cascade step {step.step} {step.fallback}", step.fallback_preview))
+    for name, preview in shown:
         body = preview.text
         if len(body) > PREVIEW_CHARS:
             body = (
                 f"{body[:PREVIEW_CHARS]}\n[dim](preview cut: {len(body) - PREVIEW_CHARS} more characters)[/]"
             )
-        title = f"preview: {version} ({preview.channel}, {preview.contact})"
+        title = f"{name} ({preview.channel}, {preview.contact})"
         console.print(Panel(f"[bold]{preview.subject}[/]\n\n{body}", title=title, title_align="left"))
     if report.status == "pending_approval":
         console.print(

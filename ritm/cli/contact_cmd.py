@@ -74,6 +74,8 @@ def print_explanation(result: Explanation) -> None:
                 f"campaign {decision.id}: {decision.channel} at {local_stamp(decision.due_at)},"
                 f" version {decision.version}{holdout}"
             )
+        for follow_up in decision.cascade:
+            console.print(f"  cascade step {follow_up.step}: {follow_up.channel or 'none'} — {follow_up.why}")
 
 
 def _mark(ok: bool) -> str:

@@ -15,6 +15,7 @@ GROUPS = [
     "ritm.cli.history_cmd",
     "ritm.cli.outbox_cmd",
     "ritm.cli.status_cmd",
+    "ritm.cli.contact_link_cmd",
     "ritm.cli.campaign_cmd",
     "ritm.cli.team_cmd",
     "ritm.cli.run_cmd",

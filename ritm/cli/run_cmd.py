@@ -48,10 +48,10 @@ def register(app: typer.Typer) -> None:
 
         async def main() -> str | None:
             try:
-                bot = await open_bot(settings)  # a bad token stops us before anything starts
+                bot, known = await open_bot(settings)  # a bad token stops us before anything starts
             except BotTokenError as exc:
                 fail(str(exc))
-            application = await create_app(settings, policy, bot=bot)
+            application = await create_app(known, policy, bot=bot)
             try:
                 await serve(application, dispatch_every_s=dispatch_every_s, standby=standby)
             except LeaseHeld as exc:

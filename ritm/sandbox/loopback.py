@@ -35,6 +35,7 @@ async def loopback_app(
         secret=secret,  # type: ignore[arg-type]
         templates=templates,
         smtp=SmtpSettings(port=smtp.port, rate_per_s=send_per_s, pool_size=4),
+        bot_username=standin.bot_username,
     )
     bot = standin.bot()
     email = EmailChannel(settings.smtp, clock=clock)

@@ -48,6 +48,7 @@ class TelegramStandin:
         bot_username: str = "ritm_standin_bot",
     ) -> None:
         self.token = token
+        self.bot_username = bot_username
         self.tokens = set(tokens) if tokens is not None else {token}
         bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
         self.world = TelegramWorld(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dispatcher.render import Renderer, TemplateProblem, sample_context
+from dispatcher.render_context import language
 from dispatcher.render_telegram import markup_problem
 from tests.render_support import campaign, ctx, example, inline_campaign
 
@@ -56,7 +57,7 @@ def test_telegram_falls_back_to_the_text_escaped() -> None:
     ],
 )
 def test_first_name_falls_back_by_language(name: str, locale: str, first: str, full: str) -> None:
-    c = inline_campaign(subject="{{ contact.first_name }}|{{ contact.name }}")
+    c = inline_campaign(subject="{{ contact.first_name }}|{{ contact.name }}", locale=language(locale))
     msg = Renderer().render(
         c, version="all", variant=None, channel="email", ctx=ctx(name=name, locale=locale)
     )
@@ -75,7 +76,7 @@ def test_first_name_falls_back_by_language(name: str, locale: str, first: str, f
     ],
 )
 def test_event_time_is_local_to_the_contact(tz: str, locale: str, expected: str) -> None:
-    c = inline_campaign(subject="{{ event.local_start }}", event=True)
+    c = inline_campaign(subject="{{ event.local_start }}", event=True, locale=locale)
     msg = Renderer().render(
         c, version="all", variant=None, channel="email", ctx=ctx(timezone=tz, locale=locale)
     )

@@ -156,6 +156,31 @@ BROKEN = [
         "cascade.0.unless:",
     ),
     (
+        "connect_link on an sms step",
+        'after = "12h"\nunless',
+        'after = "12h"\nfallback = "connect_link"\nunless',
+        "cascade.0.fallback: connect_link applies only to a telegram step: it emails the Telegram connect"
+        " link to contacts without a bound chat",
+    ),
+    (
+        "unknown fallback",
+        'channel = "sms"\nafter = "12h"',
+        'channel = "telegram"\nafter = "12h"\nfallback = "skip"',
+        "cascade.0.fallback: unknown fallback 'skip': the only one is \"connect_link\"",
+    ),
+    (
+        "fallback template without a fallback",
+        'after = "12h"\nunless',
+        'after = "12h"\nfallback_template = "telegram_connect"\nunless',
+        'cascade.0.fallback_template: needs fallback = "connect_link"',
+    ),
+    (
+        "a campaign link named telegram_connect",
+        'program = "https://school.example/program"',
+        'telegram_connect = "https://t.me/other_bot"',
+        "links.telegram_connect: is each contact's own Telegram link",
+    ),
+    (
         "three cascade steps",
         "\n[event]",
         STEP.format("email") + STEP.format("sms") + "\n[event]",

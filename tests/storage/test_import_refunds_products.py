@@ -159,3 +159,33 @@ async def test_the_rebuilt_orders_table_keeps_rows_and_indexes(tmp_path: Path) -
             raise AssertionError("an order of an unknown contact was accepted")
     finally:
         await db.close()
+
+
+async def test_a_getcourse_process_reports_a_refund_by_webhook(
+    db: Database, tmp_path: Path, default_policy: Policy
+) -> None:
+    import json
+
+    from dispatcher.hooks import apply_hook
+
+    (tmp_path / "users.csv").write_text(USERS, encoding="utf-8")
+    await import_csv(db, "contacts", tmp_path / "users.csv", default_policy, now=NOW)
+    paid = {
+        "Номер заказа": "W-1",
+        "ID пользователя": "1003",
+        "Предложение": "Курс X",
+        "Стоимость, RUB": "4 990",
+        "Статус": "Оплачен",
+        "Дата создания": "20.03.2026 10:00",
+        "Дата оплаты": "20.03.2026 10:05",
+    }
+    body = json.dumps({"orders": [paid]}).encode()
+    answer = await apply_hook(db, body, default_policy, now=NOW)
+    assert answer["orders"]["imported"] == 1, answer
+    assert await count(db, default_policy, 'order:paid product = "Курс X"') == ["1003"]
+    refund = json.dumps({"orders": [{**paid, "Статус": "Возврат"}, {**paid, "Статус": "Потерян"}]})
+    answer = await apply_hook(db, refund.encode(), default_policy, now=NOW)
+    assert answer["orders"]["updated"] == 1
+    assert answer["errors"][0]["reason"].startswith("unknown order status 'Потерян'")
+    assert await count(db, default_policy, 'order:paid product = "Курс X"') == []
+    assert await count(db, default_policy, 'order:refunded product = "Курс X" AND paid_total = 0') == ["1003"]
