@@ -235,7 +235,10 @@ def all_leaves() -> list[Expr]:
     leaves += [Has(ch) for ch in CHANNELS]
     for within in WITHINS:
         leaves += [Tag(t, within) for t in TAGS]
-        leaves += [Order(s, within, p) for s in ORDER_STATUSES for p in PRODUCTS]
+        leaves += [Order(s, within) for s in ORDER_STATUSES]
+    # Products cut across statuses the same way whatever the window: two windows cover them.
+    for within in (None, timedelta(days=1)):
+        leaves += [Order(s, within, p) for s in ORDER_STATUSES for p in PRODUCTS if p is not None]
         leaves += [Event(e, within) for e in (*EVENT_TYPES, "login")]
     for op in OPERATORS:
         leaves += [Compare(name, op, v) for name in NUMERIC_FIELDS for v in NUMERIC_VALUES[name]]
