@@ -143,7 +143,7 @@ class Links:
         return self._urls[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._urls
+        return name in self._urls or (name == TELEGRAM_CONNECT and self._connect is not None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._urls)

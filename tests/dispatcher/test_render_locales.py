@@ -133,3 +133,23 @@ def test_a_bad_campaign_locale_is_one_sentence(value: str) -> None:
     with pytest.raises(CampaignError) as caught:
         campaign(SCHOOL_CAMPAIGN.format(locale=f'locale = "{value}"'))
     assert str(caught.value) == f"campaign.toml: locale: {value!r} is not a language code such as ru or en"
+
+
+def test_the_connect_link_is_the_contacts_own_and_needs_a_bot() -> None:
+    c = campaign(
+        SCHOOL_CAMPAIGN.format(locale="").replace(
+            'template = "live"',
+            'subject = "S"\ntext = """'
+            '{{ "telegram_connect" in links }} {{ links.telegram_connect }} {{ unsubscribe_url }}"""',
+        )
+    )
+    url = "https://t.me/school_bot?start=abc"
+    message = Renderer().render(
+        c, version="all", variant=None, channel="email", ctx=ctx(telegram_connect=url)
+    )
+    assert message.text.startswith(f"True {url} ")
+    with pytest.raises(TemplateProblem) as caught:
+        Renderer().render(c, version="all", variant=None, channel="email", ctx=ctx(telegram_connect=None))
+    assert caught.value.message.startswith(
+        "links.telegram_connect needs the bot's username: set RITM_BOT_USERNAME"
+    )
