@@ -216,10 +216,11 @@ class CascadeStep(_Strict):
     """Segment DSL: contacts matching it at the step's time are skipped (opened, clicked, registered…)."""
     template: TemplateName | None = None
     """The step's template; default: the version's template, rendered for this channel."""
-    # `connect_link`: a contact without a Telegram chat (and who never refused Telegram) gets an email
-    # carrying their connect link instead of being skipped; it renders `fallback_template`.
     fallback: str | None = None
+    """`"connect_link"` (a telegram step only): a contact without a chat who never refused Telegram
+    gets an email with their Telegram connect link instead of being skipped."""
     fallback_template: TemplateName | None = None
+    """The template of that email; default `telegram_connect`."""
 
     @field_validator("fallback")
     @classmethod
@@ -381,8 +382,8 @@ class Campaign(_Strict):
     """When a contact may start a trigger's scenario again: `never` or `after D`."""
     steps: list[TriggerStep] = Field(default_factory=list)
     """A trigger's steps: `after`, `channel`, `template`, optional `unless`."""
-    # The language of the base templates and of readers whose own has no template variant.
     locale: Annotated[str, AfterValidator(_matching(LOCALE, "a language code such as ru or en"))] = "ru"
+    """The language of the base templates; a contact whose locale has a variant (`subject.en.j2`…) gets it."""
     source: str = Field(default="", exclude=True, repr=False)
     # A series (the `schedule` key and its bounds) and the occurrence this campaign stands for; set by
     # `_series_keys` only, never read from the file.

@@ -200,7 +200,12 @@ def context_names() -> list[str]:
     policy = load_policy(None)
     campaign = parse_campaign(example_texts()["webinar.toml"], "webinar.toml", policy)
     ctx = build_context(
-        campaign, MessageContext(contact_id="c1"), version="invite", variant=None, reminder=timedelta(hours=2)
+        campaign,
+        MessageContext(contact_id="c1"),
+        version="invite",
+        variant=None,
+        lang=campaign.locale,
+        reminder=timedelta(hours=2),
     )
     return list(ctx)
 
