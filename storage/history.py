@@ -22,6 +22,16 @@ WAITING_STATUSES = ("planned", "retry", "sending")
 # Outcomes that mean "did not reach the contact and will not by itself".
 FAILED_STATUSES = ("failed", "expired")
 RETRYABLE_STATUSES = ("failed", "uncertain")
+# The queue as the faces show it (`ritm status`, the dashboard): a heading and the outbox states it adds up.
+QUEUE_GROUPS = (
+    ("waiting", WAITING_STATUSES),
+    ("sent", ("sent",)),
+    ("failed", FAILED_STATUSES),
+    ("uncertain", ("uncertain",)),
+    ("suppressed", ("suppressed",)),
+    ("holdout", ("holdout",)),
+)
+RECENT_S = 300  # "sent recently": the last five minutes
 OUTBOX_STATUSES = (
     "planned",
     "sending",
@@ -179,7 +189,7 @@ class QueueStatus:
     due_now: int  # planned or retry rows already due
 
 
-async def queue_status(db: Database, *, now: int, recent_s: int = 300, errors: int = 5) -> QueueStatus:
+async def queue_status(db: Database, *, now: int, recent_s: int = RECENT_S, errors: int = 5) -> QueueStatus:
     """What `ritm status` shows: every campaign's rows by state, sends in the last `recent_s`, and the
     latest failed / expired / uncertain rows (by their last due time: rows keep no settle time)."""
     recent = await db.fetchall(

@@ -17,6 +17,7 @@ from dispatcher.stats import ATTRIBUTION, CampaignStats, campaign_stats
 from storage.audit import recent_audit
 from storage.campaigns import get_campaign, list_campaigns
 from storage.daily_stats import DayCounts, campaign_days
+from storage.history import QUEUE_GROUPS, RECENT_S, ContactHistory, contact_history, queue_status
 from storage.team import at_least
 from web.deps import WEB, visitor
 from web.pages import NO_STORE, message_page, render
@@ -24,6 +25,7 @@ from web.pages import NO_STORE, message_page, render
 CALENDAR_DAYS = 30
 CHART_DAYS = 30  # at most: a campaign's chart spans from the day before it was planned
 MIN_CHART_DAYS = 7
+QUEUE_ERRORS = 20  # the latest failed / uncertain rows the queue page lists
 MAX_ID = 200  # longer ids name nothing: they are echoed shortened
 
 
@@ -180,16 +182,36 @@ async def contact(request: web.Request) -> web.Response:
     )
     if explained is None:
         return message_page(request, "No such contact", f"There is no contact {contact_id[:MAX_ID]!r}.", 404)
+    history = await contact_history(deps.db, contact_id) or ContactHistory(messages=[], events=[])
     return render(
         request,
         "contact.html",
-        {"title": f"Contact {contact_id}", "explained": explained, "timezone": deps.policy.default_timezone},
+        {
+            "title": f"Contact {contact_id}",
+            "explained": explained,
+            "history": history,
+            "timezone": deps.policy.default_timezone,
+        },
     )
 
 
 async def queue(request: web.Request) -> web.Response:
     deps = request.app[WEB]
-    return render(request, "queue.html", {"title": "Queue", "timezone": deps.policy.default_timezone})
+    now = int(deps.clock().timestamp())
+    status = await queue_status(deps.db, now=now, errors=QUEUE_ERRORS)
+    campaigns = [r for r in await list_campaigns(deps.db) if r.id in status.by_campaign]
+    return render(
+        request,
+        "queue.html",
+        {
+            "title": "Queue",
+            "status": status,
+            "campaigns": campaigns,
+            "groups": QUEUE_GROUPS,
+            "recent_minutes": RECENT_S // 60,
+            "timezone": deps.policy.default_timezone,
+        },
+    )
 
 
 async def audit_log(request: web.Request) -> web.Response:

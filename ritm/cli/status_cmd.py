@@ -13,20 +13,9 @@ from ritm.cli.outbox_cmd import entries_table, entry_json
 from ritm.cli.tables import add_short, add_text, compact_table
 from ritm.cli.times import local_stamp, zone_note
 from storage.campaigns import CampaignRecord, list_campaigns
-from storage.history import WAITING_STATUSES, CampaignOutcome, QueueStatus, queue_status
+from storage.history import QUEUE_GROUPS, RECENT_S, CampaignOutcome, QueueStatus, queue_status
 from storage.instance_lease import Lease, current
 from storage.pause import get_paused
-
-RECENT_S = 300
-# The columns of the queue table: a heading and the outbox states it adds up.
-QUEUE_COLUMNS = (
-    ("waiting", WAITING_STATUSES),
-    ("sent", ("sent",)),
-    ("failed", ("failed", "expired")),
-    ("uncertain", ("uncertain",)),
-    ("suppressed", ("suppressed",)),
-    ("holdout", ("holdout",)),
-)
 
 
 @dataclass(frozen=True)
@@ -84,11 +73,11 @@ def print_status(s: Status) -> None:
     if s.campaigns:
         table = compact_table("Queue by campaign and state")
         add_text(table, "campaign / state", min_width=18)
-        for heading, _ in QUEUE_COLUMNS:
+        for heading, _ in QUEUE_GROUPS:
             add_short(table, heading, right=True)
         for record in s.campaigns:
             outcome = s.outcome(record.id)
-            counts = [str(outcome.count(*states)) for _, states in QUEUE_COLUMNS]
+            counts = [str(outcome.count(*states)) for _, states in QUEUE_GROUPS]
             table.add_row(f"{record.id}\n[dim]{outcome.label(record.status)}[/]", *counts)
         console.print(table)
     if s.queue.errors:

@@ -122,9 +122,12 @@ async def test_a_member_signs_in_from_the_bot_and_walks_every_page(
     await page.type_in("header input[name=id]", contact)
     assert f"Contact {contact}" in await page.text("h1")
     assert "email" in await page.text("#reach")
+    assert "digest-48" in await page.text("#history")  # the planned message, with its state
 
     await page.click("header a[href='/app/queue']")
     assert "Queue" in await page.text("h1")
+    queue = await page.text("#queue")
+    assert "digest-48" in queue and "waiting" in queue
     await page.click("header a[href='/app/audit']")
     assert "web.sign_in" in await page.text("#audit")
 

@@ -122,7 +122,7 @@ async def test_every_page_renders_for_a_viewer(site: WebWorld) -> None:
             "/app/campaigns": "digest-48",
             "/app/campaigns/digest-48": 'id="daily-chart"',
             "/app/contacts/h00012": 'id="reach"',
-            "/app/queue": "Queue",
+            "/app/queue": 'id="queue"',
             "/app/audit": "web.sign_in",
         }
         for path, marker in pages.items():
