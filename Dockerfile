@@ -20,6 +20,7 @@ COPY storage storage
 COPY dispatcher dispatcher
 COPY bot bot
 COPY templates templates
+COPY web web
 COPY ritm ritm
 RUN pip install .
 
