@@ -20,7 +20,7 @@ from typing import Literal
 
 from policy.config import Cap
 
-Channel = Literal["email", "telegram", "sms"]
+Channel = Literal["email", "telegram", "sms", "vk"]
 Priority = Literal["service", "scenario", "mass"]
 
 NEVER = datetime.max.replace(tzinfo=UTC)  # "blocked for good": a cap with max = 0

@@ -23,7 +23,7 @@ from policy.timeutil import TimeParseError, parse_duration, parse_hhmm, zone
 from policy.toml_lines import key_lines, line_of
 
 PRIORITIES = ("service", "scenario", "mass")
-CHANNELS = ("email", "telegram", "sms")
+CHANNELS = ("email", "telegram", "sms", "vk")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -143,7 +143,7 @@ class Cap(_Strict):
     """At most this many counted messages…"""
     per: Duration
     """…in any window of this length (`1d`, `7d`)."""
-    channel: Literal["email", "telegram", "sms", "any"] = "any"
+    channel: Literal["email", "telegram", "sms", "vk", "any"] = "any"
     """The channel counted, or `any`."""
     scope: Literal["mass", "scenario", "nonservice"] = "mass"
     """Which priorities count: `mass`, `scenario` or `nonservice` (both)."""

@@ -67,6 +67,7 @@ class ContactData:
     email: str | None = None
     telegram_chat_id: int | None = None
     phone: str | None = None
+    vk_id: int | None = None
     timezone: str | None = None
     locale: str | None = None
     region: str | None = None
@@ -86,6 +87,8 @@ class ContactData:
             return self.telegram_chat_id is not None
         if channel == "sms":
             return bool(self.phone)
+        if channel == "vk":
+            return self.vk_id is not None
         return False
 
     def reachable(self, channel: str) -> bool:

@@ -2,19 +2,21 @@
 
 An email is compared without case the way SQLite's `lower()` folds it (ASCII letters), so the key
 computed here and the unique index `contacts(lower(email))` always agree; its domain is already
-IDNA-normalised by the import (email-validator). A phone is kept in E.164. A chat id is its decimal text.
+IDNA-normalised by the import (email-validator). A phone is kept in E.164. A chat id (and a VK user id)
+is its decimal text.
 """
 
 from __future__ import annotations
 
 import re
 
-CHANNEL_ADDRESS = {"email": "email", "telegram": "telegram_chat_id", "sms": "phone"}
+CHANNEL_ADDRESS = {"email": "email", "telegram": "telegram_chat_id", "sms": "phone", "vk": "vk_id"}
 # The key of a contact's address per channel, over `contacts c`: what `suppressions.address` holds.
 ADDRESS_KEY_SQL = {
     "email": "lower(c.email)",
     "telegram": "CAST(c.telegram_chat_id AS TEXT)",
     "sms": "c.phone",
+    "vk": "CAST(c.vk_id AS TEXT)",
 }
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _SEPARATORS = re.compile(r"[ ().\u00a0\t-]")

@@ -44,6 +44,7 @@ CONTACT_ALIASES: dict[str, tuple[str, ...]] = {
         "телеграм",
     ),
     "phone": ("phone", "телефон", "номер телефона", "мобильный телефон"),
+    "vk_id": ("vk id", "vk", "id vk", "вконтакте", "id вконтакте", "вк"),
     "timezone": ("timezone", "time zone", "tz", "часовой пояс", "таймзона"),
     "locale": ("locale", "language", "язык"),
     "region": ("region", "регион", "город", "city", "страна", "country"),
@@ -57,6 +58,7 @@ CONTACT_ALIASES: dict[str, tuple[str, ...]] = {
         "согласие на телеграм",
     ),
     "consent_sms": ("consent sms", "согласие sms", "согласие на sms", "согласие на смс"),
+    "consent_vk": ("consent vk", "согласие vk", "согласие на vk", "согласие вконтакте"),
     "tags": ("tags", "теги", "метки"),
 }
 ORDER_ALIASES: dict[str, tuple[str, ...]] = {

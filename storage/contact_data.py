@@ -38,7 +38,7 @@ async def load_contacts(db: Database, ids: Sequence[str]) -> list[ContactData]:
 async def _load_chunk(db: Database, ids: list[str]) -> list[ContactData]:
     marks = ",".join("?" * len(ids))
     contacts = await db.fetchall(
-        "SELECT id, email, telegram_chat_id, phone, timezone, locale, region, interest, created_at "
+        "SELECT id, email, telegram_chat_id, phone, timezone, locale, region, interest, created_at, vk_id "
         f"FROM contacts WHERE id IN ({marks})",
         tuple(ids),
     )
@@ -89,6 +89,7 @@ async def _load_chunk(db: Database, ids: list[str]) -> list[ContactData]:
             region=row[6],
             interest=row[7],
             created_at=_instant(row[8]),
+            vk_id=row[9],
             consents=dict(consents.get(row[0], {})),
             suppressed=frozenset(suppressed.get(row[0], ())),
             tags=tuple(tags.get(row[0], ())),

@@ -28,9 +28,12 @@ from storage.zones import offset_zone
 
 # A cell holding exactly this clears an optional field; an empty cell keeps what is stored (SPEC §12.3).
 CLEAR = "-"
-CLEARABLE = frozenset({"email", "phone", "telegram_chat_id", "name", "region", "locale", "interest"})
+CLEARABLE = frozenset({"email", "phone", "telegram_chat_id", "vk_id", "name", "region", "locale", "interest"})
 _NOTHING: frozenset[str] = frozenset()
-CONSENT_CHANNELS = (("consent_email", "email"), ("consent_telegram", "telegram"), ("consent_sms", "sms"))
+CONSENT_CHANNELS = (
+    ("consent_email", "email"), ("consent_telegram", "telegram"), ("consent_sms", "sms"),
+    ("consent_vk", "vk"),
+)  # fmt: skip
 _YES = frozenset({"1", "yes", "y", "true", "да", "+"})
 _NO = frozenset({"0", "no", "n", "false", "нет", "-"})
 # GetCourse-style order statuses (Russian and English interface) → ours; partial payment is not paid
@@ -81,6 +84,20 @@ def parse_chat_id(text: str) -> int:
     if not -MAX_INT <= chat <= MAX_INT:
         raise BadRow(f"telegram_chat_id {text[:40]!r} is out of range (at most 64-bit integers)")
     return chat
+
+
+# A VK user id as people copy it: `123`, `id123`, `vk.com/id123`, `https://vk.com/id123`.
+_VK_ID = re.compile(r"(?:(?:https?://)?(?:m\.)?vk\.com/)?(?:id)?([0-9]{1,19})", re.IGNORECASE)
+
+
+def parse_vk_id(text: str) -> int:
+    """A VK user id (the `peer_id` messages go to): a positive integer, optionally as `id123` or a
+    vk.com/id123 link; a short name (vk.com/durov) needs the API to resolve and is refused."""
+    found = _VK_ID.fullmatch(text.strip())
+    user = int(found.group(1)) if found else 0
+    if not 0 < user <= MAX_INT:
+        raise BadRow(f"vk_id {text[:40]!r} is not a VK user id: write the number, e.g. 123456 or id123456")
+    return user
 
 
 def parse_timezone(text: str) -> str:
@@ -237,13 +254,14 @@ class RowParser:
             picked = tuple("" if v == CLEAR else v for v in picked)
             if cleared - CLEARABLE:
                 raise BadRow(f"{self._label(min(cleared - CLEARABLE))}: '-' clears only optional fields")
-        email, name, chat_text, phone, tz_name, locale, region, interest, created = picked
+        email, name, chat_text, phone, tz_name, locale, region, interest, created, vk_text = picked
         email = normalize_email(email) if email else ""
         # Without an id column (some platform exports) the email is the contact's key.
         cid = row[self._id] if self._id >= 0 else email.lower()
         if not cid:
             raise BadRow("the id is empty" if self._id >= 0 else "the email is empty (it is the key here)")
         chat = parse_chat_id(chat_text) if chat_text else None
+        vk = parse_vk_id(vk_text) if vk_text else None
         if phone:
             try:
                 phone = normalize_phone(phone)
@@ -263,7 +281,7 @@ class RowParser:
             present = present | {"name"}
         values = (
             email or None, name or None, chat, phone or None, tz_name or None, locale or None,
-            region or None, interest or None, created_at,
+            region or None, interest or None, created_at, vk,
         )  # fmt: skip
         consents = []
         for column, channel, label in self._consents:

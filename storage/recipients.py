@@ -24,6 +24,7 @@ class Recipient:
     region: str | None
     interest: str | None
     fields: dict[str, Any] = field(default_factory=dict)
+    vk_id: int | None = None
 
 
 async def load_recipients(db: Database, ids: Sequence[str]) -> dict[str, Recipient]:
@@ -33,7 +34,8 @@ async def load_recipients(db: Database, ids: Sequence[str]) -> dict[str, Recipie
     for start in range(0, len(unique), CHUNK):
         chunk = unique[start : start + CHUNK]
         rows = await db.fetchall(
-            "SELECT id, email, name, telegram_chat_id, phone, timezone, locale, region, interest, fields"
+            "SELECT id, email, name, telegram_chat_id, phone, timezone, locale, region, interest, fields,"
+            " vk_id"
             f" FROM contacts WHERE id IN ({','.join('?' * len(chunk))})",
             tuple(chunk),
         )
@@ -49,5 +51,6 @@ async def load_recipients(db: Database, ids: Sequence[str]) -> dict[str, Recipie
                 region=r[7],
                 interest=r[8],
                 fields=json.loads(r[9]) if r[9] else {},
+                vk_id=int(r[10]) if r[10] is not None else None,
             )
     return found

@@ -61,6 +61,7 @@ ADDRESS_SQL = {
     "email": "(c.email IS NOT NULL AND c.email != '')",
     "telegram": "c.telegram_chat_id IS NOT NULL",
     "sms": "(c.phone IS NOT NULL AND c.phone != '')",
+    "vk": "c.vk_id IS NOT NULL",
 }
 AGGREGATES = {  # field -> (a contact's orders up to `at`, the metric over them)
     "paid_total": ("status = 'paid' AND paid_at <= ?", "SUM(amount)"),

@@ -46,7 +46,7 @@ def address_key(channel: str, address: str | int) -> str:
             return normalize_phone(text)
         except BadPhone:
             return text
-    if channel == "telegram":
+    if channel in ("telegram", "vk"):
         return str(int(text))
     raise ValueError(f"unknown channel {channel!r}")
 

@@ -18,7 +18,10 @@ from storage.contacts import SUBSCRIBER_SOURCES
 from storage.suppressions import lift_contact_address, suppress_contact_address
 
 # Consent revocations that say something about the address, and the suppression each one writes.
-ADDRESS_REVOCATIONS = {"unsubscribe_link": "unsubscribe", "bot": "unsubscribe", "bot_blocked": "bot_blocked"}
+ADDRESS_REVOCATIONS = {
+    "unsubscribe_link": "unsubscribe", "bot": "unsubscribe", "vk": "unsubscribe",
+    "bot_blocked": "bot_blocked",
+}  # fmt: skip
 
 
 async def set_consent(

@@ -27,6 +27,9 @@ async def test_schema_file_matches_the_migrations(tmp_path: Path) -> None:
 
 async def test_a_column_added_by_a_migration_alone_is_caught(tmp_path: Path) -> None:
     migrated = await migrated_schema(tmp_path / "migrated.db")
-    text = SCHEMA_FILE.read_text(encoding="utf-8") + "\nALTER TABLE contacts ADD COLUMN vk_id INTEGER;\n"
+    text = (
+        SCHEMA_FILE.read_text(encoding="utf-8")
+        + "\nALTER TABLE contacts ADD COLUMN max_messenger_id INTEGER;\n"
+    )
     drift = difference(migrated, loaded_schema(text))
-    assert "only in schema.sql: table contacts" in drift and "vk_id" in drift
+    assert "only in schema.sql: table contacts" in drift and "max_messenger_id" in drift
