@@ -26,7 +26,10 @@ from dispatcher.channels.base import (
     SendResult,
     TelegramMessage,
     TelegramSender,
+    VkMessage,
+    VkSender,
 )
+from dispatcher.channels.vk import random_id_of
 from dispatcher.links import LinkSigner
 from dispatcher.message_context import message_context
 from dispatcher.mime import list_headers, unsubscribe_headers
@@ -64,7 +67,7 @@ class DeliverySettings:
 
 
 class ChannelDelivery:
-    """The worker's `Delivery` port over the email and Telegram adapters."""
+    """The worker's `Delivery` port over the email, Telegram and VK adapters."""
 
     def __init__(
         self,
@@ -77,6 +80,7 @@ class ChannelDelivery:
         *,
         email: EmailSender | None,
         telegram: TelegramSender | None,
+        vk: VkSender | None = None,
     ) -> None:
         self.db = db
         self.policy = policy
@@ -86,6 +90,7 @@ class ChannelDelivery:
         self.settings = settings
         self.email = email
         self.telegram = telegram
+        self.vk = vk
 
     async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> Prepared:
         ids = sorted({r.contact_id for r in rows})
@@ -134,6 +139,8 @@ class ChannelDelivery:
             return self._email(row, campaign, recipient, message)
         if row.channel == "telegram":
             return self._telegram(row, campaign, recipient, message)
+        if row.channel == "vk":
+            return self._vk(row, recipient, message)
         return SendResult("failed", detail=f"no adapter for channel {row.channel}")
 
     def _email(
@@ -189,6 +196,19 @@ class ChannelDelivery:
         return partial(
             self.telegram.send,
             TelegramMessage(chat_id=recipient.telegram_chat_id, text=message.telegram, buttons=buttons),
+        )
+
+    def _vk(self, row: ClaimedRow, recipient: Recipient, message: RenderedMessage) -> Send | SendResult:
+        if self.vk is None or recipient.vk_id is None:
+            return SendResult("failed", detail="no VK adapter or VK id")
+        return partial(
+            self.vk.send,
+            VkMessage(
+                peer_id=recipient.vk_id,
+                text=message.text,
+                random_id=random_id_of(row.id, row.campaign_id, row.contact_id, row.step),
+                buttons=tuple((Button(label, url=url),) for label, url in message.buttons),
+            ),
         )
 
 

@@ -7,6 +7,7 @@ package:
     NAME/email.txt.j2      email plain-text body                  — required for email (and sms)
     NAME/email.html.j2     email HTML body (autoescaped)          — optional
     NAME/telegram.j2       Telegram HTML (autoescaped)            — optional: else the text, escaped
+    NAME/vk.j2             VK community message (plain text)      — optional: else the text
     _blocks/               shared skeletons and macros the parts extend, include or import
 
 A part may have locale variants beside it: `NAME/email.en.txt.j2`, `subject.en.j2`, `telegram.en.j2`…
@@ -73,6 +74,7 @@ PART_FILES = {
     "text": "email.txt.j2",
     "html": "email.html.j2",
     "telegram": "telegram.j2",
+    "vk": "vk.j2",
 }
 DEFAULT_REMINDER_TEMPLATE = "webinar_reminder"
 DEFAULT_CONNECT_TEMPLATE = "telegram_connect"
@@ -331,6 +333,11 @@ class Renderer:
                 return RenderedMessage(subject, visible_text(telegram), None, telegram, buttons, tags), names
             text = self._part(need("text"), "text", context, budget)
             return RenderedMessage(subject, text, None, str(escape(text)), buttons, tags), names
+        if channel == "vk":  # plain text; `button(label, url)` adds a link button, as in telegram.j2
+            vk_buttons: list[tuple[str, str]] = []
+            source = parts["vk"] or need("text")
+            text = self._part(source, "text", {**context, "button": _collector(vk_buttons)}, budget)
+            return RenderedMessage(subject, text, None, None, vk_buttons, tags), names
         if channel == "sms":
             return RenderedMessage(
                 subject, self._part(need("text"), "text", context, budget), None, None, [], tags

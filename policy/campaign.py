@@ -174,6 +174,8 @@ class Version(_Strict):
     """Inline Jinja2 HTML body (email); optional."""
     telegram: str | None = None
     """Inline Jinja2 Telegram message (HTML subset); default: the text body."""
+    vk: str | None = None
+    """Inline Jinja2 VK message (plain text, `button(label, url)` adds a link button); default: the text."""
 
     @model_validator(mode="before")
     @classmethod
@@ -196,7 +198,7 @@ class Version(_Strict):
 
     @model_validator(mode="after")
     def _content(self) -> Version:
-        inline = [k for k in ("text", "html", "telegram") if getattr(self, k) is not None]
+        inline = [k for k in ("text", "html", "telegram", "vk") if getattr(self, k) is not None]
         if self.template is not None and inline:
             _fail((inline[0],), "give either template or inline sources, not both", getattr(self, inline[0]))
         if self.template is None and (self.subject is None or self.text is None):
@@ -257,7 +259,7 @@ class TriggerStep(_Strict):
     after: Duration = timedelta(0)
     """The delay after the step before (the first step: after the trigger fired)."""
     channel: str
-    """The channel of this step: email, telegram or sms (with consent, as always)."""
+    """The channel of this step: email, telegram, sms or vk (with consent, as always)."""
     template: TemplateName
     """The template this step renders on its channel."""
     unless: DslText | None = None

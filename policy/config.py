@@ -293,6 +293,22 @@ class ImportRules(_Strict):
     """A tag missing from `[tags]` in an import: `skip` it (warn), `reject_row` or `add` it."""
 
 
+class VkChannel(_Strict):
+    """`[channels.vk]`: the VK community whose messages we send (the token is a setting, RITM_VK__TOKEN)."""
+
+    group_id: int | None = Field(default=None, gt=0)
+    """The community's id; Callback API events for another community are refused."""
+    rate_per_s: float = Field(default=20.0, gt=0, le=1000)
+    """messages.send calls a second at most (VK allows a community token 20)."""
+
+
+class Channels(_Strict):
+    """`[channels.*]`: per-channel settings of the policy."""
+
+    vk: VkChannel = VkChannel()
+    """VK community messages."""
+
+
 class Policy(_Strict):
     default_timezone: str = "Europe/Moscow"
     """IANA zone of contacts without one, of naive times in files, and of the CLI's tables."""
@@ -329,6 +345,8 @@ class Policy(_Strict):
     """What imports do with unknown tags."""
     money: Money = Money()
     """The base currency and exchange rates."""
+    channels: Channels = Channels()
+    """Per-channel settings (`[channels.vk]`)."""
 
     @field_validator("default_timezone")
     @classmethod

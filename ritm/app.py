@@ -25,9 +25,10 @@ from bot.team_approvals import cards_closer, send_cards
 from bot.team_notices import TeamNotices
 from dispatcher.campaign_cache import CampaignCache
 from dispatcher.campaigns import CampaignRefused, CampaignService, PlanResult
-from dispatcher.channels.base import EmailSender, TelegramSender
+from dispatcher.channels.base import EmailSender, TelegramSender, VkSender
 from dispatcher.channels.email import EmailChannel
 from dispatcher.channels.telegram import TelegramChannel
+from dispatcher.channels.vk import VkChannel
 from dispatcher.charts import warm_up
 from dispatcher.clock import Clock, system_clock
 from dispatcher.delivery import ChannelDelivery, DeliverySettings
@@ -39,6 +40,7 @@ from dispatcher.mime import envelope_address
 from dispatcher.ports import ReportStore
 from dispatcher.scheduler import build_scheduler
 from dispatcher.triggers import TriggerReport, Triggers
+from dispatcher.vk_callback import VkCallbackConfig, mount_vk_callback
 from dispatcher.worker import OutboxWorker, TickReport
 from policy.campaign import CampaignError
 from policy.config import Policy
@@ -75,6 +77,7 @@ class App:
     email: EmailChannel | None = None
     bot: Bot | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    vk: VkChannel | None = None
 
     async def dispatch(self, now: datetime | None = None) -> TickReport:
         """One worker tick (the loop's lock lets shutdown wait for the sends in hand)."""
@@ -138,6 +141,8 @@ class App:
             await self.email.close()
         if self.bot is not None:
             await self.bot.session.close()
+        if self.vk is not None:
+            await self.vk.close()
         await self.db.close()
 
 
@@ -149,6 +154,7 @@ async def create_app(
     email: EmailSender | None = None,
     telegram: TelegramSender | None = None,
     bot: Bot | None = None,
+    vk: VkSender | None = None,
 ) -> App:
     """Open the database (migrating it) and wire every service; nothing starts running here."""
     bot = bot if bot is not None else make_bot(settings)  # a malformed token stops us before the database
@@ -165,6 +171,14 @@ async def create_app(
         email = email_channel
     if telegram is None and bot is not None:
         telegram = TelegramChannel(bot, settings.telegram)
+    vk_channel = None
+    if vk is None and settings.vk.token is not None:
+        vk = vk_channel = VkChannel(
+            settings.vk.token.get_secret_value(),
+            api_url=settings.vk.api_url,
+            rate_per_s=policy.channels.vk.rate_per_s,
+            timeout_s=settings.vk.timeout_s,
+        )
     sender = envelope_address(settings.smtp.sender)
     mail_domain = sender.rpartition("@")[2]
     delivery = ChannelDelivery(
@@ -180,9 +194,14 @@ async def create_app(
         ),
         email=email,
         telegram=telegram,
+        vk=vk,
     )
     # A channel's slots bound how many of its rows are `sending` without an answer (SPEC §12.2).
-    slots = {"email": settings.smtp.pool_size, "telegram": settings.telegram.in_flight}
+    slots = {
+        "email": settings.smtp.pool_size,
+        "telegram": settings.telegram.in_flight,
+        "vk": settings.vk.in_flight,
+    }
     worker = OutboxWorker(db, policy, delivery, campaigns, slots=slots)
 
     async def next_due(now: datetime) -> datetime | None:
@@ -199,6 +218,17 @@ async def create_app(
     reports = report_store(db)
     dashboard = WebDeps(db, policy, reports, service, campaigns, signer, clock)
     mount_dashboard(http, dashboard)
+    vk_settings = settings.vk
+    mount_vk_callback(
+        http,
+        VkCallbackConfig(
+            db,
+            clock,
+            secret=vk_settings.secret.get_secret_value() if vk_settings.secret is not None else None,
+            confirmation=vk_settings.confirmation,
+            group_id=policy.channels.vk.group_id,
+        ),
+    )
     application = App(
         settings=settings,
         policy=policy,
@@ -215,6 +245,7 @@ async def create_app(
         email=email_channel,
         bot=bot,
         metrics=metrics,
+        vk=vk_channel,
     )
     http.router.add_get("/metrics", metrics_handler(db, application.metrics))
     if bot is not None:  # a decision on the dashboard closes the approval cards in the chat too

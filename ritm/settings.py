@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatcher.channels.vk import DEFAULT_API_URL as DEFAULT_VK_API_URL
 from dispatcher.render_limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 
 # Shipped so that `ritm demo`-style local runs parse; `ritm run` refuses to start with it.
@@ -38,6 +39,17 @@ class TelegramSettings(BaseModel):
     per_group_per_min: float = Field(default=20.0, gt=0)
     # Messages handed to the Bot API and not yet answered: the most a crash can leave `uncertain`.
     in_flight: int = Field(default=16, ge=1, le=256)
+
+
+class VkSettings(BaseModel):
+    """The VK community: its token (messages.send) and what its Callback API server settings say."""
+
+    token: SecretStr | None = None  # a community token with the messages right; unset: no VK channel
+    api_url: str = DEFAULT_VK_API_URL
+    secret: SecretStr | None = None  # the Callback API's "secret key": /hooks/vk refuses events without it
+    confirmation: str | None = None  # the string the Callback API's `confirmation` event must get back
+    in_flight: int = Field(default=8, ge=1, le=256)  # messages.send calls not yet answered
+    timeout_s: float = Field(default=10.0, gt=0)
 
 
 class RenderSettings(BaseModel):
@@ -73,6 +85,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     telegram: TelegramSettings = TelegramSettings()
     render: RenderSettings = RenderSettings()
+    vk: VkSettings = VkSettings()
 
     @field_validator("bot_username")
     @classmethod

@@ -14,8 +14,8 @@ class SendResult:
 
     sent: accepted by the provider; retry: temporary (4xx, 429, network) — try again, after
     `retry_after_s` when the provider said so; hard_bounce: the address is dead (5xx on the recipient);
-    blocked: the subscriber blocked the bot; bad_address: chat not found / malformed address;
-    failed: our message is broken (will not succeed on retry).
+    blocked: the subscriber blocked the bot (VK: does not allow the community's messages);
+    bad_address: chat not found / malformed address; failed: our message is broken (a retry won't help).
     """
 
     kind: ResultKind
@@ -57,9 +57,23 @@ class TelegramMessage:
     disable_preview: bool = True
 
 
+@dataclass(frozen=True)
+class VkMessage:
+    """A VK community message; `random_id` makes a resend of the same outbox row a no-op at VK."""
+
+    peer_id: int
+    text: str  # plain text
+    random_id: int
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
 class EmailSender(Protocol):
     async def send(self, message: EmailMessage) -> SendResult: ...
 
 
 class TelegramSender(Protocol):
     async def send(self, message: TelegramMessage) -> SendResult: ...
+
+
+class VkSender(Protocol):
+    async def send(self, message: VkMessage) -> SendResult: ...

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from policy.config import QuietHours
 from policy.timeutil import to_epoch
+from ritm.app import App
 from ritm.policy_file import default_policy_text
 from storage.db import Database
 from tests.e2e.conftest import World
@@ -87,13 +88,18 @@ def calm_policy(path: Path) -> Path:
 
 def relax(world: World) -> None:
     """No quiet hours and no global or segment caps: for tests about the worker, not the calendar."""
-    policy = world.app.policy.model_copy(
+    relax_app(world.app)
+
+
+def relax_app(app: App) -> None:
+    """`relax` for an App built outside the World fixture."""
+    policy = app.policy.model_copy(
         update={
             "quiet_hours": QuietHours.model_validate({"from": "00:00", "to": "00:00"}),
             "caps": [],
             "segment_caps": {},
         }
     )
-    holders = (world.app, world.app.worker, world.app.service, world.app.followups, world.app.campaigns)
-    for holder in (*holders, world.app.triggers):
+    holders = (app, app.worker, app.service, app.followups, app.campaigns)
+    for holder in (*holders, app.triggers):
         holder.policy = policy  # type: ignore[attr-defined]
