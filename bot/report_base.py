@@ -9,24 +9,19 @@ from markupsafe import Markup
 
 from bot.format import caret_block, esc, mask_email, mask_name, utc_text
 from bot.i18n import N_, Translator
-from bot.report_campaign import contacts, status_name
+from bot.report_campaign import channel_name, contacts, status_name
 from dispatcher.explain_report import CampaignVerdict, Explanation
 from dispatcher.plan_calendar import CalendarDay, CalendarReport
 from policy.dsl import DslError
 from policy.occurrences import UPCOMING
 from policy.timeutil import from_epoch, zone
 
-CHANNEL_NAMES = {"email": N_("email"), "telegram": N_("Telegram"), "sms": N_("SMS")}
 RULE_NAMES = {
     "window": N_("send window"),
     "quiet_hours": N_("quiet hours"),
     "silence": N_("silence"),
     "cap": N_("caps"),
 }
-
-
-def channel_name(tr: Translator, channel: str) -> Markup:
-    return tr.gettext(CHANNEL_NAMES[channel]) if channel in CHANNEL_NAMES else Markup(esc(channel))
 
 
 def _share(n: int, total: int) -> str:

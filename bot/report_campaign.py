@@ -12,9 +12,16 @@ from markupsafe import Markup
 
 from bot.format import esc, utc_text, visible
 from bot.i18n import N_, Translator
-from dispatcher.stats import CampaignStats
+from dispatcher.stats import FAILED, CampaignStats
 from policy.dry_run import DryRunReport
 from storage.campaigns import CampaignRecord
+
+CHANNEL_NAMES = {"email": N_("email"), "telegram": N_("Telegram"), "sms": N_("SMS"), "vk": N_("VK")}
+
+
+def channel_name(tr: Translator, channel: str) -> Markup:
+    return tr.gettext(CHANNEL_NAMES[channel]) if channel in CHANNEL_NAMES else Markup(esc(channel))
+
 
 STATUS_NAMES = {
     "draft": N_("draft"),
@@ -195,6 +202,21 @@ def stats_blocks(record: CampaignRecord, stats: CampaignStats, tr: Translator) -
             waiting=stats.waiting,
         )
     )
+    if stats.channels:
+        blocks.append(
+            tr.gettext(
+                "By channel: {channels}",
+                channels=Markup(" · ").join(
+                    tr.gettext(
+                        "{channel} {sent} sent, {failed} failed",
+                        channel=channel_name(tr, channel),
+                        sent=stats.on_channel(channel, "sent"),
+                        failed=stats.on_channel(channel, *FAILED),
+                    )
+                    for channel in stats.channels
+                ),
+            )
+        )
     for kind, label in (("open", N_("Opens")), ("click", N_("Clicks")), ("unsubscribe", N_("Unsubscribes"))):
         reaction = stats.reaction(kind)
         blocks.append(

@@ -33,6 +33,8 @@ class ResultsStore(Protocol):
 
     async def breakdown(self, campaign_id: str, window: timedelta, at: datetime) -> list[Breakdown]: ...
 
+    async def channel_counts(self, campaign_id: str) -> dict[str, dict[str, int]]: ...
+
 
 class CalendarStore(Protocol):
     """The reads behind the calendar of planned messages, per local day."""

@@ -58,6 +58,10 @@ class CampaignStats:
     uplift: Uplift | None
     registered: int
     attended: int
+    channels: Mapping[str, Mapping[str, int]]  # channel -> status -> rows, every step
+
+    def on_channel(self, channel: str, *statuses: str) -> int:
+        return sum(self.channels.get(channel, {}).get(s, 0) for s in statuses)
 
     def count(self, *statuses: str) -> int:
         return sum(self.statuses.get(s, 0) for s in statuses)
@@ -96,6 +100,16 @@ class CampaignStats:
                 "significant": lift.significant,
             },
             "show_up_rate": _round(self.show_up_rate, 4),
+            "channels": {
+                channel: {
+                    "sent": self.on_channel(channel, "sent"),
+                    "delivered": self.on_channel(channel, "sent"),
+                    "failed": self.on_channel(channel, *FAILED),
+                    "suppressed": self.on_channel(channel, "suppressed"),
+                    "waiting": self.on_channel(channel, *WAITING),
+                }
+                for channel in self.channels
+            },
         }
 
 
@@ -131,6 +145,7 @@ async def campaign_stats(store: ResultsStore, campaign_id: str, at: datetime) ->
         uplift=uplift(treated.contacts, treated.converted, holdout.contacts, holdout.converted),
         registered=shows.registered,
         attended=shows.attended,
+        channels=await store.channel_counts(campaign_id),
     )
 
 

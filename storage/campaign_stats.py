@@ -137,3 +137,16 @@ async def breakdown(db: Database, campaign_id: str, window: timedelta, at: datet
             old.revenue + (float(money) if counted else 0.0),
         )
     return list(groups.values())
+
+
+async def channel_counts(db: Database, campaign_id: str) -> dict[str, dict[str, int]]:
+    """Rows of every step (first sends, cascade steps, reminders) per channel and status."""
+    rows = await db.fetchall(
+        "SELECT channel, status, COUNT(*) FROM outbox WHERE campaign_id = ? GROUP BY channel, status"
+        " ORDER BY channel, status",
+        (campaign_id,),
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for channel, status, n in rows:
+        counts.setdefault(str(channel), {})[str(status)] = int(n)
+    return counts

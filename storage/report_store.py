@@ -32,6 +32,9 @@ class SqliteReports:
     async def breakdown(self, campaign_id: str, window: timedelta, at: datetime) -> list[Breakdown]:
         return await campaign_stats.breakdown(self.db, campaign_id, window, at)
 
+    async def channel_counts(self, campaign_id: str) -> dict[str, dict[str, int]]:
+        return await campaign_stats.channel_counts(self.db, campaign_id)
+
     async def campaigns(self, statuses: Sequence[str]) -> list[CampaignRecord]:
         return await list_campaigns(self.db, tuple(statuses))
 

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from dispatcher.series_report import OccurrenceLine, SeriesTrend
-from dispatcher.stats import CampaignStats
+from dispatcher.stats import FAILED, CampaignStats
 from policy.dry_run import DryRunReport
 from policy.timeutil import iso_utc
 from ritm.cli.common import console
@@ -145,6 +145,13 @@ def print_stats(stats: CampaignStats) -> None:
     console.print(
         f"all steps: sent {stats.count('sent')}, failed {stats.failed},"
         f" suppressed {stats.count('suppressed')}, holdout {stats.count('holdout')}, waiting {stats.waiting}"
+    )
+    console.print(
+        "by channel, all steps: "
+        + "; ".join(
+            f"{channel} sent {stats.on_channel(channel, 'sent')}, failed {stats.on_channel(channel, *FAILED)}"
+            for channel in stats.channels
+        )
     )
     treated = stats.treated
     console.print(

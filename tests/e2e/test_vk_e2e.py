@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.i18n import shipped_catalogs
+from bot.report_campaign import stats_blocks
+from dispatcher.stats import campaign_stats
 from policy.timeutil import iso_utc, to_epoch
+from storage.campaigns import get_campaign
 from storage.outbox import rows_of_campaign
 from tests.e2e.conftest import APPROVER, AUTHOR
 from tests.e2e.people import relax_app
@@ -96,6 +100,13 @@ async def test_a_cascade_reaches_by_vk_those_who_did_not_open_the_email(world: V
     assert sent[0].text.startswith("Гость, эфир в 19:00")
     [(label, link)] = sent[0].links()
     assert label == "Программа" and link.startswith("https://ritm.school.example/c/")  # tracked click
+    stats = await campaign_stats(world.app.reports, "casc-vk", world.clock())
+    channels = stats.to_json()["channels"]
+    assert (channels["email"]["sent"], channels["vk"]["sent"], channels["vk"]["failed"]) == (4, 2, 0)
+    record = await get_campaign(world.app.db, "casc-vk")
+    assert record is not None
+    text = "\n".join(stats_blocks(record, stats, shipped_catalogs().translator("ru")))
+    assert "ВКонтакте: отправлено 2, ошибки 0" in text
 
 
 async def test_error_901_revokes_vk_consent_and_suppresses_the_address(world: VkWorld) -> None:
