@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 
 from markupsafe import Markup, escape
 
+from dispatcher.channels.vk import MAX_LENGTH as VK_MAX_LENGTH
 from dispatcher.render_context import MessageContext, build_context, language, sample_context
 from dispatcher.render_env import TemplateEnvironments, TemplateProblem
 from dispatcher.render_limits import RenderBudget, RenderConfig, RenderLimits
@@ -271,6 +272,12 @@ class Renderer:
                 raise TemplateProblem(
                     name, None, f"the Telegram message is {length} characters, over Telegram's {MAX_LENGTH}"
                 )
+        if channel == "vk" and len(message.text) > VK_MAX_LENGTH:
+            raise TemplateProblem(
+                names.get("vk") or names.get("text", "vk"),
+                None,
+                f"the VK message is {len(message.text)} characters, over VK's {VK_MAX_LENGTH}",
+            )
         for label, url in message.buttons:
             if not label.strip() or not url.startswith(BUTTON_SCHEMES):
                 raise TemplateProblem(

@@ -37,6 +37,7 @@ TRANSIENT = frozenset({1, 10})  # unknown error, internal server error
 # VK names no retry_after: how long the channel pauses after each kind of refusal.
 PAUSE_S = {6: 1.0, 9: 30.0}
 MAX_BUTTON_LABEL = 40  # VK's limit for an open_link button's label
+MAX_LENGTH = 4096  # VK's limit for a message's text (error 914 beyond)
 
 
 def random_id_of(outbox_id: int, campaign_id: str, contact_id: str, step: int) -> int:
