@@ -15,7 +15,7 @@ async def test_contact_explains_reach_rules_and_next_instants(world: BotWorld) -
     assert text.startswith(f"Contact h00012 · {explained.timezone}, local time {explained.local_time}")
     for channel, reach in explained.reachable.items():
         mark = "✅" if reach.ok else "—"
-        name = {"email": "email", "telegram": "Telegram", "sms": "SMS"}[channel]
+        name = {"email": "email", "telegram": "Telegram", "sms": "SMS", "vk": "VK"}[channel]
         assert f"{mark} {name}: {reach.why}" in text
     mass = explained.next["mass"]
     when = utc_text(mass.at) if mass.at else "none"
