@@ -13,13 +13,14 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
 import aiosqlite
 
-from storage.readers import PRAGMAS, Params, ReaderPool, fetchall, fetchone
+from storage.readers import INLINE_PRAGMAS, PRAGMAS, Params, ReaderPool, fetchall, fetchone
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Database:
         # transactions take turns instead of nesting (SQLite has one transaction per connection).
         self._writer = asyncio.Lock()
         self.readers = ReaderPool(path)
+        self._inline: sqlite3.Connection | None = None  # see write_at_once
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -81,6 +83,9 @@ class Database:
 
     async def close(self) -> None:
         await self.readers.close()
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         await self.conn.close()
 
     async def __aenter__(self) -> Database:
@@ -106,29 +111,36 @@ class Database:
                 _writing.reset(token)
 
     async def write_at_once(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` inside `BEGIN IMMEDIATE` … `COMMIT` on the writer's own thread, in one hop.
+        """Run `work` inside `BEGIN IMMEDIATE` … `COMMIT` as one short transaction of plain statements.
 
-        For a hot, short transaction of plain statements (the worker's hand-off marks and outcomes):
-        `transaction()` costs a thread hop per statement, which here would be most of the latency.
-        Rolled back on any error; takes its turn with the other write transactions of the process.
+        For the hottest writes (the worker's hand-off marks and outcomes, one per message): when no other
+        process holds SQLite's write lock, `work` runs at once on the event loop's thread over a
+        connection of its own — a transaction of a few indexed updates costs less than the hop to the
+        writer's thread, and every hop is a GIL hand-off that slows the sends around it. When another
+        process holds the lock, `work` waits for it on the writer's thread (busy timeout) like any
+        write, never on the loop. Rolled back on any error; takes its turn with the other write
+        transactions of the process.
         """
-
-        def run() -> T:
-            conn = self.conn._conn  # the writer's sqlite3 connection, on its own thread
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-
         async with self._writer:
+            try:
+                return _in_transaction(self._inline_conn(), work)
+            except sqlite3.OperationalError as exc:
+                if not _lock_taken(exc):
+                    raise
             # aiosqlite queues a callable on the connection's thread; its public methods are one
             # statement each.
-            result: T = await self.conn._execute(run)
+            result: T = await self.conn._execute(partial(_in_transaction, self.conn._conn, work))
             return result
+
+    def _inline_conn(self) -> sqlite3.Connection:
+        if self._inline is None:
+            # Used only under `_writer`, from the loop's thread. It never waits for a lock (busy
+            # timeout 0) and never checkpoints: both would stall the loop; the writer does them.
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            for pragma in INLINE_PRAGMAS:
+                conn.execute(pragma)
+            self._inline = conn
+        return self._inline
 
     @asynccontextmanager
     async def _read_conn(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -188,6 +200,22 @@ class Database:
         block ends, so a long stream never shares a connection with anyone else's statements."""
         async with self._read_conn() as conn, conn.execute(sql, params) as cur:
             yield cur
+
+
+def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+def _lock_taken(exc: sqlite3.OperationalError) -> bool:
+    """BEGIN IMMEDIATE refused at once because another connection holds the write lock."""
+    return exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _statements(sql: str) -> list[str]:

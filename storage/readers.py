@@ -34,6 +34,14 @@ PRAGMAS = (
     "PRAGMA temp_store = MEMORY",
     "PRAGMA cache_size = -65536",
 )
+# The writer's connection for hot short transactions on the event loop (storage.db.write_at_once).
+INLINE_PRAGMAS = (
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 0",
+    "PRAGMA wal_autocheckpoint = 0",
+    "PRAGMA cache_size = -4096",
+)
 Params = tuple[object, ...] | dict[str, object] | list[object]
 
 

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from storage.db import Database, migration_files
 
@@ -38,3 +43,47 @@ async def test_a_missing_earlier_migration_is_still_applied(tmp_path: Path) -> N
     assert await first.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_type_at_contact'") == 1
     assert await first.schema_version() == last
     await first.close()
+
+
+def _insert(name: str) -> Callable[[sqlite3.Connection], int]:
+    def work(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO contacts (id, name) VALUES (?, ?)", (name, name))
+        return int(conn.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
+
+    return work
+
+
+async def test_a_hot_write_commits_and_an_error_rolls_it_back(db: Database) -> None:
+    assert await db.write_at_once(_insert("c1")) == 1
+
+    def failing(conn: sqlite3.Connection) -> None:
+        _insert("c2")(conn)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await db.write_at_once(failing)
+    assert await db.write_at_once(_insert("c3")) == 2  # c2 is gone, and the connection is usable
+    assert [r[0] for r in await db.fetchall("SELECT id FROM contacts ORDER BY id")] == ["c1", "c3"]
+
+
+async def test_a_hot_write_waits_off_the_loop_while_another_process_holds_the_lock(db: Database) -> None:
+    """The write runs on the loop only when the lock is free at once; held elsewhere, it waits on the
+    writer's thread and the loop keeps turning (here: a ticker counts while the write waits)."""
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    counting = asyncio.create_task(ticker())
+    writing = asyncio.create_task(db.write_at_once(_insert("c1")))
+    await asyncio.sleep(0.3)  # a real outside lock, held for a real while
+    assert not writing.done() and ticks >= 10
+    other.execute("COMMIT")
+    other.close()
+    assert await asyncio.wait_for(writing, 10) == 1
+    counting.cancel()
