@@ -56,12 +56,18 @@ class CampaignCache:
         """Whether the campaign's file or templates on disk differ from what was approved.
 
         Reading every template file costs milliseconds, so the answer is kept for a few seconds (a
-        real-time TTL: this guards files on disk, it is not scheduling logic)."""
+        real-time TTL: this guards files on disk, it is not scheduling logic) — unless it disagrees with
+        the record: a campaign approved again since (its fingerprint moved) is looked at anew, not held
+        on the strength of the files as they were before."""
         if self.fingerprint is None or not loaded.campaign.requires_approval:
             return False
         now = time.monotonic()
         cached = self._fingerprints.get(loaded.record.id)
-        if cached is None or now - cached[0] > self.fingerprint_ttl_s:
+        if (
+            cached is None
+            or now - cached[0] > self.fingerprint_ttl_s
+            or cached[1] != loaded.record.fingerprint
+        ):
             cached = (now, self.fingerprint(loaded.campaign))
             self._fingerprints[loaded.record.id] = cached
         return cached[1] != loaded.record.fingerprint

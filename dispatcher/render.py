@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -83,6 +84,9 @@ BUTTON_SCHEMES = ("https://", "http://", "tg://")
 # Renders are CPU-bound and share the GIL: more threads would not render faster, but one heavy
 # template (up to the time limit) must not hold up every other message.
 RENDER_THREADS = 4
+# A render this cheap runs on the event loop: the hop to a render thread and back costs more than it,
+# and every hop is a GIL hand-off that slows the sends around it.
+ON_LOOP_UNDER_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -133,10 +137,15 @@ def variant_languages(files: list[str]) -> set[str]:
 class Renderer:
     """Loads, renders, checks and fingerprints the templates of campaigns."""
 
-    def __init__(self, extra_dir: Path | None = None, limits: RenderConfig | None = None) -> None:
-        self.envs = TemplateEnvironments(extra_dir)
+    def __init__(
+        self, extra_dir: Path | None = None, limits: RenderConfig | None = None, *, pinned: bool = False
+    ) -> None:
+        self.envs = TemplateEnvironments(extra_dir, pinned=pinned)
         self.limits: RenderConfig = limits or RenderLimits()
         self._pool: ThreadPoolExecutor | None = None
+        # Per message kind (campaign, version, variant, channel, step): may it render on the loop?
+        self._on_loop: dict[tuple[str, str, str | None, str, int], bool] = {}
+        self._slow: set[tuple[str, str, str | None, str, int]] = set()
 
     # -- off the event loop -------------------------------------------------------------------------
 
@@ -150,12 +159,26 @@ class Renderer:
         ctx: MessageContext,
         step: int = 0,
     ) -> RenderedMessage:
-        """`render` on a render thread."""
-        return await self._off_loop(
-            functools.partial(
-                self.render, campaign, version=version, variant=variant, channel=channel, ctx=ctx, step=step
-            )
+        """`render` where it costs least: on the event loop for a message kind whose last render on a
+        render thread took under `ON_LOOP_UNDER_S` of CPU, else on a render thread. A kind that once
+        ran over it on the loop renders on the threads from then on."""
+        work = functools.partial(
+            self.render, campaign, version=version, variant=variant, channel=channel, ctx=ctx, step=step
         )
+        kind = (campaign.id, version, variant, channel, step)
+        if self._on_loop.get(kind):
+            started = time.thread_time()
+            try:
+                return work()
+            finally:
+                if time.thread_time() - started > ON_LOOP_UNDER_S:
+                    self._on_loop[kind] = False
+                    self._slow.add(kind)
+        message, spent = await self._off_loop(functools.partial(_timed, work))
+        if len(self._on_loop) > 4096:  # kinds come from campaigns; this only bounds a pathological process
+            self._on_loop.clear()
+        self._on_loop[kind] = spent <= ON_LOOP_UNDER_S and kind not in self._slow
+        return message
 
     async def preview_async(
         self, campaign: Campaign, version: str, channel: str, sample: MessageContext
@@ -209,6 +232,7 @@ class Renderer:
     def check(self, campaign: Campaign, sample: MessageContext) -> None:
         """Render every version × variant × step × channel for `sample`, in the campaign's locale and
         in each language its templates have variants in; raise the first problem."""
+        self.envs.refresh()
         languages = set().union(
             *(variant_languages(self.envs.files_of(t)) for t in self._template_names(campaign))
         )
@@ -240,6 +264,7 @@ class Renderer:
 
     def fingerprint(self, campaign: Campaign) -> str:
         """sha256 over the campaign source and every template file it can reach (missing ones too)."""
+        self.envs.refresh()
         names = [f"{t}/{f}" for t in self._template_names(campaign) for f in PART_FILES.values()]
         names += [f for t in self._template_names(campaign) for f in self.envs.files_of(t)]
         inline = [v.inline for v in self._inline_sources(campaign) if v.inline is not None]
@@ -457,6 +482,13 @@ def with_unsubscribe(text: str, html: str | None, url: str, lang: str) -> tuple[
         footer = f'<p style="font-size:12px;color:#777"><a href="{escape(url)}">{escape(label)}</a></p>'
         html = html.replace("</body>", footer + "</body>", 1) if "</body>" in html else html + footer
     return text, html
+
+
+def _timed(work: Callable[[], T]) -> tuple[T, float]:
+    """`work()` and the CPU time this thread spent on it (waiting for the GIL not counted)."""
+    started = time.thread_time()
+    result = work()
+    return result, time.thread_time() - started
 
 
 def _collector(buttons: list[tuple[str, str]]) -> Any:

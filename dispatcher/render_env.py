@@ -10,6 +10,7 @@ violation, missing include, a render over its time or size limit (dispatcher.ren
 
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
 from collections.abc import Iterable
@@ -61,9 +62,16 @@ class _Undefined(StrictUndefined):
 
 
 class TemplateEnvironments:
-    """The `text` and `markup` environments over the extra directory and the shipped templates."""
+    """The `text` and `markup` environments over the extra directory and the shipped templates.
 
-    def __init__(self, extra_dir: Path | None = None) -> None:
+    `pinned` (the long-running process): a template, once loaded, and the answer to "which file is
+    this name" are kept until `refresh()` looks at the files again, instead of a few `stat` calls per
+    part and message. The renderer refreshes whenever it fingerprints a campaign (every dry run, and the
+    worker's periodic "templates changed since approval?" check), so a file edited on disk is not sent
+    before that check has seen it. Unpinned (the CLI, tests): every lookup reads the disk.
+    """
+
+    def __init__(self, extra_dir: Path | None = None, *, pinned: bool = False) -> None:
         if extra_dir is not None and not extra_dir.is_dir():
             raise ValueError(f"RITM_TEMPLATES: {extra_dir} is not a directory")
         self.roots = [p.resolve() for p in (extra_dir, SHIPPED_DIR) if p is not None]
@@ -74,14 +82,39 @@ class TemplateEnvironments:
                 autoescape=kind == "markup",
                 trim_blocks=True,
                 lstrip_blocks=True,
-                auto_reload=True,
+                auto_reload=not pinned,
             )
             for kind in ("text", "markup")
         }
+        self.pinned = pinned
         self._inline: dict[tuple[Kind, str, str], Template] = {}
+        self._paths: dict[str, Path | None] = {}
+
+    def refresh(self) -> None:
+        """Look at the files again: a template changed or removed on disk is loaded anew at its next use."""
+        self._paths.clear()
+        for env in self.envs.values():
+            cache = env.cache
+            if cache is None:
+                continue
+            for key, template in list(cache.items()):
+                if not template.is_up_to_date:
+                    with contextlib.suppress(KeyError):
+                        del cache[key]
 
     def path(self, name: str) -> Path | None:
         """The file `name` resolves to (the extra directory wins); None when missing or not a plain name."""
+        if not self.pinned:
+            return self._find(name)
+        try:
+            return self._paths[name]
+        except KeyError:
+            if len(self._paths) > 4096:  # names come from campaigns; this only bounds a pathological process
+                self._paths.clear()
+            found = self._paths[name] = self._find(name)
+            return found
+
+    def _find(self, name: str) -> Path | None:
         try:
             pieces = split_template_path(name)  # refuses "..": a name never leaves the template roots
         except TemplateNotFound:

@@ -162,7 +162,7 @@ async def create_app(
     if warning:
         log.warning(warning, extra={"event": "sqlite_version", "version": sqlite3.sqlite_version})
     db = await Database.open(settings.db)
-    render = renderer(settings)
+    render = renderer(settings, pinned=True)
     campaigns = CampaignCache(db, policy, render.fingerprint)
     signer = link_signer(settings)
     email_channel = None

@@ -20,8 +20,9 @@ def link_signer(settings: Settings) -> LinkSigner:
     )
 
 
-def renderer(settings: Settings) -> Renderer:
-    return Renderer(settings.templates, settings.render)
+def renderer(settings: Settings, *, pinned: bool = False) -> Renderer:
+    """`pinned` for the long-running process (see dispatcher.render_env.TemplateEnvironments)."""
+    return Renderer(settings.templates, settings.render, pinned=pinned)
 
 
 def campaign_service(

@@ -63,3 +63,45 @@ template = "news_note"
     assert sum("которую утвердили" in b for b in bodies) == 2
     assert sum("никто не видел" in b for b in bodies) == 4
     assert {r["status"] for r in await rows_of_campaign(world.app.db, "note-1")} == {"sent"}
+
+
+async def test_an_edit_between_two_looks_at_the_files_is_not_sent(world: World) -> None:
+    """The worker looks at the files every `fingerprint_ttl_s`; in between, it sends what it last
+    saw, which was approved — an edit is neither sent nor missed (the next look holds the campaign)."""
+    relax(world)
+    world.app.campaigns.fingerprint_ttl_s = 3600
+    world.app.worker.batch = 2
+    root = world.app.settings.templates
+    assert root is not None
+    write_template(root, "Версия, которую утвердили.")
+    now = world.clock()
+    await add_contacts(world.app.db, [f"n{i}" for i in range(6)], at=now)
+    service = world.app.service
+    text = f"""
+id = "note-2"
+name = "Note"
+priority = "mass"
+channels = ["email"]
+audience = "all"
+start = "{now.isoformat()}"
+deadline = "{(now + timedelta(days=1)).isoformat()}"
+windows = {{ from = "00:00", to = "00:00" }}
+[[versions]]
+segment = "all"
+template = "news_note"
+"""
+    await service.add(text, "note.toml", by=AUTHOR, at=now)
+    await service.dry_run("note-2", at=now, by=AUTHOR)
+    await service.approve("note-2", by=APPROVER, at=now)
+    await service.plan("note-2", at=now)
+    assert (await world.app.dispatch(now)).outcomes["sent"] == 2
+
+    write_template(root, "Версия, которую никто не видел.")
+    assert (await world.app.dispatch(now)).outcomes["sent"] == 2  # within the look's period
+    world.app.campaigns.fingerprint_ttl_s = 0  # the next look
+    assert (await world.app.dispatch(now)).outcomes["sent"] == 0
+    record = await get_campaign(world.app.db, "note-2")
+    assert record is not None and record.status == "pending_approval"
+    bodies = [m.message.get_body(("plain",)).get_content() for m in world.smtp.messages]  # type: ignore[union-attr]
+    assert sum("которую утвердили" in b for b in bodies) == 4
+    assert not any("никто не видел" in b for b in bodies)
