@@ -145,7 +145,6 @@ class Renderer:
         self._pool: ThreadPoolExecutor | None = None
         # Per message kind (campaign, version, variant, channel, step): may it render on the loop?
         self._on_loop: dict[tuple[str, str, str | None, str, int], bool] = {}
-        self._slow: set[tuple[str, str, str | None, str, int]] = set()
 
     # -- off the event loop -------------------------------------------------------------------------
 
@@ -160,24 +159,24 @@ class Renderer:
         step: int = 0,
     ) -> RenderedMessage:
         """`render` where it costs least: on the event loop for a message kind whose last render on a
-        render thread took under `ON_LOOP_UNDER_S` of CPU, else on a render thread. A kind that once
-        ran over it on the loop renders on the threads from then on."""
+        render thread took under `ON_LOOP_UNDER_S` of CPU, else on a render thread. A render that held
+        the loop longer than that sends its kind back to the threads until one is cheap there again
+        (a busy machine can stretch a cheap render; a heavy template stays on the threads)."""
         work = functools.partial(
             self.render, campaign, version=version, variant=variant, channel=channel, ctx=ctx, step=step
         )
         kind = (campaign.id, version, variant, channel, step)
         if self._on_loop.get(kind):
-            started = time.thread_time()
+            started = time.perf_counter()  # the loop's own time: what every other coroutine waited
             try:
                 return work()
             finally:
-                if time.thread_time() - started > ON_LOOP_UNDER_S:
+                if time.perf_counter() - started > ON_LOOP_UNDER_S:
                     self._on_loop[kind] = False
-                    self._slow.add(kind)
         message, spent = await self._off_loop(functools.partial(_timed, work))
         if len(self._on_loop) > 4096:  # kinds come from campaigns; this only bounds a pathological process
             self._on_loop.clear()
-        self._on_loop[kind] = spent <= ON_LOOP_UNDER_S and kind not in self._slow
+        self._on_loop[kind] = spent <= ON_LOOP_UNDER_S
         return message
 
     async def preview_async(
