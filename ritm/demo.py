@@ -29,10 +29,12 @@ from ritm.app import App
 from ritm.demo_campaigns import campaign_text
 from ritm.demo_people import Audience
 from ritm.demo_series import SeriesScript
+from ritm.demo_vk import VkScript
 from ritm.sandbox.loopback import loopback_app
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.sandbox.telegram_api import TelegramStandin
 from ritm.sandbox.telegram_limits import StandinLimits
+from ritm.sandbox.vk_api import VkStandin
 from ritm.synthetic import DEFAULT_ANCHOR, write_demo_base
 from storage.campaigns import get_campaign
 from storage.importer import import_csv
@@ -50,6 +52,10 @@ WEBINAR, DIGEST, NOTICE, DUNNING = "webinar-base-asset", "digest-48", "stream-mo
 
 def msk(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=MSK)
+
+
+def msk_dec(day: int, hour: int) -> datetime:
+    return datetime(2026, 12, day, hour, tzinfo=MSK)
 
 
 @dataclass
@@ -85,11 +91,21 @@ async def run_demo(out_dir: Path, *, policy: Policy, say: Callable[[str], None])
     async with (
         CapturingSmtpServer(directory=out_dir / "mail") as smtp,
         TelegramStandin(limits=StandinLimits(per_bot_per_s=1000, per_chat_per_s=50, burst_s=2)) as standin,
+        VkStandin() as vk,
     ):
         public_url = f"http://127.0.0.1:{port}"
         secret = secrets.token_urlsafe(48)  # fresh per run: the demo's links verify nowhere else
+        vk_secret = secrets.token_urlsafe(24)
         app = await loopback_app(
-            policy, clock, smtp, standin, db=db_path, public_url=public_url, secret=secret
+            policy,
+            clock,
+            smtp,
+            standin,
+            db=db_path,
+            public_url=public_url,
+            secret=secret,
+            vk=vk,
+            vk_secret=vk_secret,
         )
         runner = web.AppRunner(app.http, access_log=None)
         await runner.setup()
@@ -103,7 +119,18 @@ async def run_demo(out_dir: Path, *, policy: Policy, say: Callable[[str], None])
                 app.db, int(APPROVER), "approver", by="demo", at=clock(), name="Олег (head of base)"
             )
             async with Audience(public_url, secret, smtp, standin, _contact_lookup(app)) as people:
-                await _story(app, clock, people, story, say)
+                vk_script = VkScript(
+                    app.db,
+                    policy,
+                    app.service,
+                    vk,
+                    hook_url=f"{public_url}/hooks/vk",
+                    secret=vk_secret,
+                    base=base,
+                    notes=story.notes,
+                    author=AUTHOR,
+                )
+                await _story(app, clock, people, story, say, vk_script)
                 story.people = dict(people.did)
             write_transcript(standin, out_dir / "telegram.txt")
         finally:
@@ -133,7 +160,12 @@ def _contact_lookup(app: App) -> Callable[[int], Any]:
 
 
 async def _story(
-    app: App, clock: ManualClock, people: Audience, story: DemoStory, say: Callable[[str], None]
+    app: App,
+    clock: ManualClock,
+    people: Audience,
+    story: DemoStory,
+    say: Callable[[str], None],
+    vk: VkScript,
 ) -> None:
     """Five days on a 15-minute step; the scripted moments happen when the clock reaches them."""
     script = Script(app, people, story)
@@ -162,7 +194,10 @@ async def _story(
     moments += [
         (datetime(2026, 11, 30, 10, tzinfo=MSK), series.add),
         (datetime(2026, 12, 7, 12, tzinfo=MSK), series.marathon),
+        (msk_dec(3, 10), lambda now: vk.add(now, deadline=msk_dec(6, 21))),
+        (msk_dec(3, 12), vk.deny),
     ]
+    moments.sort(key=lambda moment: moment[0])
     week_end, end = msk(27, 22).astimezone(UTC), datetime(2026, 12, 10, 12, tzinfo=MSK).astimezone(UTC)
     say("running five days on a compressed clock (15-minute steps), then ten days of a series (hourly) …")
     while clock() < end:
@@ -178,6 +213,7 @@ async def _story(
             pass
         await people.react(now, registering_for=WEBINAR)
         clock.advance(STEP if now < week_end else SERIES_STEP)
+    await vk.report()
 
 
 class Script:

@@ -46,7 +46,8 @@ async def print_report(console: Console, db: Database, story: DemoStory) -> None
     totals = await sent_per_channel(db)
     statuses = ", ".join(f"{c} {s}" for c, s in (await campaign_statuses(db)).items())
     console.print(
-        f"sent: {totals.get('email', 0)} emails, {totals.get('telegram', 0)} Telegram messages;"
+        f"sent: {totals.get('email', 0)} emails, {totals.get('telegram', 0)} Telegram messages,"
+        f" {totals.get('vk', 0)} VK messages;"
         f" campaign statuses: {statuses}"
     )
     if story.people:
