@@ -142,3 +142,30 @@ async def test_a_rejected_token_keeps_the_rows_for_later(world: VkWorld) -> None
     await run(world, "vk-token", campaign("vk-token", world, channels='["vk"]'))
     assert {s for s, _ in (await statuses(world, "vk-token")).values()} == {"retry"}
     assert world.vk.sent == []
+
+
+async def test_a_cascade_chains_email_telegram_and_vk(world: VkWorld) -> None:
+    now = world.clock()
+    await add_vk_contacts(world.app.db, ["m1", "m2"], at=now)
+    async with world.app.db.transaction() as conn:  # m1 also has a Telegram chat, m2 does not
+        await conn.execute("UPDATE contacts SET telegram_chat_id = 9001 WHERE id = 'm1'")
+        await conn.execute(
+            "INSERT INTO consents (contact_id, channel, status, source, at) VALUES ('m1', 'telegram',"
+            " 'granted', 'test', ?)",
+            (to_epoch(now),),
+        )
+    for cid in ("m1", "m2"):
+        world.vk.allow(vk_id_of(cid))
+    text = campaign("chain", world, channels='["email"]', cascade_to="telegram")
+    text += '\n[[cascade]]\nchannel = "vk"\nafter = "12h"\nunless = "event:click within 24h"\n'
+    await run(world, "chain", text)
+    for _ in range(5 * 24):
+        world.clock.advance(timedelta(hours=1))
+        await world.app.follow_up(world.clock())
+        await drain(world)
+    rows = await rows_of_campaign(world.app.db, "chain")
+    done = {(r["contact_id"], r["step"], r["channel"], r["status"]) for r in rows}
+    assert {("m1", 0, "email", "sent"), ("m1", 1, "telegram", "sent"), ("m1", 2, "vk", "sent")} <= done
+    # Without a chat the Telegram step is cancelled (no_address), and a chain goes on from a sent step only.
+    assert ("m2", 1, "telegram", "cancelled") in done
+    assert [m.peer_id for m in world.vk.sent] == [vk_id_of("m1")]
