@@ -25,7 +25,7 @@ from storage.db import Database
 from storage.followups import telegram_links
 from storage.identity import resolved_id
 from storage.segments import SegmentContext
-from storage.situations import limits, questions_for, situations
+from storage.situations import limits, questions_for, situations_of
 from storage.suppressions import Suppression, suppressions_of
 
 HORIZON = timedelta(days=14)
@@ -60,21 +60,9 @@ async def explain_contact(
     async with await SegmentContext.create(db, policy, at, scope=[contact_id]) as ctx:
         found = await limits(db, policy, at=at, begin=at, end=at + HORIZON, contact_ids=[contact_id])
         questions = questions_for(policy, "all", CHANNELS, protect, [])
-        known = [
-            s
-            async for s in situations(
-                db,
-                ctx,
-                policy,
-                questions,
-                only_ids=[contact_id],
-                silences=found.silences,
-                counted=found.counted,
-            )
-        ]
-        if not known:
+        situation = (await situations_of(db, ctx, policy, questions, [contact_id], found)).get(contact_id)
+        if situation is None:
             return None
-        situation = known[0]
         rfm = await ctx.rfm_of(contact_id)
         verdict = await _campaign_verdict(db, policy, campaign, contact_id, at, ctx) if campaign else None
     suppressed = await suppressions_of(db, contact_id)

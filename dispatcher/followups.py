@@ -36,7 +36,7 @@ from storage.followups import (
 )
 from storage.outbox import REMINDER_STEP, PlannedRow, insert_planned
 from storage.segments import SegmentContext
-from storage.situations import limits, questions_for, situations
+from storage.situations import limits, questions_for, situations_of
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -167,18 +167,7 @@ class FollowUps:
         """The situations of `ids` for messages due from `now` until `until` on `channels`."""
         found = await limits(self.db, self.policy, at=now, begin=now, end=until, contact_ids=ids)
         questions = questions_for(self.policy, "all", channels, [], [])
-        return {
-            s.contact_id: s
-            async for s in situations(
-                self.db,
-                ctx,
-                self.policy,
-                questions,
-                only_ids=ids,
-                silences=found.silences,
-                counted=found.counted,
-            )
-        }
+        return await situations_of(self.db, ctx, self.policy, questions, ids, found)
 
 
 def _reminder_reason(reason: str) -> str:

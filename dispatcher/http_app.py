@@ -22,7 +22,7 @@ from dispatcher.links import LinkSigner
 from policy.config import Policy
 from storage.contacts import known_contacts
 from storage.db import Database
-from storage.outbox import outbox_row
+from storage.history import outbox_row
 from storage.retry import StillLocked, retry_while_locked
 from storage.tracking import record_event, revoke_consent
 

@@ -27,7 +27,7 @@ from storage.db import Database
 from storage.followups import attended, matching_ids, telegram_links
 from storage.outbox import REMINDER_STEP, ClaimedRow
 from storage.segments import SegmentContext
-from storage.situations import limits_now, questions_for, situations
+from storage.situations import limits_now, questions_for, situations_of
 
 # Rows of held campaigns (paused, back to approval) are never claimed; these end their rows.
 DEAD_CAMPAIGN = frozenset({"cancelled", "rejected"})
@@ -103,12 +103,7 @@ async def _recheck(
         campaign = loaded.campaign
         ids = [r.contact_id for r in group]
         questions = questions_for(policy, "all", [channel], protect_of(campaign, policy), [])
-        known = {
-            s.contact_id: s
-            async for s in situations(
-                db, ctx, policy, questions, only_ids=ids, silences=found.silences, counted=found.counted
-            )
-        }
+        known = await situations_of(db, ctx, policy, questions, ids, found)
         if campaign.trigger is not None:
             stopped = await trigger_stops(db, ctx, policy, campaign, group, now)
         else:

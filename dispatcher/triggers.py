@@ -45,7 +45,7 @@ from storage.db import Database
 from storage.followups import matching_ids
 from storage.outbox import PlannedRow
 from storage.segments import SegmentContext, reading
-from storage.situations import limits, questions_for, situations
+from storage.situations import limits, questions_for, situations_of
 from storage.triggers import (
     NewRun,
     TriggerState,
@@ -246,18 +246,7 @@ class Triggers:
                 if campaign.until is not None
                 else set()
             )
-            known = {
-                s.contact_id: s
-                async for s in situations(
-                    self.db,
-                    ctx,
-                    self.policy,
-                    questions,
-                    only_ids=ids,
-                    silences=found.silences,
-                    counted=found.counted,
-                )
-            }
+            known = await situations_of(self.db, ctx, self.policy, questions, ids, found)
         # Runs that start in the same minute share their steps' deciders (and the due times they memo).
         deciders: dict[tuple[int, datetime, datetime], Decider] = {}
         runs = []

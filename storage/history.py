@@ -93,6 +93,11 @@ class OutboxFilter:
     limit: int = 50
 
 
+async def outbox_row(db: Database, row_id: int) -> OutboxEntry | None:
+    row = await db.fetchone(f"SELECT {_ENTRY} FROM outbox WHERE id = ?", (row_id,))
+    return OutboxEntry(*tuple(row)) if row else None
+
+
 async def outbox_entries(db: Database, where: OutboxFilter) -> list[OutboxEntry]:
     """Rows matching every given filter, latest due first."""
     clauses, params = [], []

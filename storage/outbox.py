@@ -285,20 +285,3 @@ async def sent_counted_for(
             if row_id not in excluded:
                 found[contact_id].append(CountedRow(contact_id, int(t), channel, priority))
     return found
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    campaign_id: str
-    contact_id: str
-    step: int
-    channel: str
-    status: str
-
-
-async def outbox_row(db: Database, row_id: int) -> OutboxRow | None:
-    row = await db.fetchone(
-        "SELECT id, campaign_id, contact_id, step, channel, status FROM outbox WHERE id = ?", (row_id,)
-    )
-    return OutboxRow(*tuple(row)) if row else None

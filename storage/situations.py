@@ -179,6 +179,18 @@ async def situations(
                 await pending
 
 
+async def situations_of(
+    db: Database, ctx: SegmentContext, policy: Policy, q: AudienceQuestions, ids: Sequence[str], found: Limits
+) -> dict[str, Situation]:
+    """The situations of `ids` (those still in the audience), by contact id, under the limits `found`."""
+    return {
+        s.contact_id: s
+        async for s in situations(
+            db, ctx, policy, q, only_ids=ids, silences=found.silences, counted=found.counted
+        )
+    }
+
+
 @dataclass(frozen=True)
 class Limits:
     """Per contact: what silences derive from and the messages caps count."""
