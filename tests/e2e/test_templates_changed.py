@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from storage.campaigns import get_campaign
@@ -18,9 +18,10 @@ def write_template(root: Path, body: str) -> None:
     (folder / "email.txt.j2").write_text(body + "\n\nОтписаться: {{ unsubscribe_url }}", encoding="utf-8")
 
 
-async def test_the_worker_holds_a_campaign_whose_templates_changed(world: World) -> None:
+async def approved_note(world: World, campaign_id: str) -> tuple[Path, datetime]:
+    """Six contacts and an approved, planned campaign on the `news_note` template, its first batch of
+    two sent; the templates' root and the clock's time."""
     relax(world)
-    world.app.campaigns.fingerprint_ttl_s = 0  # look at the files on every tick
     world.app.worker.batch = 2
     root = world.app.settings.templates
     assert root is not None
@@ -28,7 +29,7 @@ async def test_the_worker_holds_a_campaign_whose_templates_changed(world: World)
     now = world.clock()
     await add_contacts(world.app.db, [f"n{i}" for i in range(6)], at=now)
     text = f"""
-id = "note-1"
+id = "{campaign_id}"
 name = "Note"
 priority = "mass"
 channels = ["email"]
@@ -42,10 +43,17 @@ template = "news_note"
 """
     service = world.app.service
     await service.add(text, "note.toml", by=AUTHOR, at=now)
-    await service.dry_run("note-1", at=now, by=AUTHOR)
-    await service.approve("note-1", by=APPROVER, at=now)
-    await service.plan("note-1", at=now)
+    await service.dry_run(campaign_id, at=now, by=AUTHOR)
+    await service.approve(campaign_id, by=APPROVER, at=now)
+    await service.plan(campaign_id, at=now)
     assert (await world.app.dispatch(now)).outcomes["sent"] == 2
+    return root, now
+
+
+async def test_the_worker_holds_a_campaign_whose_templates_changed(world: World) -> None:
+    world.app.campaigns.fingerprint_ttl_s = 0  # look at the files on every tick
+    root, now = await approved_note(world, "note-1")
+    service = world.app.service
 
     write_template(root, "Версия, которую никто не видел.")
     held = await world.app.dispatch(now)
@@ -68,33 +76,8 @@ template = "news_note"
 async def test_an_edit_between_two_looks_at_the_files_is_not_sent(world: World) -> None:
     """The worker looks at the files every `fingerprint_ttl_s`; in between, it sends what it last
     saw, which was approved — an edit is neither sent nor missed (the next look holds the campaign)."""
-    relax(world)
     world.app.campaigns.fingerprint_ttl_s = 3600
-    world.app.worker.batch = 2
-    root = world.app.settings.templates
-    assert root is not None
-    write_template(root, "Версия, которую утвердили.")
-    now = world.clock()
-    await add_contacts(world.app.db, [f"n{i}" for i in range(6)], at=now)
-    service = world.app.service
-    text = f"""
-id = "note-2"
-name = "Note"
-priority = "mass"
-channels = ["email"]
-audience = "all"
-start = "{now.isoformat()}"
-deadline = "{(now + timedelta(days=1)).isoformat()}"
-windows = {{ from = "00:00", to = "00:00" }}
-[[versions]]
-segment = "all"
-template = "news_note"
-"""
-    await service.add(text, "note.toml", by=AUTHOR, at=now)
-    await service.dry_run("note-2", at=now, by=AUTHOR)
-    await service.approve("note-2", by=APPROVER, at=now)
-    await service.plan("note-2", at=now)
-    assert (await world.app.dispatch(now)).outcomes["sent"] == 2
+    root, now = await approved_note(world, "note-2")
 
     write_template(root, "Версия, которую никто не видел.")
     assert (await world.app.dispatch(now)).outcomes["sent"] == 2  # within the look's period
