@@ -208,9 +208,13 @@ def stats_blocks(record: CampaignRecord, stats: CampaignStats, tr: Translator) -
                 "By channel: {channels}",
                 channels=Markup(" · ").join(
                     tr.gettext(
-                        "{channel} {sent} sent, {failed} failed",
+                        "{channel} {sent} sent, {delivered} delivered, {bounced} bounced,"
+                        " {complaints} complaints, {failed} failed",
                         channel=channel_name(tr, channel),
                         sent=stats.on_channel(channel, "sent"),
+                        delivered=stats.delivered(channel),
+                        bounced=stats.bounced(channel),
+                        complaints=stats.complaints(channel),
                         failed=stats.on_channel(channel, *FAILED),
                     )
                     for channel in stats.channels

@@ -29,6 +29,7 @@ from dispatcher.channels.base import (
     VkMessage,
     VkSender,
 )
+from dispatcher.channels.envelope import outbox_message_id
 from dispatcher.channels.vk import random_id_of
 from dispatcher.links import LinkSigner
 from dispatcher.message_context import message_context
@@ -181,7 +182,7 @@ class ChannelDelivery:
                 subject=message.subject,
                 text=message.text,
                 html=message.html,
-                message_id=f"<{row.id}.{campaign.id}@{self.settings.mail_domain}>",
+                message_id=outbox_message_id(row.id, campaign.id, self.settings.mail_domain),
                 headers=headers,
                 attachments=attachments,
             ),

@@ -136,6 +136,7 @@ def _follow_ups(
 SUPPRESSED_BECAUSE = {
     "unsubscribe": "unsubscribed",
     "hard_bounce": "bounced",
+    "soft_bounces": "bounced softly three times in 30 days",
     "complaint": "complained",
     "bot_blocked": "blocked the bot",
     "bad_address": "does not exist",

@@ -17,6 +17,7 @@ from aiohttp import web
 from dispatcher.calendar import event_ics, event_uid
 from dispatcher.campaign_cache import CampaignCache
 from dispatcher.clock import Clock
+from dispatcher.feedback import apply_feedback
 from dispatcher.hooks import HookError, apply_hook, verify_hook_signature
 from dispatcher.links import LinkSigner
 from policy.config import Policy
@@ -45,6 +46,7 @@ class HttpDeps:
     clock: Clock
     mail_domain: str = "school.example"
     hook_tolerance_s: int = 300
+    return_path: str | None = None  # the VERP base that names outbox rows in bounces
 
 
 DEPS = web.AppKey("deps", HttpDeps)
@@ -59,6 +61,7 @@ def create_http_app(deps: HttpDeps) -> web.Application:
     app.router.add_get("/c/{token}", click)
     app.router.add_get("/e/{token}", ics)
     app.router.add_post("/hooks/events", hook)
+    app.router.add_post("/hooks/bounces", bounce_hook)
     app.router.add_get("/healthz", health)
     return app
 
@@ -208,6 +211,45 @@ async def ics(request: web.Request) -> web.Response:
 async def hook(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     body = await request.read()
+    keys = _signed_delivery(request, deps, body)
+    if isinstance(keys, web.Response):
+        return keys
+    try:
+        summary = await apply_hook(deps.db, body, deps.policy, now=deps.clock(), delivery=keys)
+    except HookError as exc:
+        return web.json_response({"ok": False, "error": str(exc)}, status=400)
+    return web.json_response({"ok": True, **summary})
+
+
+async def bounce_hook(request: web.Request) -> web.Response:
+    """`POST /hooks/bounces`: one DSN, ARF report or unsubscribe mail as the raw body (message/rfc822),
+    signed like `/hooks/events`. An unusable one is kept aside and answered 422 with the reason."""
+    deps = request.app[DEPS]
+    body = await request.read()
+    keys = _signed_delivery(request, deps, body)
+    if isinstance(keys, web.Response):
+        return keys
+    applied = await apply_feedback(
+        deps.db, body, source="hook", now=deps.clock(), return_path=deps.return_path, delivery=keys
+    )
+    if applied.kind == "duplicate":
+        return web.json_response({"ok": True, "duplicate": True})
+    if applied.kind == "unparsable":
+        return web.json_response({"ok": False, "error": applied.detail, "kept_aside": True}, status=422)
+    return web.json_response(
+        {
+            "ok": True,
+            "kind": applied.kind,
+            "new": applied.new,
+            "outbox_id": applied.outbox_id,
+            "contact_id": applied.contact_id,
+            "suppressed": applied.suppressed,
+        }
+    )
+
+
+def _signed_delivery(request: web.Request, deps: HttpDeps, body: bytes) -> tuple[str, ...] | web.Response:
+    """The keys of a signed webhook delivery (its id, its signature), or the 4xx answer."""
     signature = request.headers.get("X-Ritm-Signature", "")
     if not verify_hook_signature(
         deps.signer.secrets,
@@ -225,12 +267,7 @@ async def hook(request: web.Request) -> web.Response:
             status=400,
         )
     # The signature is a key too: a captured request replayed under a new delivery id is still a repeat.
-    keys = (f"id:{delivery}", f"sig:{signature}")
-    try:
-        summary = await apply_hook(deps.db, body, deps.policy, now=deps.clock(), delivery=keys)
-    except HookError as exc:
-        return web.json_response({"ok": False, "error": str(exc)}, status=400)
-    return web.json_response({"ok": True, **summary})
+    return (f"id:{delivery}", f"sig:{signature}")
 
 
 async def health(request: web.Request) -> web.Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,10 +30,17 @@ class GroupStats:
     complaints: int
     conversions: int
     revenue: float
+    bounced: int = 0  # refused at send time or bounced later (a DSN)
+    bounced_after: int = 0  # sent, then bounced (a DSN)
 
     @property
     def sent(self) -> int:
         return self.statuses.get("sent", 0)
+
+    @property
+    def delivered(self) -> int:
+        """Accepted by the provider and not bounced since."""
+        return self.sent - self.bounced_after
 
     @property
     def failed(self) -> int:
@@ -59,9 +66,23 @@ class CampaignStats:
     registered: int
     attended: int
     channels: Mapping[str, Mapping[str, int]]  # channel -> status -> rows, every step
+    # channel -> refused (SMTP 5xx at send time) / bounced_after (a DSN) / complaints -> rows, every step
+    feedback: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def on_channel(self, channel: str, *statuses: str) -> int:
         return sum(self.channels.get(channel, {}).get(s, 0) for s in statuses)
+
+    def delivered(self, channel: str) -> int:
+        """Rows accepted by the provider and not bounced since."""
+        return self.on_channel(channel, "sent") - self.feedback.get(channel, {}).get("bounced_after", 0)
+
+    def bounced(self, channel: str) -> int:
+        """Rows refused at send time or bounced later."""
+        counts = self.feedback.get(channel, {})
+        return counts.get("refused", 0) + counts.get("bounced_after", 0)
+
+    def complaints(self, channel: str) -> int:
+        return self.feedback.get(channel, {}).get("complaints", 0)
 
     def count(self, *statuses: str) -> int:
         return sum(self.statuses.get(s, 0) for s in statuses)
@@ -103,7 +124,9 @@ class CampaignStats:
             "channels": {
                 channel: {
                     "sent": self.on_channel(channel, "sent"),
-                    "delivered": self.on_channel(channel, "sent"),
+                    "delivered": self.delivered(channel),
+                    "bounced": self.bounced(channel),
+                    "complaints": self.complaints(channel),
                     "failed": self.on_channel(channel, *FAILED),
                     "suppressed": self.on_channel(channel, "suppressed"),
                     "waiting": self.on_channel(channel, *WAITING),
@@ -127,6 +150,8 @@ async def campaign_stats(store: ResultsStore, campaign_id: str, at: datetime) ->
             complaints=g.complained,
             conversions=g.converted,
             revenue=g.revenue,
+            bounced=g.bounced,
+            bounced_after=g.bounced_after,
         )
         for g in await store.breakdown(campaign_id, ATTRIBUTION, at)
     )
@@ -146,6 +171,7 @@ async def campaign_stats(store: ResultsStore, campaign_id: str, at: datetime) ->
         registered=shows.registered,
         attended=shows.attended,
         channels=await store.channel_counts(campaign_id),
+        feedback=await store.channel_feedback(campaign_id),
     )
 
 
@@ -164,7 +190,8 @@ def _group_json(g: GroupStats) -> dict[str, Any]:
         "channel": g.channel,
         "statuses": dict(g.statuses),
         "sent": g.sent,
-        "delivered": g.sent,
+        "delivered": g.delivered,
+        "bounced": g.bounced,
         "failed": g.failed,
         "opens": g.opens,
         "clicks": g.clicks,

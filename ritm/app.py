@@ -35,6 +35,7 @@ from dispatcher.delivery import ChannelDelivery, DeliverySettings
 from dispatcher.dispatch_loop import DispatchLoop
 from dispatcher.followups import FollowUpReport, FollowUps
 from dispatcher.http_app import HttpDeps, create_http_app
+from dispatcher.imap_feedback import FeedbackMailbox
 from dispatcher.metrics import Metrics, metrics_handler
 from dispatcher.mime import envelope_address
 from dispatcher.ports import ReportStore
@@ -48,7 +49,7 @@ from policy.lifecycle import PLAN_AHEAD
 from policy.occurrences import is_series
 from policy.timeutil import from_epoch, to_epoch
 from ritm.instance import InstanceLease
-from ritm.services import campaign_service, link_signer, renderer, report_store
+from ritm.services import campaign_service, email_envelope, link_signer, renderer, report_store
 from ritm.settings import Settings
 from ritm.telegram_bot import make_bot
 from storage.campaigns import get_campaign, list_campaigns
@@ -167,7 +168,7 @@ async def create_app(
     signer = link_signer(settings)
     email_channel = None
     if email is None:
-        email_channel = EmailChannel(settings.smtp, clock=clock)
+        email_channel = EmailChannel(settings.smtp, clock=clock, envelope=email_envelope(settings))
         email = email_channel
     if telegram is None and bot is not None:
         telegram = TelegramChannel(bot, settings.telegram)
@@ -210,7 +211,13 @@ async def create_app(
 
     http = create_http_app(
         HttpDeps(
-            db=db, policy=policy, campaigns=campaigns, signer=signer, clock=clock, mail_domain=mail_domain
+            db=db,
+            policy=policy,
+            campaigns=campaigns,
+            signer=signer,
+            clock=clock,
+            mail_domain=mail_domain,
+            return_path=settings.smtp.return_path,
         )
     )
     metrics = Metrics()
@@ -298,6 +305,7 @@ async def _serve_leased(app: App, stop: asyncio.Event, dispatch_every_s: float) 
     dispatching = asyncio.create_task(app.loop.run(stop), name="dispatch")
     bot_task = asyncio.create_task(run_bot(app, stop), name="bot")  # returns at once without a bot
     charts = asyncio.create_task(asyncio.to_thread(warm_up), name="charts")  # the first /stats is quick
+    mailbox = asyncio.create_task(_read_feedback(app, stop), name="feedback-mailbox")
     await _log_start(app, runner)
     try:
         await stop.wait()
@@ -306,8 +314,21 @@ async def _serve_leased(app: App, stop: asyncio.Event, dispatch_every_s: float) 
         with contextlib.suppress(Exception):  # run_bot logged a crash itself ("bot_crashed")
             await bot_task
         await charts
+        mailbox.cancel()  # a report in hand is rolled back and stays unread in the mailbox for next time
+        with contextlib.suppress(asyncio.CancelledError):
+            await mailbox
         await runner.cleanup()
         log.info("ritm stopped", extra={"event": "stop"})
+
+
+async def _read_feedback(app: App, stop: asyncio.Event) -> None:
+    """Poll the bounce/feedback mailbox (RITM_BOUNCES__IMAP_*) until `stop`; nothing without a host."""
+    if app.settings.bounces.imap_host is None:
+        return
+    mailbox = FeedbackMailbox(
+        app.db, app.settings.bounces, clock=app.clock, return_path=app.settings.smtp.return_path
+    )
+    await mailbox.run(stop)
 
 
 async def _log_start(app: App, runner: web.AppRunner) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dispatcher.campaigns import CampaignService
+from dispatcher.channels.envelope import Envelope, build_envelope
 from dispatcher.links import LinkSigner
+from dispatcher.mime import envelope_address
 from dispatcher.ports import ReportStore
 from dispatcher.render import Renderer
 from policy.config import Policy
@@ -17,6 +19,17 @@ def link_signer(settings: Settings) -> LinkSigner:
     previous = settings.secret_previous.get_secret_value() if settings.secret_previous else ""
     return LinkSigner(
         settings.secret.get_secret_value(), settings.public_url, (previous,), settings.bot_username
+    )
+
+
+def email_envelope(settings: Settings) -> Envelope | None:
+    """VERP and DKIM of outgoing email when configured; raises EnvelopeError (one sentence)."""
+    smtp = settings.smtp
+    return build_envelope(
+        envelope_address(smtp.sender),
+        return_path=smtp.return_path,
+        dkim_key=smtp.dkim_key.get_secret_value() if smtp.dkim_key is not None else None,
+        dkim_selector=smtp.dkim_selector,
     )
 
 

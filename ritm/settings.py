@@ -31,6 +31,23 @@ class SmtpSettings(BaseModel):
     pool_size: int = Field(default=4, ge=1, le=64)
     rate_per_s: float = Field(default=50.0, gt=0)
     timeout_s: float = Field(default=30.0, gt=0)
+    # VERP: each message's envelope sender becomes local+<outbox id>@domain of this address.
+    return_path: str | None = None
+    # DKIM (dkimpy): a PEM private key or its file, and the selector its public key is published under.
+    dkim_key: SecretStr | None = None
+    dkim_selector: str | None = None
+
+
+class BouncesSettings(BaseModel):
+    """The bounce/feedback mailbox read by IMAP (DSNs, ARF complaints, List-Unsubscribe mails)."""
+
+    imap_host: str | None = None  # unset: no mailbox is read (the /hooks/bounces webhook still works)
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_tls: Literal["none", "tls"] = "tls"  # "tls": implicit TLS (port 993)
+    imap_mailbox: str = "INBOX"
+    poll_s: float = Field(default=60.0, gt=0)
 
 
 class TelegramSettings(BaseModel):
@@ -83,6 +100,7 @@ class Settings(BaseSettings):
     # SIGTERM/SIGINT: how long the sends in flight may take to finish and be recorded.
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     smtp: SmtpSettings = SmtpSettings()
+    bounces: BouncesSettings = BouncesSettings()
     telegram: TelegramSettings = TelegramSettings()
     render: RenderSettings = RenderSettings()
     vk: VkSettings = VkSettings()

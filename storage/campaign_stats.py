@@ -50,6 +50,8 @@ class Breakdown:
     complained: int
     converted: int
     revenue: float
+    bounced: int = 0  # refused at send time (SMTP 5xx on the recipient) or bounced later (a DSN)
+    bounced_after: int = 0  # of the sent: bounced later, so not delivered
 
 
 @dataclass(frozen=True)
@@ -107,22 +109,24 @@ async def breakdown(db: Database, campaign_id: str, window: timedelta, at: datet
     paid orders within `window` after the send (holdout rows: after their would-be send)."""
     rows = await db.fetchall(
         "WITH first AS (SELECT contact_id, COALESCE(version, '') AS version,"
-        " COALESCE(variant, '') AS variant, channel, status, COALESCE(sent_at, due_at) AS t"
+        " COALESCE(variant, '') AS variant, channel, status, reason, COALESCE(sent_at, due_at) AS t"
         " FROM outbox WHERE campaign_id = :c AND step = 0),"
         " acted AS (SELECT contact_id, MAX(type = 'open') AS o, MAX(type = 'click') AS k,"
-        " MAX(type = 'unsubscribe') AS u, MAX(type = 'complaint') AS p FROM events WHERE campaign_id = :c"
+        " MAX(type = 'unsubscribe') AS u, MAX(type = 'complaint') AS p, MAX(type = 'bounce') AS b"
+        " FROM events WHERE campaign_id = :c"
         " AND at <= :now GROUP BY contact_id),"
         " paid AS (SELECT f.contact_id, COUNT(o.id) AS n, TOTAL(o.amount) AS money FROM first f JOIN orders o"
         " ON o.contact_id = f.contact_id AND o.status = 'paid' AND o.paid_at >= f.t AND o.paid_at < f.t + :w"
         " AND o.paid_at <= :now WHERE f.status IN ('sent', 'holdout') GROUP BY f.contact_id)"
         " SELECT f.version, f.variant, f.channel, f.status, COUNT(*), TOTAL(a.o), TOTAL(a.k), TOTAL(a.u),"
-        " TOTAL(a.p), COUNT(p.contact_id), TOTAL(p.money) FROM first f"
+        " TOTAL(a.p), COUNT(p.contact_id), TOTAL(p.money), TOTAL(a.b), TOTAL(f.reason = 'hard_bounce')"
+        " FROM first f"
         " LEFT JOIN acted a ON a.contact_id = f.contact_id LEFT JOIN paid p ON p.contact_id = f.contact_id"
         " GROUP BY f.version, f.variant, f.channel, f.status ORDER BY f.version, f.variant, f.channel",
         {"c": campaign_id, "now": to_epoch(at), "w": int(window.total_seconds())},
     )
     groups: dict[tuple[str, str, str], Breakdown] = {}
-    for version, variant, channel, status, n, o, k, u, p, conv, money in rows:
+    for version, variant, channel, status, n, o, k, u, p, conv, money, b, refused in rows:
         key = (str(version), str(variant), str(channel))
         old = groups.get(key) or Breakdown(*key, {}, 0, 0, 0, 0, 0, 0.0)
         counted = status == "sent"  # reactions and sales of the treated only; holdout has its own row
@@ -135,6 +139,8 @@ async def breakdown(db: Database, campaign_id: str, window: timedelta, at: datet
             old.complained + (int(p) if counted else 0),
             old.converted + (int(conv) if counted else 0),
             old.revenue + (float(money) if counted else 0.0),
+            old.bounced + (int(b) if counted else 0) + (int(refused) if status == "failed" else 0),
+            old.bounced_after + (int(b) if counted else 0),
         )
     return list(groups.values())
 
@@ -150,3 +156,22 @@ async def channel_counts(db: Database, campaign_id: str) -> dict[str, dict[str, 
     for channel, status, n in rows:
         counts.setdefault(str(channel), {})[str(status)] = int(n)
     return counts
+
+
+async def channel_feedback(db: Database, campaign_id: str) -> dict[str, dict[str, int]]:
+    """Rows of every step per channel that were refused at send time (`refused`), bounced after being
+    sent (`bounced_after`, a DSN) or complained about (`complaints`, an ARF report)."""
+    rows = await db.fetchall(
+        "SELECT o.channel,"
+        " COUNT(DISTINCT CASE WHEN o.status = 'failed' AND o.reason = 'hard_bounce' THEN o.id END),"
+        " COUNT(DISTINCT CASE WHEN o.status = 'sent' AND f.kind IN ('hard_bounce', 'soft_bounce')"
+        " THEN o.id END),"
+        " COUNT(DISTINCT CASE WHEN f.kind = 'complaint' THEN o.id END)"
+        " FROM outbox o LEFT JOIN feedback_reports f ON f.outbox_id = o.id"
+        " WHERE o.campaign_id = ? GROUP BY o.channel",
+        (campaign_id,),
+    )
+    return {
+        str(channel): {"refused": int(refused), "bounced_after": int(after), "complaints": int(complained)}
+        for channel, refused, after, complained in rows
+    }

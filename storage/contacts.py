@@ -31,7 +31,7 @@ CONTACT_COLUMNS = (
 # Consents the subscriber set (the bot: /start, /stop, /prefs; the unsubscribe link): subscriber-owned
 # state that no import or webhook may change (SPEC §12.3), nor the chat the subscriber bound with /start.
 # `vk` is the subscriber allowing or denying the community's messages (the Callback API).
-SUBSCRIBER_SOURCES = frozenset({"bot", "unsubscribe_link", "deep_link", "vk"})
+SUBSCRIBER_SOURCES = frozenset({"bot", "unsubscribe_link", "unsubscribe_mail", "deep_link", "vk"})
 _ALL = frozenset(CONTACT_COLUMNS)
 _EMAIL, _PHONE = CONTACT_COLUMNS.index("email"), CONTACT_COLUMNS.index("phone")
 _CHAT = frozenset({"telegram_chat_id"})

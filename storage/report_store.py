@@ -35,6 +35,9 @@ class SqliteReports:
     async def channel_counts(self, campaign_id: str) -> dict[str, dict[str, int]]:
         return await campaign_stats.channel_counts(self.db, campaign_id)
 
+    async def channel_feedback(self, campaign_id: str) -> dict[str, dict[str, int]]:
+        return await campaign_stats.channel_feedback(self.db, campaign_id)
+
     async def campaigns(self, statuses: Sequence[str]) -> list[CampaignRecord]:
         return await list_campaigns(self.db, tuple(statuses))
 

@@ -270,6 +270,22 @@ CREATE TABLE team_notices (
     sent_at INTEGER NOT NULL
 );
 
+CREATE TABLE feedback_reports (
+    key         TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN (
+        'hard_bounce', 'soft_bounce', 'complaint', 'unsubscribe', 'ignored', 'unparsable')),
+    address     TEXT,
+    outbox_id   INTEGER,
+    contact_id  TEXT,
+    detail      TEXT NOT NULL DEFAULT '',
+    source      TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    raw         BLOB
+) WITHOUT ROWID;
+CREATE INDEX feedback_outbox ON feedback_reports(outbox_id) WHERE outbox_id IS NOT NULL;
+CREATE INDEX feedback_soft_bounces ON feedback_reports(address, received_at) WHERE kind = 'soft_bounce';
+CREATE INDEX feedback_unparsable ON feedback_reports(received_at) WHERE kind = 'unparsable';
+
 CREATE TABLE "consents" (
     contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
     channel    TEXT NOT NULL CHECK (channel IN ('email', 'telegram', 'sms', 'vk')),

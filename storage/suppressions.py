@@ -22,8 +22,11 @@ from storage.db import Database
 from storage.import_rows import BadRow, normalize_email
 
 # Why an address is suppressed. `unsubscribe` is the subscriber's own word and is lifted when they
-# opt in again; the others say the address is dead or hostile and stay.
-SUPPRESSION_REASONS = ("unsubscribe", "hard_bounce", "complaint", "bot_blocked", "bad_address", "manual")
+# opt in again; the others say the address is dead or hostile and stay (`soft_bounces`: three soft
+# bounces within 30 days, dispatcher/feedback.py).
+SUPPRESSION_REASONS = (
+    "unsubscribe", "hard_bounce", "soft_bounces", "complaint", "bot_blocked", "bad_address", "manual",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

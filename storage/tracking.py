@@ -19,9 +19,13 @@ from storage.suppressions import lift_contact_address, suppress_contact_address
 
 # Consent revocations that say something about the address, and the suppression each one writes.
 ADDRESS_REVOCATIONS = {
-    "unsubscribe_link": "unsubscribe", "bot": "unsubscribe", "vk": "unsubscribe",
+    "unsubscribe_link": "unsubscribe",
+    "unsubscribe_mail": "unsubscribe",  # a mail to the List-Unsubscribe mailto: address
+    "bot": "unsubscribe",
+    "vk": "unsubscribe",
     "bot_blocked": "bot_blocked",
-}  # fmt: skip
+    "complaint": "complaint",  # a spam complaint (ARF) from the mailbox provider's feedback loop
+}
 
 
 async def set_consent(

@@ -26,6 +26,7 @@ from typing import Literal, Protocol
 import aiosmtplib
 
 from dispatcher.channels.base import EmailMessage, SendResult
+from dispatcher.channels.envelope import Envelope
 from dispatcher.mime import envelope_address, render_email
 from dispatcher.ratelimit import RateLimiter, RateLimits
 
@@ -147,7 +148,7 @@ class EmailChannel:
     """The EmailSender port over SMTP: `await channel.send(message)` → SendResult; `await close()`.
 
     `clock` stamps the Date header; `limiter` replaces the default pacing at `settings.rate_per_s`
-    (tests pass one with an injected clock)."""
+    (tests pass one with an injected clock); `envelope` sets a VERP return path and signs (DKIM)."""
 
     def __init__(
         self,
@@ -157,8 +158,10 @@ class EmailChannel:
         tls_context: ssl.SSLContext | None = None,
         clock: Callable[[], datetime] | None = None,
         limiter: RateLimiter | None = None,
+        envelope: Envelope | None = None,
     ) -> None:
         self.sender = settings.sender
+        self.envelope = envelope  # VERP and DKIM when configured (dispatcher/channels/envelope.py)
         self.envelope_from = envelope_address(settings.sender)
         self.domain = domain or self.envelope_from.rpartition("@")[2]
         self.pool = SmtpPool(settings, local_hostname=self.domain, tls_context=tls_context)
@@ -176,12 +179,15 @@ class EmailChannel:
         utf8 = not recipient.isascii()
         try:
             rendered = render_email(message, self.sender, domain=self.domain, now=self._clock(), utf8=utf8)
+            sender, data = self.envelope_from, rendered.data
+            if self.envelope is not None:
+                sender, data = self.envelope.sender(message), self.envelope.sign(data)
         except (ValueError, UnicodeError) as exc:
             return SendResult("failed", detail=f"cannot build the message: {exc}")
         message_id = rendered.message_id
         await self.limiter.acquire()
         try:
-            await self.pool.send(self.envelope_from, recipient, rendered.data, utf8=utf8)
+            await self.pool.send(sender, recipient, data, utf8=utf8)
         except ValueError as exc:  # aiosmtplib refuses an address it cannot put on a command line
             return SendResult("bad_address", detail=str(exc))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:

@@ -149,7 +149,9 @@ def print_stats(stats: CampaignStats) -> None:
     console.print(
         "by channel, all steps: "
         + "; ".join(
-            f"{channel} sent {stats.on_channel(channel, 'sent')}, failed {stats.on_channel(channel, *FAILED)}"
+            f"{channel} sent {stats.on_channel(channel, 'sent')}, delivered {stats.delivered(channel)},"
+            f" bounced {stats.bounced(channel)}, complaints {stats.complaints(channel)},"
+            f" failed {stats.on_channel(channel, *FAILED)}"
             for channel in stats.channels
         )
     )

@@ -41,6 +41,14 @@ def register(app: typer.Typer) -> None:
         if warning is not None:
             log.warning(warning, extra={"event": "public_url", "url": settings.public_url})
 
+        from dispatcher.channels.envelope import EnvelopeError
+        from ritm.services import email_envelope
+
+        try:  # an unreadable DKIM key stops us before anything starts
+            email_envelope(settings)
+        except EnvelopeError as exc:
+            fail(str(exc))
+
         # aiogram takes seconds to import: only when running
         from ritm.app import create_app, serve
         from ritm.instance import LeaseHeld

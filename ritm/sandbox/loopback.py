@@ -14,6 +14,7 @@ from ritm.app import App, create_app
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.sandbox.telegram_api import TelegramStandin
 from ritm.sandbox.vk_api import VkStandin
+from ritm.services import email_envelope
 from ritm.settings import Settings, SmtpSettings, VkSettings
 
 
@@ -30,6 +31,7 @@ async def loopback_app(
     templates: Path | None = None,
     vk: VkStandin | None = None,
     vk_secret: str = "standin-callback-secret",
+    return_path: str | None = None,
 ) -> App:
     """An App whose channels talk to `smtp` and `standin` at `send_per_s` (time is compressed, so the
     real-world rate limits would only slow the run down); `App.close()` closes them too."""
@@ -38,7 +40,7 @@ async def loopback_app(
         public_url=public_url,
         secret=secret,  # type: ignore[arg-type]
         templates=templates,
-        smtp=SmtpSettings(port=smtp.port, rate_per_s=send_per_s, pool_size=4),
+        smtp=SmtpSettings(port=smtp.port, rate_per_s=send_per_s, pool_size=4, return_path=return_path),
         bot_username=standin.bot_username,
         vk=VkSettings(
             token=vk.token if vk is not None else None,  # type: ignore[arg-type]
@@ -48,7 +50,7 @@ async def loopback_app(
         ),
     )
     bot = standin.bot()
-    email = EmailChannel(settings.smtp, clock=clock)
+    email = EmailChannel(settings.smtp, clock=clock, envelope=email_envelope(settings))
     telegram = TelegramChannel(bot, RateLimits(per_s=send_per_s, per_key_per_s=None, per_group_per_min=None))
     vk_channel = None
     if vk is not None:
