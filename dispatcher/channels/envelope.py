@@ -15,8 +15,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import dkim
-
 from dispatcher.channels.base import EmailMessage
 
 OUTBOX_HEADER = "X-Ritm-Outbox"  # set by dispatcher.delivery on every email
@@ -82,6 +80,8 @@ def load_dkim_key(key: str, selector: str, domain: str) -> DkimKey:
             raise EnvelopeError(f"RITM_SMTP__DKIM_KEY: cannot read the key file {path} ({why})") from None
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,63}", selector):
         raise EnvelopeError(f"RITM_SMTP__DKIM_SELECTOR: {selector!r} is not a DNS label")
+    import dkim  # here, not at the top: it pulls in a DNS resolver (~0.1 s) that only signing needs
+
     loaded = DkimKey(selector.encode(), domain.encode("idna"), text.encode("ascii"))
     try:  # sign a tiny message once, so a bad key stops the start, not every send
         dkim.sign(
@@ -112,6 +112,8 @@ class Envelope:
         key = self.dkim_key
         if key is None:
             return data
+        import dkim  # loaded already by load_dkim_key, which made the key
+
         try:
             signature = dkim.sign(
                 data,

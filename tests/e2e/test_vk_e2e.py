@@ -106,7 +106,7 @@ async def test_a_cascade_reaches_by_vk_those_who_did_not_open_the_email(world: V
     record = await get_campaign(world.app.db, "casc-vk")
     assert record is not None
     text = "\n".join(stats_blocks(record, stats, shipped_catalogs().translator("ru")))
-    assert "ВКонтакте: отправлено 2, ошибки 0" in text
+    assert "ВКонтакте: отправлено 2, доставлено 2, отказы 0, жалобы 0, ошибки 0" in text
 
 
 async def test_error_901_revokes_vk_consent_and_suppresses_the_address(world: VkWorld) -> None:
