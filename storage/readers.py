@@ -32,7 +32,7 @@ PRAGMAS = (
     "PRAGMA foreign_keys = ON",
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
     "PRAGMA temp_store = MEMORY",
-    "PRAGMA cache_size = -65536",
+    "PRAGMA cache_size = -32768",
 )
 # The writer's connection for hot short transactions on the event loop (storage.db.write_at_once).
 INLINE_PRAGMAS = (
