@@ -100,6 +100,12 @@ def summary_blocks(report: DryRunReport, tr: Translator) -> list[str]:
     ):
         if values:
             blocks.append(f"{tr.gettext(label)}: {_counts(values)}")
+    if report.sms_parts is not None:
+        blocks.append(
+            tr.gettext(
+                "SMS: {parts} parts, cost {cost}", parts=report.sms_parts, cost=f"{report.sms_cost or 0:.2f}"
+            )
+        )
     if report.first_due:
         blocks.append(
             tr.gettext(
@@ -219,6 +225,17 @@ def stats_blocks(record: CampaignRecord, stats: CampaignStats, tr: Translator) -
                     )
                     for channel in stats.channels
                 ),
+            )
+        )
+    if stats.sms is not None:
+        blocks.append(
+            tr.gettext(
+                "SMS: {sent} sent, {parts} parts, cost {cost}; delivered {delivered}, failed {failed}",
+                sent=stats.sms.sent,
+                parts=stats.sms.parts,
+                cost="—" if stats.sms.cost is None else f"{stats.sms.cost:.2f}",
+                delivered=stats.sms.delivered,
+                failed=stats.sms.failed,
             )
         )
     for kind, label in (("open", N_("Opens")), ("click", N_("Clicks")), ("unsubscribe", N_("Unsubscribes"))):

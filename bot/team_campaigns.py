@@ -79,7 +79,8 @@ async def stats(
         trend = await series_trend(services.campaigns, services.reports, campaign_id, now)
         await answer_blocks(message, trend_blocks(record, trend, tr), tr)
         return
-    result = await campaign_stats(services.reports, campaign_id, now)
+    price = services.policy.channels.sms.price_per_part
+    result = await campaign_stats(services.reports, campaign_id, now, sms_price=price)
     await answer_blocks(message, stats_blocks(record, result, tr), tr)
     days = local_days(now - timedelta(days=CHART_DAYS - 1), services.policy.default_timezone, CHART_DAYS)
     counts = await campaign_days(services.db, campaign_id, days, result.attribution)

@@ -17,6 +17,7 @@ from dispatcher.plan_spool import PlanSpool
 from dispatcher.planner import Tally, spool_plan, tally_campaign, write_spool
 from dispatcher.ports import CampaignStore
 from dispatcher.render import MessageContext, RenderedMessage, Renderer, TemplateProblem, sample_context
+from dispatcher.sms_estimate import SmsRefused, sms_budget
 from policy.campaign import Campaign, CampaignError, parse_campaign
 from policy.config import Policy
 from policy.dry_run import DryRunReport, FollowUpStep, Preview
@@ -199,12 +200,21 @@ class CampaignService:
         return replace(report, status=status)
 
     async def _report(self, record: CampaignRecord, campaign: Campaign, tally: Tally) -> DryRunReport:
+        try:
+            sms = await sms_budget(self.db, self.renderer, campaign, tally, self.policy, self._sample())
+        except SmsRefused as exc:
+            raise CampaignRefused(str(exc)) from exc
+        problem = sms.problem(self.policy.money.currency) if sms is not None else None
+        if problem is not None:
+            raise CampaignRefused(problem)
         return replace(
             tally.report(),
             fingerprint=record.fingerprint,
             widened_protect=tuple(campaign.widened_protect(self.policy)),
             previews=await self._previews(campaign, tally.first),
             cascade=await self._follow_ups(campaign),
+            sms_parts=sms.parts if sms is not None else None,
+            sms_cost=sms.cost if sms is not None else None,
         )
 
     async def _follow_ups(self, campaign: Campaign) -> tuple[FollowUpStep, ...]:

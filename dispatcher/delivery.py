@@ -24,6 +24,8 @@ from dispatcher.channels.base import (
     EmailMessage,
     EmailSender,
     SendResult,
+    SmsMessage,
+    SmsSender,
     TelegramMessage,
     TelegramSender,
     VkMessage,
@@ -68,7 +70,7 @@ class DeliverySettings:
 
 
 class ChannelDelivery:
-    """The worker's `Delivery` port over the email, Telegram and VK adapters."""
+    """The worker's `Delivery` port over the email, Telegram, VK and SMS adapters."""
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class ChannelDelivery:
         email: EmailSender | None,
         telegram: TelegramSender | None,
         vk: VkSender | None = None,
+        sms: SmsSender | None = None,
     ) -> None:
         self.db = db
         self.policy = policy
@@ -92,6 +95,7 @@ class ChannelDelivery:
         self.email = email
         self.telegram = telegram
         self.vk = vk
+        self.sms = sms
 
     async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> Prepared:
         ids = sorted({r.contact_id for r in rows})
@@ -142,6 +146,10 @@ class ChannelDelivery:
             return self._telegram(row, campaign, recipient, message)
         if row.channel == "vk":
             return self._vk(row, recipient, message)
+        if row.channel == "sms":
+            if self.sms is None or not recipient.phone or not message.text:
+                return SendResult("failed", detail="no SMS adapter, phone or text")
+            return partial(self.sms.send, SmsMessage(to=recipient.phone, text=message.text))
         return SendResult("failed", detail=f"no adapter for channel {row.channel}")
 
     def _email(

@@ -17,6 +17,7 @@ from storage.campaign_stats import Arms, Attendance, Breakdown, Reaction
 from storage.campaigns import Approval, CampaignRecord
 from storage.recipients import Recipient
 from storage.reports import CalendarRow, Day
+from storage.sms import CampaignSms
 from storage.team import Member
 
 
@@ -35,6 +36,8 @@ class ResultsStore(Protocol):
 
     async def channel_counts(self, campaign_id: str) -> dict[str, dict[str, int]]: ...
     async def channel_feedback(self, campaign_id: str) -> dict[str, dict[str, int]]: ...
+
+    async def sms_summary(self, campaign_id: str) -> CampaignSms: ...
 
 
 class CalendarStore(Protocol):

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dispatcher.ports import ResultsStore
+from policy.sms import sms_cost
 from policy.uplift import Uplift, uplift
 from storage.campaign_stats import Arm, Reaction
 
@@ -51,6 +52,27 @@ class GroupStats:
 
 
 @dataclass(frozen=True)
+class SmsStats:
+    """A campaign's SMS: accepted by the gateway, the parts billed, their cost (None when the caller
+    gave no price), and the delivery reports received."""
+
+    sent: int
+    parts: int
+    cost: float | None
+    delivered: int
+    failed: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "parts": self.parts,
+            "cost": self.cost,
+            "delivered": self.delivered,
+            "failed": self.failed,
+        }
+
+
+@dataclass(frozen=True)
 class CampaignStats:
     """Everything SPEC §9 measures for one campaign, up to `at`."""
 
@@ -68,12 +90,15 @@ class CampaignStats:
     channels: Mapping[str, Mapping[str, int]]  # channel -> status -> rows, every step
     # channel -> refused (SMTP 5xx at send time) / bounced_after (a DSN) / complaints -> rows, every step
     feedback: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    sms: SmsStats | None = None
 
     def on_channel(self, channel: str, *statuses: str) -> int:
         return sum(self.channels.get(channel, {}).get(s, 0) for s in statuses)
 
     def delivered(self, channel: str) -> int:
-        """Rows accepted by the provider and not bounced since."""
+        """Rows accepted by the provider and not bounced since; for SMS, what the delivery reports said."""
+        if channel == "sms" and self.sms is not None:
+            return self.sms.delivered
         return self.on_channel(channel, "sent") - self.feedback.get(channel, {}).get("bounced_after", 0)
 
     def bounced(self, channel: str) -> int:
@@ -133,11 +158,14 @@ class CampaignStats:
                 }
                 for channel in self.channels
             },
+            "sms": self.sms.to_json() if self.sms is not None else None,
         }
 
 
-async def campaign_stats(store: ResultsStore, campaign_id: str, at: datetime) -> CampaignStats:
-    """Measure one campaign up to `at`."""
+async def campaign_stats(
+    store: ResultsStore, campaign_id: str, at: datetime, *, sms_price: float | None = None
+) -> CampaignStats:
+    """Measure one campaign up to `at`; its SMS cost at `sms_price` per part (the policy's)."""
     groups = tuple(
         GroupStats(
             version=g.version,
@@ -172,7 +200,16 @@ async def campaign_stats(store: ResultsStore, campaign_id: str, at: datetime) ->
         attended=shows.attended,
         channels=await store.channel_counts(campaign_id),
         feedback=await store.channel_feedback(campaign_id),
+        sms=await _sms(store, campaign_id, sms_price),
     )
+
+
+async def _sms(store: ResultsStore, campaign_id: str, price: float | None) -> SmsStats | None:
+    found = await store.sms_summary(campaign_id)
+    if not found.sent:
+        return None
+    cost = sms_cost(found.parts, price) if price is not None else None
+    return SmsStats(found.sent, found.parts, cost, found.delivered, found.failed)
 
 
 def _round(value: float | None, digits: int) -> float | None:

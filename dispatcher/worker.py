@@ -309,7 +309,9 @@ class OutboxWorker:
     def _settle(row: ClaimedRow, result: SendResult, now: datetime, *, handed: bool = True) -> Answered:
         now_s = to_epoch(now)
         if result.kind == "sent":
-            outcome = Outcome(row.id, "sent", sent_at=now_s, message_id=result.provider_id)
+            outcome = Outcome(
+                row.id, "sent", sent_at=now_s, message_id=result.provider_id, sms_parts=result.sms_parts
+            )
         elif result.kind == "retry":
             deadline = from_epoch(row.deadline) if row.deadline is not None else None
             decision = next_attempt(row.attempts, now, deadline, result.retry_after_s)

@@ -348,7 +348,10 @@ class Campaign(_Strict):
     name: str
     """A human name (approval cards, lists)."""
     priority: Literal["service", "scenario", "mass"]
-    """`service` ignores caps, silences and quiet hours; `mass` needs four-eyes approval."""
+    """`service` ignores caps, silences and quiet hours (SMS keeps quiet hours); `mass` needs four-eyes
+    approval."""
+    urgent: bool = False
+    """A service campaign whose SMS may go out during quiet hours too (an access code, a moved stream)."""
     channels: list[str]
     """Channels in order: each contact gets the message on the first one they are reachable on."""
     audience: DslText
@@ -539,6 +542,21 @@ class Campaign(_Strict):
         if self.event is not None and self.event.starts_at <= self.start:
             _fail(
                 ("event", "starts_at"), "must be after the campaign start", self.event.starts_at.isoformat()
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sms_rules(self, info: ValidationInfo) -> Campaign:
+        if self.urgent and self.priority != "service":
+            _fail(("urgent",), "only a service campaign can be urgent", self.urgent)
+        allowed = _policy(info).channels.sms.priorities
+        uses = [*self.channels, *(s.channel for s in self.cascade), *(s.channel for s in self.steps)]
+        if "sms" in uses and self.priority not in allowed:
+            _fail(
+                ("priority",),
+                f"[channels.sms] priorities allow SMS only for {', '.join(allowed) or 'no campaign'}:"
+                f" a {self.priority} campaign cannot use it",
+                self.priority,
             )
         return self
 

@@ -254,6 +254,29 @@ class Money(_Strict):
         return None if rate is None else round(amount * rate, 2)
 
 
+class SmsChannel(_Strict):
+    """`[channels.sms]`: who SMS is sent as, which priorities may use it and what a month may cost."""
+
+    provider: Literal["smsru"] = "smsru"
+    """The SMS gateway: `smsru` (SMS.ru's JSON API)."""
+    sender: str = ""
+    """The approved sender name (up to 11 Latin letters and digits); empty: the gateway's default."""
+    priorities: list[Literal["service", "scenario", "mass"]] = ["service", "scenario"]
+    """Priorities that may use SMS; mass SMS only when listed."""
+    budget_per_month: float = Field(default=5000.0, ge=0)
+    """What SMS may cost in a calendar month, in the `[money]` currency (a campaign over it fails its dry
+    run)."""
+    price_per_part: float = Field(default=4.0, ge=0)
+    """What one SMS part costs, in the `[money]` currency (the gateway's price for the school's route)."""
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}", value):
+            raise ValueError(f"a sender name is up to 11 Latin letters and digits, got {value[:20]!r}")
+        return value
+
+
 class Alerts(_Strict):
     """`[alerts]`: the over-mailing watch. Per segment × channel, the last `window` is compared with the
     `baseline_windows` before it; the approvers are told when a rate crosses its threshold."""
@@ -305,6 +328,8 @@ class VkChannel(_Strict):
 class Channels(_Strict):
     """`[channels.*]`: per-channel settings of the policy."""
 
+    sms: SmsChannel = SmsChannel()
+    """SMS (SPEC §12.5)."""
     vk: VkChannel = VkChannel()
     """VK community messages."""
 
@@ -346,7 +371,7 @@ class Policy(_Strict):
     money: Money = Money()
     """The base currency and exchange rates."""
     channels: Channels = Channels()
-    """Per-channel settings (`[channels.vk]`)."""
+    """Per-channel settings (`[channels.sms]`, `[channels.vk]`)."""
 
     @field_validator("default_timezone")
     @classmethod

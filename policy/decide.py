@@ -28,11 +28,12 @@ from zoneinfo import ZoneInfo
 from policy.assign import in_holdout, variant_for
 from policy.caps import Counted, binding_cap
 from policy.config import Cap, LocalWindow, Policy
-from policy.due import Due, Excluded, due_time
+from policy.due import NO_WINDOW, Due, Excluded, due_time
 from policy.rfm import NO_ACTIVITY
 from policy.silence import SilenceInputs, SilenceWindow, blocks_priority, silences_from
+from policy.sms import keeps_quiet_hours
 from policy.timeutil import next_local_day, zone
-from policy.windows import in_quiet, in_window
+from policy.windows import first_open, in_quiet, in_window
 
 StepKind = Literal["first", "cascade", "reminder", "trigger", "send_time"]
 Priority = Literal["service", "scenario", "mass"]
@@ -44,6 +45,7 @@ WHOLE_DAY = LocalWindow.model_validate({"from": "00:00", "to": "00:00"})
 REDEFER_HORIZON = timedelta(days=7)
 MISSING = "contact missing"
 OUTSIDE_WINDOW = "outside window"
+QUIET_HOURS = "quiet hours"
 DEADLINE = "deadline"
 
 
@@ -93,6 +95,7 @@ class Step:
     # `connect_link` (a Telegram cascade step; channels are (telegram, email)): a contact without a
     # chat who never refused Telegram gets the email carrying their connect link instead.
     fallback: str | None = None
+    urgent: bool = False  # a service campaign whose SMS may go out during quiet hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +238,13 @@ class Decider:
         if step.kind == "cascade" and s.previous_sent is not None:
             # Never on the local day of the previous step: one content, one channel per local day.
             start = max(s.previous_sent + step.after, next_local_day(s.previous_sent, tz))
+        if self._quiet_service(channel):
+            deadline = step.deadline if step.deadline is not None else self.now + REDEFER_HORIZON
+            first = first_open(tz, WHOLE_DAY, self.policy.quiet_hours, max(start, self.now), deadline)
+            due: Due | Excluded = Due(first) if first is not None else Excluded(NO_WINDOW)
+            if plain:
+                self._shared[key] = due
+            return due
         due = due_time(
             priority=step.priority,
             channel=channel,
@@ -266,6 +276,10 @@ class Decider:
         """What was true at planning may not be true now (SPEC §7)."""
         step, now, policy = self.step, self.now, self.policy
         if step.priority == "service":
+            if self._quiet_service(channel) and in_quiet(now, self.zone(s), policy.quiet_hours):
+                deadline = step.deadline if step.deadline is not None else now + REDEFER_HORIZON
+                opens = first_open(self.zone(s), WHOLE_DAY, policy.quiet_hours, now, deadline)
+                return Defer(opens, QUIET_HOURS) if opens is not None else self._exclude(NO_WINDOW)
             return Send(now, channel)
         if step.deadline is not None and now >= step.deadline:
             return self._exclude(DEADLINE)
@@ -298,6 +312,10 @@ class Decider:
         if isinstance(later, Due):
             return Defer(later.at, OUTSIDE_WINDOW)
         return self._exclude(later.reason)
+
+    def _quiet_service(self, channel: str) -> bool:
+        """A service message that still keeps quiet hours (a non-urgent SMS)."""
+        return self.step.priority == "service" and keeps_quiet_hours("service", channel, self.step.urgent)
 
     def _exclude(self, reason: str) -> Exclude:
         found = self._reasons.get(reason)

@@ -133,6 +133,9 @@ class DryRunReport:
     # previous occurrence) and that count.
     compared_with: str | None = None
     compared_planned: int | None = None
+    # A campaign with SMS: the parts its planned SMS take and their cost in the policy's currency.
+    sms_parts: int | None = None
+    sms_cost: float | None = None
 
     @property
     def excluded_total(self) -> int:
@@ -165,6 +168,9 @@ class DryRunReport:
         if self.compared_with is not None:
             out["compared_with"] = self.compared_with
             out["compared_planned"] = self.compared_planned
+        if self.sms_parts is not None:
+            out["sms_parts"] = self.sms_parts
+            out["sms_cost"] = self.sms_cost
         return out
 
     @classmethod
@@ -203,4 +209,6 @@ class DryRunReport:
             status=data.get("status"),
             compared_with=data.get("compared_with"),
             compared_planned=data.get("compared_planned"),
+            sms_parts=data.get("sms_parts"),
+            sms_cost=data.get("sms_cost"),
         )

@@ -26,6 +26,7 @@ def first_step(campaign: Campaign, policy: Policy) -> Step:
         holdout=campaign.holdout,
         versions=tuple(v.name for v in campaign.versions),
         variants=tuple((v.name, v.weight) for v in campaign.variants),
+        urgent=campaign.urgent,
     )
 
 
@@ -48,6 +49,7 @@ def cascade_step(campaign: Campaign, index: int) -> Step:
         windows=campaign.windows,
         after=step.after,
         fallback=step.fallback,
+        urgent=campaign.urgent,
     )
 
 
@@ -66,6 +68,7 @@ def trigger_step(
         windows=campaign.windows,
         protect=tuple(protect_of(campaign, policy)),
         versions=tuple(v.name for v in campaign.versions),
+        urgent=campaign.urgent,
     )
 
 
@@ -117,6 +120,7 @@ def send_time_step(
         deadline=deadline,
         windows=None if reminder else campaign.windows,
         protect=tuple(protect_of(campaign, policy)),
+        urgent=campaign.urgent,
     )
 
 

@@ -25,8 +25,9 @@ from bot.team_approvals import cards_closer, send_cards
 from bot.team_notices import TeamNotices
 from dispatcher.campaign_cache import CampaignCache
 from dispatcher.campaigns import CampaignRefused, CampaignService, PlanResult
-from dispatcher.channels.base import EmailSender, TelegramSender, VkSender
+from dispatcher.channels.base import EmailSender, SmsSender, TelegramSender, VkSender
 from dispatcher.channels.email import EmailChannel
+from dispatcher.channels.sms import SmsRuChannel
 from dispatcher.channels.telegram import TelegramChannel
 from dispatcher.channels.vk import VkChannel
 from dispatcher.charts import warm_up
@@ -40,6 +41,7 @@ from dispatcher.metrics import Metrics, metrics_handler
 from dispatcher.mime import envelope_address
 from dispatcher.ports import ReportStore
 from dispatcher.scheduler import build_scheduler
+from dispatcher.sms_hooks import add_sms_routes
 from dispatcher.triggers import TriggerReport, Triggers
 from dispatcher.vk_callback import VkCallbackConfig, mount_vk_callback
 from dispatcher.worker import OutboxWorker, TickReport
@@ -77,6 +79,7 @@ class App:
     reports: ReportStore
     email: EmailChannel | None = None
     bot: Bot | None = None
+    sms: SmsRuChannel | None = None
     metrics: Metrics = field(default_factory=Metrics)
     vk: VkChannel | None = None
 
@@ -140,6 +143,8 @@ class App:
         self.service.renderer.close()
         if self.email is not None:
             await self.email.close()
+        if self.sms is not None:
+            await self.sms.close()
         if self.bot is not None:
             await self.bot.session.close()
         if self.vk is not None:
@@ -154,6 +159,7 @@ async def create_app(
     clock: Clock = system_clock,
     email: EmailSender | None = None,
     telegram: TelegramSender | None = None,
+    sms: SmsSender | None = None,
     bot: Bot | None = None,
     vk: VkSender | None = None,
 ) -> App:
@@ -180,6 +186,15 @@ async def create_app(
             rate_per_s=policy.channels.vk.rate_per_s,
             timeout_s=settings.vk.timeout_s,
         )
+    sms_channel = None
+    if sms is None and settings.sms.api_id is not None:
+        sms_channel = SmsRuChannel(
+            settings.sms.api_url,
+            settings.sms.api_id.get_secret_value(),
+            policy.channels.sms.sender,
+            timeout_s=settings.sms.timeout_s,
+        )
+        sms = sms_channel
     sender = envelope_address(settings.smtp.sender)
     mail_domain = sender.rpartition("@")[2]
     delivery = ChannelDelivery(
@@ -196,12 +211,14 @@ async def create_app(
         email=email,
         telegram=telegram,
         vk=vk,
+        sms=sms,
     )
     # A channel's slots bound how many of its rows are `sending` without an answer (SPEC §12.2).
     slots = {
         "email": settings.smtp.pool_size,
         "telegram": settings.telegram.in_flight,
         "vk": settings.vk.in_flight,
+        "sms": settings.sms.in_flight,
     }
     worker = OutboxWorker(db, policy, delivery, campaigns, slots=slots)
 
@@ -220,6 +237,7 @@ async def create_app(
             return_path=settings.smtp.return_path,
         )
     )
+    add_sms_routes(http, db, settings.sms.api_id.get_secret_value() if settings.sms.api_id else None)
     metrics = Metrics()
     service = campaign_service(db, policy, settings, render)
     reports = report_store(db)
@@ -253,6 +271,7 @@ async def create_app(
         bot=bot,
         metrics=metrics,
         vk=vk_channel,
+        sms=sms_channel,
     )
     http.router.add_get("/metrics", metrics_handler(db, application.metrics))
     if bot is not None:  # a decision on the dashboard closes the approval cards in the chat too

@@ -29,8 +29,10 @@ from ritm.app import App
 from ritm.demo_campaigns import campaign_text
 from ritm.demo_people import Audience
 from ritm.demo_series import SeriesScript
+from ritm.demo_sms import SmsScript
 from ritm.demo_vk import VkScript
 from ritm.sandbox.loopback import loopback_app
+from ritm.sandbox.smsru_api import SmsRuStandin
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.sandbox.telegram_api import TelegramStandin
 from ritm.sandbox.telegram_limits import StandinLimits
@@ -92,6 +94,7 @@ async def run_demo(out_dir: Path, *, policy: Policy, say: Callable[[str], None])
         CapturingSmtpServer(directory=out_dir / "mail") as smtp,
         TelegramStandin(limits=StandinLimits(per_bot_per_s=1000, per_chat_per_s=50, burst_s=2)) as standin,
         VkStandin() as vk,
+        SmsRuStandin(balance=10_000.0) as sms,
     ):
         public_url = f"http://127.0.0.1:{port}"
         secret = secrets.token_urlsafe(48)  # fresh per run: the demo's links verify nowhere else
@@ -106,7 +109,9 @@ async def run_demo(out_dir: Path, *, policy: Policy, say: Callable[[str], None])
             secret=secret,
             vk=vk,
             vk_secret=vk_secret,
+            sms=sms,
         )
+        sms.callback_url = f"{public_url}/hooks/sms"
         runner = web.AppRunner(app.http, access_log=None)
         await runner.setup()
         await web.SockSite(runner, listener).start()
@@ -130,7 +135,7 @@ async def run_demo(out_dir: Path, *, policy: Policy, say: Callable[[str], None])
                     notes=story.notes,
                     author=AUTHOR,
                 )
-                await _story(app, clock, people, story, say, vk_script)
+                await _story(app, clock, people, story, say, vk_script, sms)
                 story.people = dict(people.did)
             write_transcript(standin, out_dir / "telegram.txt")
         finally:
@@ -166,6 +171,7 @@ async def _story(
     story: DemoStory,
     say: Callable[[str], None],
     vk: VkScript,
+    sms: SmsRuStandin,
 ) -> None:
     """Five days on a 15-minute step; the scripted moments happen when the clock reaches them."""
     script = Script(app, people, story)
@@ -191,6 +197,8 @@ async def _story(
         author=AUTHOR,
         approver=APPROVER,
     )
+    texts = SmsScript(app.service, app.policy, sms, notes=story.notes, dry_runs=story.dry_runs, author=AUTHOR)
+    moments += [(msk(26, 17), texts.add), (msk(26, 21), texts.reports)]
     moments += [
         (datetime(2026, 11, 30, 10, tzinfo=MSK), series.add),
         (datetime(2026, 12, 7, 12, tzinfo=MSK), series.marathon),

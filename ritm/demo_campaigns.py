@@ -10,6 +10,7 @@ FILES = {
     "digest-weekly": "digest_series.toml",
     "stream-moved-1127": "service.toml",
     "dunning": "dunning.toml",
+    "marathon-deadline-sms": "sms_deadline.toml",
 }
 
 

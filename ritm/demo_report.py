@@ -47,7 +47,7 @@ async def print_report(console: Console, db: Database, story: DemoStory) -> None
     statuses = ", ".join(f"{c} {s}" for c, s in (await campaign_statuses(db)).items())
     console.print(
         f"sent: {totals.get('email', 0)} emails, {totals.get('telegram', 0)} Telegram messages,"
-        f" {totals.get('vk', 0)} VK messages;"
+        f" {totals.get('vk', 0)} VK messages, {totals.get('sms', 0)} SMS;"
         f" campaign statuses: {statuses}"
     )
     if story.people:
@@ -79,12 +79,13 @@ def _print_dry_run(console: Console, campaign_id: str, report: DryRunReport) -> 
     def listed(counts: Mapping[str, int]) -> str:
         return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
 
+    sms = "" if report.sms_cost is None else f"; SMS {report.sms_parts} parts, cost {report.sms_cost:.2f}"
     console.print(
         f"[bold]dry run {campaign_id}[/]: audience {report.audience};"
         f" excluded {listed(report.excluded)};"
         f" eligible {report.eligible}, holdout {report.holdout}, planned {report.planned}"
         f" (channels: {listed(report.by_channel)}; versions: {listed(report.by_version)});"
-        f" due {iso_utc(report.first_due)} … {iso_utc(report.last_due)}"
+        f" due {iso_utc(report.first_due)} … {iso_utc(report.last_due)}" + sms
     )
 
 

@@ -69,6 +69,16 @@ class VkSettings(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0)
 
 
+class SmsSettings(BaseModel):
+    """SMS.ru: the account's api_id (also what its delivery callbacks are signed with) and the API's URL."""
+
+    api_id: SecretStr | None = None
+    api_url: str = "https://sms.ru"
+    timeout_s: float = Field(default=15.0, gt=0)
+    # Messages handed to SMS.ru and not yet answered: the most a crash can leave `uncertain`.
+    in_flight: int = Field(default=4, ge=1, le=64)
+
+
 class RenderSettings(BaseModel):
     """Limits of one message's render: over either, the template fails (dispatcher.render_limits)."""
 
@@ -104,6 +114,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     render: RenderSettings = RenderSettings()
     vk: VkSettings = VkSettings()
+    sms: SmsSettings = SmsSettings()
 
     @field_validator("bot_username")
     @classmethod

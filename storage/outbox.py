@@ -180,18 +180,19 @@ class Outcome:
     sent_at: int | None = None
     message_id: str | None = None
     error: str | None = None
+    sms_parts: int | None = None
 
 
 OUTCOME_SQL = (
     "UPDATE outbox SET status = ?, reason = COALESCE(?, reason), due_at = COALESCE(?, due_at),"
     " sent_at = COALESCE(?, sent_at), message_id = COALESCE(?, message_id), error = ?,"
-    " lease_until = NULL, claimed_by = NULL WHERE id = ? AND "
+    " sms_parts = COALESCE(?, sms_parts), lease_until = NULL, claimed_by = NULL WHERE id = ? AND "
 )
 
 
 def outcome_params(outcome: Outcome, holder: str) -> tuple[object, ...]:
     o = outcome
-    return (o.status, o.reason, o.due_at, o.sent_at, o.message_id, o.error, o.id, holder)
+    return (o.status, o.reason, o.due_at, o.sent_at, o.message_id, o.error, o.sms_parts, o.id, holder)
 
 
 async def record_unsent(db: Database, outcomes: Sequence[Outcome], *, holder: str) -> None:

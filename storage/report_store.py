@@ -11,6 +11,7 @@ from storage.campaign_stats import Arms, Attendance, Breakdown, Reaction
 from storage.campaigns import CampaignRecord, list_campaigns
 from storage.db import Database
 from storage.reports import CalendarRow, Day
+from storage.sms import CampaignSms, sms_by_campaign
 
 
 class SqliteReports:
@@ -37,6 +38,9 @@ class SqliteReports:
 
     async def channel_feedback(self, campaign_id: str) -> dict[str, dict[str, int]]:
         return await campaign_stats.channel_feedback(self.db, campaign_id)
+
+    async def sms_summary(self, campaign_id: str) -> CampaignSms:
+        return (await sms_by_campaign(self.db, [campaign_id])).get(campaign_id, CampaignSms())
 
     async def campaigns(self, statuses: Sequence[str]) -> list[CampaignRecord]:
         return await list_campaigns(self.db, tuple(statuses))

@@ -146,12 +146,13 @@ CREATE TABLE outbox (
     sent_at     INTEGER,
     message_id  TEXT,
     error       TEXT,
-    created_at  INTEGER NOT NULL, claimed_by TEXT,
+    created_at  INTEGER NOT NULL, claimed_by TEXT, sms_parts INTEGER,
     UNIQUE (campaign_id, contact_id, step)
 );
 CREATE INDEX outbox_claim ON outbox(status, priority, due_at);
 CREATE INDEX outbox_contact ON outbox(contact_id, due_at);
 CREATE INDEX outbox_due ON outbox(status, due_at);
+CREATE INDEX outbox_sms_id ON outbox(message_id) WHERE channel = 'sms';
 
 CREATE TABLE approval_cards (
     id          INTEGER PRIMARY KEY,
@@ -268,6 +269,13 @@ CREATE INDEX web_sessions_user ON web_sessions(user_id);
 CREATE TABLE team_notices (
     key     TEXT PRIMARY KEY,
     sent_at INTEGER NOT NULL
+);
+
+CREATE TABLE sms_reports (
+    outbox_id INTEGER PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE,
+    state     TEXT NOT NULL CHECK (state IN ('delivered', 'failed')),
+    code      INTEGER NOT NULL,
+    at        INTEGER NOT NULL
 );
 
 CREATE TABLE feedback_reports (

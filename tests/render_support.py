@@ -59,7 +59,10 @@ url = "https://school.example/live"
 
 
 def policy() -> Policy:
-    return load_policy(None)
+    """The shipped policy, with mass SMS allowed: BASE is a mass campaign with an SMS cascade step."""
+    shipped = load_policy(None)
+    sms = shipped.channels.sms.model_copy(update={"priorities": ["service", "scenario", "mass"]})
+    return shipped.model_copy(update={"channels": shipped.channels.model_copy(update={"sms": sms})})
 
 
 def campaign(text: str = BASE, pol: Policy | None = None) -> Campaign:

@@ -99,7 +99,9 @@ async def campaign(request: web.Request) -> web.Response:
             request, "No such campaign", f"There is no campaign {campaign_id[:MAX_ID]!r}.", 404
         )
     now = deps.clock()
-    stats = await campaign_stats(deps.reports, campaign_id, now)
+    stats = await campaign_stats(
+        deps.reports, campaign_id, now, sms_price=deps.policy.channels.sms.price_per_part
+    )
     first = record.planned_at or record.created_at
     span = min(CHART_DAYS, max(MIN_CHART_DAYS, (now - first).days + 2))  # from the day before planning
     local = local_days(now - timedelta(days=span - 1), deps.policy.default_timezone, span)

@@ -22,6 +22,7 @@ class SendResult:
     provider_id: str | None = None
     retry_after_s: float | None = None
     detail: str = ""
+    sms_parts: int | None = None  # an SMS the provider accepted: the parts it is billed as
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,12 @@ class VkMessage:
     buttons: tuple[tuple[Button, ...], ...] = ()
 
 
+@dataclass(frozen=True)
+class SmsMessage:
+    to: str  # E.164, "+79001234567"
+    text: str  # plain text; its parts are counted by policy.sms
+
+
 class EmailSender(Protocol):
     async def send(self, message: EmailMessage) -> SendResult: ...
 
@@ -77,3 +84,7 @@ class TelegramSender(Protocol):
 
 class VkSender(Protocol):
     async def send(self, message: VkMessage) -> SendResult: ...
+
+
+class SmsSender(Protocol):
+    async def send(self, message: SmsMessage) -> SendResult: ...

@@ -224,7 +224,8 @@ def stats(
         _, campaign = await service.load(campaign_id)
         if is_series(campaign):  # occurrences side by side, per segment version
             return await series_trend(service, report_store(db), campaign_id, moment)
-        return await campaign_stats(report_store(db), campaign_id, moment)
+        price = service.policy.channels.sms.price_per_part
+        return await campaign_stats(report_store(db), campaign_id, moment, sms_price=price)
 
     result = _with_service(work)
     if as_json:

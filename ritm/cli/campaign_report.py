@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from dispatcher.series_report import OccurrenceLine, SeriesTrend
-from dispatcher.stats import FAILED, CampaignStats
+from dispatcher.stats import FAILED, CampaignStats, SmsStats
 from policy.dry_run import DryRunReport
 from policy.timeutil import iso_utc
 from ritm.cli.common import console
@@ -90,6 +90,8 @@ def print_dry_run(report: DryRunReport) -> None:
     ):
         if counts:
             console.print(_counts(title, counts))
+    if report.sms_parts is not None:
+        console.print(f"SMS: {report.sms_parts} parts, cost {report.sms_cost or 0:.2f}", highlight=False)
     console.print(f"first due {local_stamp(report.first_due)}, last due {local_stamp(report.last_due)}")
     hours = report.due_hours_utc
     peak = max(hours.values(), default=0)
@@ -121,6 +123,14 @@ def print_dry_run(report: DryRunReport) -> None:
         console.print(
             "waiting for approval: `ritm campaign approve ID --by USER` (an approver, not the author)"
         )
+
+
+def sms_line(sms: SmsStats) -> str:
+    cost = "" if sms.cost is None else f", cost {sms.cost:.2f}"
+    return (
+        f"SMS: {sms.sent} sent in {sms.parts} parts{cost};"
+        f" delivered {sms.delivered}, not delivered {sms.failed}"
+    )
 
 
 def print_stats(stats: CampaignStats) -> None:
@@ -155,6 +165,8 @@ def print_stats(stats: CampaignStats) -> None:
             for channel in stats.channels
         )
     )
+    if stats.sms is not None:
+        console.print(sms_line(stats.sms), highlight=False)
     treated = stats.treated
     console.print(
         f"treated: {treated.converted} of {treated.contacts} converted,"

@@ -1,4 +1,5 @@
-"""A whole Ritm wired to the local SMTP server and the Telegram and VK stand-ins (the demo and the tests)."""
+"""A whole Ritm wired to the local SMTP server and the Telegram, VK and SMS.ru stand-ins (the demo and the
+tests)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from dispatcher.clock import Clock
 from dispatcher.ratelimit import RateLimits
 from policy.config import Policy
 from ritm.app import App, create_app
+from ritm.sandbox.smsru_api import SmsRuStandin
 from ritm.sandbox.smtp_server import CapturingSmtpServer
 from ritm.sandbox.telegram_api import TelegramStandin
 from ritm.sandbox.vk_api import VkStandin
 from ritm.services import email_envelope
-from ritm.settings import Settings, SmtpSettings, VkSettings
+from ritm.settings import Settings, SmsSettings, SmtpSettings, VkSettings
 
 
 async def loopback_app(
@@ -32,6 +34,7 @@ async def loopback_app(
     vk: VkStandin | None = None,
     vk_secret: str = "standin-callback-secret",
     return_path: str | None = None,
+    sms: SmsRuStandin | None = None,
 ) -> App:
     """An App whose channels talk to `smtp` and `standin` at `send_per_s` (time is compressed, so the
     real-world rate limits would only slow the run down); `App.close()` closes them too."""
@@ -48,6 +51,7 @@ async def loopback_app(
             secret=vk_secret,  # type: ignore[arg-type]
             confirmation="standin-confirmation",
         ),
+        sms=SmsSettings(api_id=sms.api_id, api_url=sms.url) if sms is not None else SmsSettings(),  # type: ignore[arg-type]
     )
     bot = standin.bot()
     email = EmailChannel(settings.smtp, clock=clock, envelope=email_envelope(settings))

@@ -40,6 +40,9 @@ POLICY = parse_policy(
 from = "21:00"
 to = "08:00"
 
+[channels.sms]
+priorities = ["service", "scenario", "mass"]
+
 [windows]
 champions = { from = "08:00", to = "10:00", days = "mon-sun" }
 sleepy = { from = "12:00", to = "14:00", days = "mon-fri" }

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from policy.campaign import Campaign, parse_campaign
+from policy.sms import sms_parts
 from tests.render_support import EXAMPLES, policy
 
 
@@ -23,6 +24,7 @@ def test_every_example_parses() -> None:
         "digest_series.toml",
         "dunning.toml",
         "service.toml",
+        "sms_deadline.toml",
         "webinar.toml",
         "winback.toml",
     ]
@@ -98,3 +100,10 @@ def test_winback_enters_sleeping_30d_and_anniversary_is_yearly() -> None:
     assert "sleeping_30d" in policy().segments
     anniversary = example("anniversary.toml")
     assert (anniversary.trigger, anniversary.reentry) == ("date:first_paid_at", "never")
+
+
+def test_the_sms_deadline_reminder_is_one_part_even_for_a_long_name() -> None:
+    c = example("sms_deadline.toml")
+    assert (c.priority, c.channels, c.urgent) == ("scenario", ["sms"], False)
+    text = c.versions[0].text or ""
+    assert sms_parts(text.replace("{{ contact.first_name }}", "Александра")).parts == 1
