@@ -119,6 +119,8 @@ async def test_an_sms_goes_out_with_its_parts_and_a_report_marks_it_delivered(wo
     stats = await campaign_stats(world.app.reports, "access", world.clock(), sms_price=3.5)
     assert stats.sms == SmsStats(sent=2, parts=2, cost=7.0, delivered=1, failed=1)
     assert stats.to_json()["sms"] == {"sent": 2, "parts": 2, "cost": 7.0, "delivered": 1, "failed": 1}
+    per_channel = stats.to_json()["channels"]["sms"]
+    assert (per_channel["sent"], per_channel["delivered"]) == (2, 1)  # delivered: as SMS.ru reported
     assert sms_line(stats.sms) == "SMS: 2 sent in 2 parts, cost 7.00; delivered 1, not delivered 1"
 
 
