@@ -74,6 +74,10 @@ class TickReport:
         self.paused = other.paused
 
 
+# Lanes compose ahead of the channel's slots; more than a couple per slot only queue renders on the
+# event loop in front of the slots' own SMTP round trips.
+LANES_PER_SLOT = 2
+
 # What a channel's answer does to the contact, beside the row's own outcome (storage/handoff.py).
 _EFFECTS = {"hard_bounce": "hard_bounce", "bad_address": "bad_address", "blocked": "bot_blocked"}
 
@@ -153,10 +157,9 @@ class OutboxWorker:
 
                 def start_lanes(new_channels: set[str]) -> None:
                     for channel in new_channels:
-                        slots = channels[channel] = ChannelSlots(
-                            self.slots.get(channel, self.concurrency), self.committer
-                        )
-                        for _ in range(self.concurrency):
+                        size = self.slots.get(channel, self.concurrency)
+                        slots = channels[channel] = ChannelSlots(size, self.committer)
+                        for _ in range(min(self.concurrency, LANES_PER_SLOT * size)):
                             group.create_task(self._lane(feed, channel, slots, report))
 
                 await self._feed(feed, clock, report, start_lanes, continuous=continuous)
