@@ -109,7 +109,7 @@ def _follow_ups(
 ) -> tuple[FollowUp, ...]:
     """The channel each cascade step would take for the contact now, as the follow-up planner
     decides it (`Decider.channel`, the connect-link fallback included)."""
-    index = {channel: i for i, channel in enumerate(CHANNELS)}
+    index: dict[str, int] = {channel: i for i, channel in enumerate(CHANNELS)}
     found = []
     for number in range(1, len(campaign.cascade) + 1):
         step = cascade_step(campaign, number)

@@ -31,6 +31,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from policy.config import (
     CHANNELS,
+    Channel,
     Duration,
     LocalWindow,
     Policy,
@@ -210,7 +211,7 @@ class Version(_Strict):
 class CascadeStep(_Strict):
     """A follow-up: `after` the previous step, on another channel, unless the DSL condition holds."""
 
-    channel: Literal["email", "telegram", "sms", "vk"]
+    channel: Channel
     """The step's channel; it must differ from the step before's."""
     after: Duration
     """Delay after the previous step, between 12h and 24h."""

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from policy.config import Cap
+from policy.config import Cap, Channel
 
-Channel = Literal["email", "telegram", "sms", "vk"]
 Priority = Literal["service", "scenario", "mass"]
 
 NEVER = datetime.max.replace(tzinfo=UTC)  # "blocked for good": a cap with max = 0

@@ -6,7 +6,7 @@ import math
 import re
 import tomllib
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -23,7 +23,8 @@ from policy.timeutil import TimeParseError, parse_duration, parse_hhmm, zone
 from policy.toml_lines import key_lines, line_of
 
 PRIORITIES = ("service", "scenario", "mass")
-CHANNELS = ("email", "telegram", "sms", "vk")
+Channel = Literal["email", "telegram", "sms", "vk"]
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -143,7 +144,7 @@ class Cap(_Strict):
     """At most this many counted messages…"""
     per: Duration
     """…in any window of this length (`1d`, `7d`)."""
-    channel: Literal["email", "telegram", "sms", "vk", "any"] = "any"
+    channel: Literal[Channel, "any"] = "any"
     """The channel counted, or `any`."""
     scope: Literal["mass", "scenario", "nonservice"] = "mass"
     """Which priorities count: `mass`, `scenario` or `nonservice` (both)."""
