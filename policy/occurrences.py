@@ -7,6 +7,7 @@ the occurrence by the date in its id.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,10 +68,9 @@ def next_occurrence(campaign: Campaign, at: datetime) -> Campaign:
     upcoming = series.upcoming(at, 1)
     if upcoming:
         return as_occurrence(campaign, upcoming[0])
-    last = None
-    for last in series.occurrences():  # noqa: B007 - bounded: a series without an open one has ended
-        pass
-    return as_occurrence(campaign, last) if last is not None else campaign
+    # Bounded: a series with no open occurrence has ended (an unbounded rule always has a next one).
+    last = deque(series.occurrences(), maxlen=1)
+    return as_occurrence(campaign, last[0]) if last else campaign
 
 
 @dataclass(frozen=True)

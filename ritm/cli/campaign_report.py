@@ -229,4 +229,4 @@ def _rate(value: float | None) -> str:
 
 
 def _delta(points: float | None) -> str:
-    return "" if points is None else f" ({points * 100:+.0f} pt)"
+    return "" if points is None else f" ({round(points * 100):+d} pt)"

@@ -65,4 +65,8 @@ async def test_a_drifted_occurrence_comes_back_as_a_card_with_the_difference(wor
     assert await world.app.plan_due(world.clock()) == [SECOND]
     second = await get_campaign(world.app.db, SECOND)
     assert second is not None and second.status == "scheduled"
+    [stats] = await world.say(VIEWER, f"/stats {SERIES}")
+    text = stats.text or ""
+    assert text.startswith(f"Series {SERIES} «Дайджест недели»: occurrences side by side")
+    assert FIRST in text and SECOND in text
     assert not world.errors

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from policy.series import SeriesError, build_series, occurrence_day, to_rrule
+from policy.series import WEEKDAYS, SeriesError, build_series, occurrence_day, to_rrule
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -71,3 +74,29 @@ def test_bad_series_keys_name_the_key(keys: dict[str, object], key: str) -> None
 def test_occurrence_ids() -> None:
     assert occurrence_day("digest@2026-12-08") == ("digest", date(2026, 12, 8))
     assert occurrence_day("digest") is None and occurrence_day("digest@soon") is None
+
+
+@given(
+    zone_name=st.sampled_from(["Europe/Moscow", "Europe/Berlin", "America/New_York", "Australia/Sydney"]),
+    hour=st.integers(0, 23),
+    minute=st.sampled_from([0, 15, 30, 45]),
+    days=st.lists(st.sampled_from(list(WEEKDAYS)), min_size=1, max_size=7),
+    offset_days=st.integers(0, 365),
+)
+def test_occurrences_run_once_a_local_day_at_the_local_time(
+    zone_name: str, hour: int, minute: int, days: list[str], offset_days: int
+) -> None:
+    anchor = START + timedelta(days=offset_days)
+    text = f"every {' and '.join(days)} at {hour}:{minute:02d}"
+    series = build_series({"schedule": text, "count": 30}, anchor, zone_name)
+    found = list(series.occurrences())
+    assert len(found) == 30 and found[0].start >= anchor - timedelta(minutes=1)
+    assert len({o.date for o in found}) == len(found)  # one a local day: ids are unique
+    assert [o.start for o in found] == sorted(o.start for o in found)
+    tz = ZoneInfo(zone_name)
+    for occurrence in found:
+        local = occurrence.start.astimezone(tz)
+        assert local.date() == occurrence.date
+        assert local.strftime("%A").lower() in days
+        if local.utcoffset() == (local - timedelta(hours=3)).utcoffset():  # not next to a DST jump
+            assert (local.hour, local.minute) == (hour, minute)
