@@ -35,9 +35,9 @@ PRAGMAS = (
     "PRAGMA cache_size = -32768",
 )
 # The writer's connection for hot short transactions on the event loop (storage.db.write_at_once).
+# (Later pragmas override the same ones in PRAGMAS: applied in order.)
 INLINE_PRAGMAS = (
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA foreign_keys = ON",
+    *PRAGMAS,
     "PRAGMA busy_timeout = 0",
     "PRAGMA wal_autocheckpoint = 0",
     "PRAGMA cache_size = -4096",
