@@ -20,7 +20,7 @@ import inspect
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from string import Formatter
 from typing import Any
 
@@ -37,6 +37,9 @@ _DIGITS = re.compile(r"\d+")
 _HUGE = 10**18  # a width written with more digits than this is simply too large
 MAX_INT_BITS = int(sys.get_int_max_str_digits() * 3.33) if sys.get_int_max_str_digits() else 1 << 16
 LIPSUM_WORD = 12  # characters a lorem-ipsum word may take, with its space and markup
+SAFE_ATTRIBUTE_MEMO = (
+    4096  # (type, attribute) answers kept; names come from templates, this bounds a pathological one
+)
 
 
 # Hidden filters the compiled code calls: a colon cannot appear in a filter name a template writes.
@@ -79,6 +82,16 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
         self.filters[ITER_FILTER] = _budget_iter
         self.filters[VALUE_FILTER] = _budget_value
         self.globals["lipsum"] = _lipsum
+        # Whether `attribute` of an instance of a type may be read: the sandbox's answer depends only on
+        # the instance's type and the name (its checks are isinstance tests and name rules), and
+        # working it out is most of what an attribute read in a template costs.
+        self._safe_attributes: dict[tuple[type, str], bool] = {}
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one flat dict instead of Jinja's ChainMap over the environment's:
+        every part's context and every `{% import %}` walks them, and a ChainMap walks in Python. The
+        environment's globals are complete once `__init__` has run and never change afterwards."""
+        return {**self.globals, **(d or {})}
 
     # -- hooks the compiled templates call ----------------------------------------------------------
 
@@ -100,6 +113,19 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
         if budget is not None:
             budget.tick()
         return super().getattr(obj, attribute)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        kind = type(obj)
+        if obj.__class__ is not kind:  # an object that claims another class: isinstance may ask it
+            return bool(super().is_safe_attribute(obj, attr, value))
+        try:
+            return self._safe_attributes[kind, attr]
+        except KeyError:
+            safe: bool = super().is_safe_attribute(obj, attr, value)
+            if len(self._safe_attributes) >= SAFE_ATTRIBUTE_MEMO:
+                self._safe_attributes.clear()
+            self._safe_attributes[kind, attr] = safe
+            return safe
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         budget = current_budget()

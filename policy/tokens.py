@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
 from datetime import datetime
+from typing import Any
 
 TAG_BYTES = 16  # 128-bit tag: forging needs ~2**128 tries, and keeps a start token under 64 chars
 TELEGRAM_START_MAX = 64
@@ -47,18 +49,16 @@ def sign(
     the unit separator U+001F; at least one part is required.
     """
     key = _key(secret)
-    _check_kind(kind)
     if not parts:
         raise ValueError("a token needs at least one part")
     texts = [str(p) for p in parts]
-    if any("\x1f" in t for t in texts):
-        raise ValueError("token parts may not contain the unit separator U+001F")
-    flags = 0
     if expires_at is not None:
-        flags |= _HAS_EXP
         texts.append(str(_epoch(expires_at)))
-    body = bytes([flags]) + _SEP.join(t.encode("utf-8") for t in texts)
-    return _b64encode(body + _tag(key, kind, body))
+    joined = "\x1f".join(texts)
+    if joined.count("\x1f") != len(texts) - 1:
+        raise ValueError("token parts may not contain the unit separator U+001F")
+    body = (_EXP_HEADER if expires_at is not None else _PLAIN_HEADER) + joined.encode("utf-8")
+    return _b64encode(body + key.tag(kind, body))
 
 
 def verify(
@@ -74,12 +74,12 @@ def verify(
     expired token. A token that carries an expiry is only accepted when `now` is given (fail closed).
     """
     key = _key(secret)
-    _check_kind(kind)
+    key.check_kind(kind)
     raw = _b64decode(token)
     if raw is None or len(raw) < 1 + TAG_BYTES:
         return None
     body, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
-    if not hmac.compare_digest(tag, _tag(key, kind, body)):
+    if not hmac.compare_digest(tag, key.tag(kind, body)):
         return None
     flags = body[0]
     if flags & ~_KNOWN_FLAGS:
@@ -102,21 +102,59 @@ def fits_telegram_start(token: str) -> bool:
     return len(token) <= TELEGRAM_START_MAX and bool(_ALPHABET.fullmatch(token))
 
 
-def _key(secret: bytes | str) -> bytes:
+class _Key:
+    """A secret ready to tag with: HMAC-SHA256 (RFC 2104) from SHA-256 states in which the padded key,
+    and then the domain label and a kind, are already hashed. Each token only copies two states and
+    hashes its own bytes, where `hmac.new` would derive the padded keys again (most of a token's cost
+    on the send path, which mints several a message)."""
+
+    __slots__ = ("_inner", "_kinds", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\x00")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
+        self._kinds: dict[str, Any] = {}  # kind → the inner state after the domain label and the kind
+
+    def check_kind(self, kind: str) -> None:
+        self._inner_of(kind)
+
+    def tag(self, kind: str, body: bytes) -> bytes:
+        inner = self._inner_of(kind).copy()
+        inner.update(body)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:TAG_BYTES]
+
+    def _inner_of(self, kind: str) -> Any:
+        try:
+            return self._kinds[kind]
+        except KeyError:
+            if not isinstance(kind, str) or not _KIND.fullmatch(kind):
+                raise ValueError(
+                    f"bad token kind {kind!r}: expected a short lowercase name such as 'u'"
+                ) from None
+            state = self._inner.copy()
+            state.update(_DOMAIN + kind.encode("ascii") + b"\x00")
+            self._kinds[kind] = state  # kinds are a handful of literals: no bound needed
+            return state
+
+
+_BLOCK = 64  # SHA-256's block size: the HMAC key is padded (or first hashed) to it
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+_PLAIN_HEADER = bytes([0])
+_EXP_HEADER = bytes([_HAS_EXP])
+
+
+@functools.lru_cache(maxsize=16)  # the current secret and the previous ones, across rotations
+def _key(secret: bytes | str) -> _Key:
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
     if not key:
         raise ValueError("the token secret is empty")
-    return key
-
-
-def _check_kind(kind: str) -> None:
-    if not _KIND.fullmatch(kind):
-        raise ValueError(f"bad token kind {kind!r}: expected a short lowercase name such as 'u'")
-
-
-def _tag(key: bytes, kind: str, body: bytes) -> bytes:
-    message = _DOMAIN + kind.encode("ascii") + b"\x00" + body
-    return hmac.new(key, message, hashlib.sha256).digest()[:TAG_BYTES]
+    return _Key(key)
 
 
 def _epoch(value: int | datetime) -> int:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from policy.tokens import MAX_START_ID_BYTES, TAG_BYTES, fits_telegram_start, sign, verify
@@ -55,6 +58,44 @@ def test_truncation_and_extension_rejected() -> None:
 def test_garbage_rejected_without_raising() -> None:
     for junk in ["", "=", "a", "%%%%", "AAAA", "A" * 200, "ключ", "abc=", "ab+/"]:
         assert verify(SECRET, "o", junk) is None
+
+
+def test_tokens_already_handed_out_are_minted_and_verified_unchanged() -> None:
+    # Minted by the first implementation (`hmac.new` per token): links in mailboxes must keep working.
+    minted = [
+        (SECRET, "c", (987654, "program"), None, "ADk4NzY1NB9wcm9ncmFtgYe75FqRezqxrVBtv6ajJg"),
+        (
+            "k" * 64,
+            "u",
+            ("c-1024", "email", "digest-48"),
+            None,
+            "AGMtMTAyNB9lbWFpbB9kaWdlc3QtNDjSIesQpwsAXWQCvFuMIgtm",
+        ),
+        ("ключ" * 40, "s", ("1024",), None, "ADEwMjQrDf5LHr98_s9qwxCu6L7r"),
+        (
+            SECRET,
+            "w",
+            ("nonce-1",),
+            datetime(2026, 12, 1, tzinfo=UTC),
+            "AW5vbmNlLTEfMTc5NjA4MzIwMJ69ULHH7Vzh59fAE3sdlOM",
+        ),
+    ]
+    for secret, kind, parts, expires, token in minted:
+        assert sign(secret, kind, *parts, expires_at=expires) == token
+        now = datetime(2026, 11, 30, tzinfo=UTC)
+        assert verify(secret, kind, token, now=now) == tuple(str(p) for p in parts)
+
+
+@given(key=st.binary(min_size=1, max_size=200), parts=st.lists(part_text, min_size=1, max_size=3))
+@example(key=b"k" * 64, parts=["1"])
+@example(key=b"k" * 65, parts=["1"])
+def test_the_tag_is_hmac_sha256_for_any_key_length(key: bytes, parts: list[str]) -> None:
+    # The signer keeps precomputed SHA-256 states; short, block-sized and hashed-first keys all agree
+    # with the standard library's HMAC over the same message.
+    raw = base64.urlsafe_b64decode(sign(key, "c", *parts) + "==")
+    body, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
+    expected = hmac.new(key, b"ritm-token-v1\x00c\x00" + body, hashlib.sha256).digest()[:TAG_BYTES]
+    assert tag == expected
 
 
 def test_tag_is_at_least_128_bits() -> None:
