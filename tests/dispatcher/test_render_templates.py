@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from dispatcher.render import Renderer, TemplateProblem, sample_context
-from dispatcher.render_context import language
+from dispatcher.render_context import Fields, Links, language
+from dispatcher.render_guard import GuardedSandbox
 from dispatcher.render_telegram import markup_problem
 from tests.render_support import campaign, ctx, example, inline_campaign
 
@@ -187,6 +189,33 @@ def test_the_sandbox_blocks_attribute_escapes(source: str) -> None:
         Renderer().render(c, version="all", variant=None, channel="email", ctx=ctx())
     assert "not allowed in a template" in caught.value.message
     assert caught.value.line == 1
+
+
+def test_the_sandbox_still_blocks_escapes_once_it_remembers_safe_reads() -> None:
+    # One renderer: the same types' harmless attributes are read (and remembered) first, then each
+    # escape, twice, must still be refused.
+    r = Renderer()
+    harmless = inline_campaign(
+        text="{{ ''.upper() }} {{ contact.name }} {{ contact.fields.get('course') }} {{ links|list }}"
+    )
+    r.render(harmless, version="all", variant=None, channel="email", ctx=ctx())
+    for source in ["{{ ''.__class__ }}", "{{ contact.fields.clear() }}", "{{ links._urls }}"] * 2:
+        with pytest.raises(TemplateProblem, match="not allowed in a template"):
+            r.render(inline_campaign(text=source), version="all", variant=None, channel="email", ctx=ctx())
+
+
+def test_remembered_attribute_answers_are_the_immutable_sandboxs() -> None:
+    guarded, jinja = GuardedSandbox(), ImmutableSandboxedEnvironment()
+    objects = ["s", 1, [1], (1,), {"a": 1}, Fields(a=1), Links({}, {}), ctx(), str, len, lambda: 0, iter([])]
+    names = ["upper", "append", "clear", "update", "pop", "get", "mro", "__class__", "_urls", "gi_frame",
+             "__globals__", "name", "items", "keys", "format"]  # fmt: skip
+    for _ in range(2):  # the second pass answers from memory
+        for obj in objects:
+            for name in names:
+                value = getattr(obj, name, None)
+                assert guarded.is_safe_attribute(obj, name, value) == jinja.is_safe_attribute(
+                    obj, name, value
+                )
 
 
 def test_open_pixel_exists_only_in_html() -> None:
