@@ -206,16 +206,26 @@ def test_the_sandbox_still_blocks_escapes_once_it_remembers_safe_reads() -> None
 
 def test_remembered_attribute_answers_are_the_immutable_sandboxs() -> None:
     guarded, jinja = GuardedSandbox(), ImmutableSandboxedEnvironment()
-    objects = ["s", 1, [1], (1,), {"a": 1}, Fields(a=1), Links({}, {}), ctx(), str, len, lambda: 0, iter([])]
+    objects = [
+        "s",
+        1,
+        [1],
+        (1,),
+        {"a": 1},
+        Fields(a=1),
+        Links({}, {}),
+        ctx(),
+        str,
+        len,
+        lambda: 0,
+        (x for x in ""),
+    ]
     names = ["upper", "append", "clear", "update", "pop", "get", "mro", "__class__", "_urls", "gi_frame",
              "__globals__", "name", "items", "keys", "format"]  # fmt: skip
     for _ in range(2):  # the second pass answers from memory
         for obj in objects:
             for name in names:
-                value = getattr(obj, name, None)
-                assert guarded.is_safe_attribute(obj, name, value) == jinja.is_safe_attribute(
-                    obj, name, value
-                )
+                assert guarded.is_safe_attribute(obj, name, None) == jinja.is_safe_attribute(obj, name, None)
 
 
 def test_open_pixel_exists_only_in_html() -> None:
