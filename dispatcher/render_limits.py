@@ -78,13 +78,30 @@ class RenderBudget:
         """A part's output, counted chunk by chunk in UTF-8 bytes against what is left of the budget:
         the render stops at the first chunk over it, before anything huge is joined."""
         left = self.max_bytes - self.output
-        size = 0
+        chunks = iter(chunks)  # the exact count below goes on where the cheap one stopped
         kept: list[str] = []
+        append = kept.append
+        # Characters are counted while even 4 bytes each (UTF-8's most) would fit: no encoding per
+        # chunk. Near the limit every chunk is counted in bytes, so the render still stops at the
+        # first chunk over it.
+        chars = 0
         for chunk in chunks:
-            size += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "surrogatepass"))
+            append(chunk)
+            chars += len(chunk)
+            if chars * 4 > left:
+                break
+        else:
+            text = "".join(kept)
+            self.output += utf8_size(text)
+            return text
+        size = utf8_size("".join(kept))
+        if size > left:
+            self.room(self.max_bytes + 1)
+        for chunk in chunks:
+            size += utf8_size(chunk)
             if size > left:
                 self.room(self.max_bytes + 1)
-            kept.append(chunk)
+            append(chunk)
         self.output += size
         return "".join(kept)
 
@@ -112,6 +129,10 @@ class RenderBudget:
 
 _SHORT_CANDIDATES = (list, tuple, str, dict, range)
 _SIZED = (str, bytes, list, tuple, dict, set, frozenset)
+
+
+def utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def size_of(value: Any) -> int:

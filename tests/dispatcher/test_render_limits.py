@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dispatcher.render import Renderer, RenderLimits, TemplateProblem
-from dispatcher.render_limits import RenderBudget, current_budget, describe_bytes
+from dispatcher.render_limits import (
+    RenderBudget,
+    RenderLimitExceeded,
+    current_budget,
+    describe_bytes,
+)
 from ritm.services import renderer
 from ritm.settings import SettingsError, load_settings
 from tests.render_support import ctx, inline_campaign
@@ -225,3 +233,32 @@ def test_a_bad_render_limit_names_its_variable(
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert str(caught.value).startswith(f"{var}:") and "\n" not in str(caught.value)
+
+
+@given(
+    chunks=st.lists(st.text(st.sampled_from("ab я€😀\n")), max_size=40),
+    max_bytes=st.integers(min_value=0, max_value=300),
+    spent=st.integers(min_value=0, max_value=300),
+)
+def test_collect_counts_utf8_bytes_and_stops_at_the_first_chunk_over(
+    chunks: list[str], max_bytes: int, spent: int
+) -> None:
+    budget = RenderBudget(RenderLimits(timeout_s=5, max_bytes=max_bytes))
+    budget.output = min(spent, max_bytes)  # what earlier parts of the message took
+    left = max_bytes - budget.output
+    sizes = [len(c.encode("utf-8")) for c in chunks]
+    over = next((i for i in range(len(chunks)) if sum(sizes[: i + 1]) > left), None)
+    taken: list[str] = []
+
+    def produced() -> Iterator[str]:
+        for chunk in chunks:
+            taken.append(chunk)
+            yield chunk
+
+    if over is None:
+        assert budget.collect(produced()) == "".join(chunks)
+        assert budget.output == min(spent, max_bytes) + sum(sizes)
+    else:
+        with pytest.raises(RenderLimitExceeded):
+            budget.collect(produced())
+        assert len(taken) == over + 1  # nothing produced after the chunk that went over
