@@ -141,7 +141,7 @@ class ChannelDelivery:
         except (TemplateProblem, ValueError) as exc:
             return SendResult("failed", detail=f"template: {exc}")
         if row.channel == "email":
-            return self._email(row, campaign, recipient, message)
+            return self._email(row, campaign, recipient, message, ctx.unsubscribe_url)
         if row.channel == "telegram":
             return self._telegram(row, campaign, recipient, message)
         if row.channel == "vk":
@@ -153,7 +153,12 @@ class ChannelDelivery:
         return SendResult("failed", detail=f"no adapter for channel {row.channel}")
 
     def _email(
-        self, row: ClaimedRow, campaign: Campaign, recipient: Recipient, message: RenderedMessage
+        self,
+        row: ClaimedRow,
+        campaign: Campaign,
+        recipient: Recipient,
+        message: RenderedMessage,
+        unsubscribe_url: str,  # the body's own (signed for this contact, email and campaign)
     ) -> Send | SendResult:
         if self.email is None or not recipient.email:
             return SendResult("failed", detail="no email adapter or address")
@@ -163,10 +168,7 @@ class ChannelDelivery:
         }
         if campaign.priority != "service":
             headers.update(
-                unsubscribe_headers(
-                    self.signer.unsubscribe_url(recipient.id, "email", campaign.id),
-                    self.settings.unsubscribe_mailto,
-                )
+                unsubscribe_headers(unsubscribe_url, self.settings.unsubscribe_mailto)
             )
             headers.update(
                 list_headers(campaign.id, self.settings.mail_domain, bulk=campaign.priority == "mass")

@@ -84,6 +84,7 @@ async def test_tracking_links_and_one_click_unsubscribe(worked_world: World) -> 
     pixel = re.search(r"https://ritm\.school\.example(/o/[A-Za-z0-9_-]+\.gif)", html)
     click = re.search(r"https://ritm\.school\.example(/c/[A-Za-z0-9_-]+)", html)
     assert pixel and click
+    assert path.group(1) in html  # the header's one-click link is the body's own
 
     async with TestClient(TestServer(app.http)) as client:
         page = await client.get(path.group(1))
