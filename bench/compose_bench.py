@@ -31,7 +31,13 @@ from storage.outbox import ClaimedRow
 from storage.recipients import Recipient
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "ritm" / "examples"
-ZONES = ("Europe/Moscow", "Asia/Yekaterinburg", None, "Asia/Novosibirsk", "Europe/Kaliningrad")
+# As spread as the synthetic base's (bench/segment_bench): more zones than ZoneInfo keeps alive.
+ZONES = (
+    *["Europe/Moscow"] * 8,
+    *("Asia/Yekaterinburg", None, "Asia/Novosibirsk", "Europe/Samara", "Asia/Krasnoyarsk", "Asia/Omsk"),
+    *("Asia/Irkutsk", "Asia/Vladivostok", "Asia/Almaty", "Europe/Berlin", "Europe/Kaliningrad"),
+    *("America/New_York", "Asia/Tbilisi", "Asia/Yakutsk", "Asia/Kolkata", "Asia/Magadan", "Asia/Kathmandu"),
+)
 VERSIONS = ("general", "warm", "clients")
 NAMES = ("Анна Смирнова", "Иван", "", "Мария  Петрова", "Olga Ivanova")
 

@@ -6,6 +6,7 @@ the core works with aware datetimes and converts only at the edges.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -65,6 +66,9 @@ def format_duration(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
+# ZoneInfo keeps only the last 8 zones it was asked for alive: a base spread over more zones than
+# that would read and parse a tzdata file for most messages rendered (a contact's zone each).
+@functools.lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
     """The IANA zone `name`; a clear error for an unknown one."""
     try:
