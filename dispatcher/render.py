@@ -145,6 +145,10 @@ class Renderer:
         self._pool: ThreadPoolExecutor | None = None
         # Per message kind (campaign, version, variant, channel, step): may it render on the loop?
         self._on_loop: dict[tuple[str, str, str | None, str, int], bool] = {}
+        # Pinned templates: the plan of each message kind, per campaign object (held, so that its id
+        # is not reused) and for the files as of the environments' `generation`.
+        self._plans: dict[int, tuple[Campaign, dict[tuple[str, str | None, int, str, str], _Plan]]] = {}
+        self._plans_generation = 0
 
     # -- off the event loop -------------------------------------------------------------------------
 
@@ -317,7 +321,7 @@ class Renderer:
         ctx: MessageContext,
         step: int,
     ) -> tuple[RenderedMessage, dict[str, str]]:
-        plan = self._plan(campaign, version, variant, step, channel, language(ctx.locale, campaign.locale))
+        plan = self._planned(campaign, version, variant, step, channel, language(ctx.locale, campaign.locale))
         parts = plan.parts
         budget = RenderBudget(self.limits)  # one deadline and one size budget for the whole message
         base = build_context(
@@ -381,6 +385,24 @@ class Renderer:
         else:
             template = self.envs.file("markup" if kind == "markup" else "text", source.name)
         return self.envs.render(template, source.name, context, budget).strip()
+
+    def _planned(
+        self, campaign: Campaign, version: str, variant: str | None, step: int, channel: str, wanted: str
+    ) -> _Plan:
+        """`_plan`, kept while the templates are pinned and not refreshed (a campaign is immutable)."""
+        if not self.envs.pinned:
+            return self._plan(campaign, version, variant, step, channel, wanted)
+        if self._plans_generation != self.envs.generation or len(self._plans) > 64:
+            self._plans.clear()  # a refresh may have found files changed; campaigns are few
+            self._plans_generation = self.envs.generation
+        held = self._plans.get(id(campaign))
+        if held is None or held[0] is not campaign or len(held[1]) > 1024:  # kinds × reader languages
+            held = self._plans[id(campaign)] = (campaign, {})
+        key = (version, variant, step, channel, wanted)
+        plan = held[1].get(key)
+        if plan is None:
+            plan = held[1][key] = self._plan(campaign, version, variant, step, channel, wanted)
+        return plan
 
     def _plan(
         self, campaign: Campaign, version: str, variant: str | None, step: int, channel: str, wanted: str

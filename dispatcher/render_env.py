@@ -87,11 +87,13 @@ class TemplateEnvironments:
             for kind in ("text", "markup")
         }
         self.pinned = pinned
+        self.generation = 0  # counts `refresh()` calls: what was derived from the files is stale after one
         self._inline: dict[tuple[Kind, str, str], Template] = {}
         self._paths: dict[str, Path | None] = {}
 
     def refresh(self) -> None:
         """Look at the files again: a template changed or removed on disk is loaded anew at its next use."""
+        self.generation += 1
         self._paths.clear()
         for env in self.envs.values():
             cache = env.cache

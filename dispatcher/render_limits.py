@@ -9,7 +9,7 @@ error ("took longer than 2 s", "produced more than 1 MB").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -147,9 +147,9 @@ def size_of(value: Any) -> int:
 _current: ContextVar[RenderBudget | None] = ContextVar("ritm_render_budget", default=None)
 
 
-def current_budget() -> RenderBudget | None:
-    """The budget of the render running on this thread (None outside a render)."""
-    return _current.get()
+# The budget of the render running on this thread (None outside a render). The context variable's own
+# `get`, not a function around it: the sandbox asks at every attribute read, call and filter.
+current_budget: Callable[[], RenderBudget | None] = _current.get
 
 
 @contextmanager

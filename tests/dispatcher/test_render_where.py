@@ -103,3 +103,19 @@ def test_a_pinned_renderer_notices_a_removed_override_on_refresh(tmp_path: Path)
     assert pinned.envs.path("digest_general/subject.j2") == override.resolve()  # pinned until refreshed
     pinned.envs.refresh()
     assert pinned.envs.path("digest_general/subject.j2") == shipped
+
+
+def test_a_pinned_renderer_plans_a_part_added_on_disk_once_it_fingerprints_again(tmp_path: Path) -> None:
+    """The same campaign object, rendered again and again: which parts a message has (here an HTML
+    part added beside the text) is looked up again after a refresh, not kept from the first render."""
+    write_template(tmp_path, "текст")
+    pinned, note = Renderer(tmp_path, pinned=True), campaign(note_campaign())
+
+    def html() -> str | None:
+        return pinned.render(note, version="all", variant=None, channel="email", ctx=ctx()).html
+
+    assert html() is None
+    (tmp_path / "note" / "email.html.j2").write_text("<p>письмо {{ unsubscribe_url }}</p>", encoding="utf-8")
+    assert html() is None  # pinned: nothing the last fingerprint did not see
+    pinned.fingerprint(note)
+    assert html() == f"<p>письмо {ctx().unsubscribe_url}</p>"
