@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from dispatcher.links import ConnectLinkError, LinkSigner
 from dispatcher.render_context import MessageContext
 from policy.campaign import Campaign
@@ -20,11 +22,11 @@ def message_context(
     school: str,
 ) -> MessageContext:
     """Tracked links, pixel and unsubscribe URL for a real send; plain URLs for a preview (no outbox id)."""
-    links: dict[str, str] = {}
+    links: Mapping[str, str] = {}
     pixel = None
     unsubscribe = f"{signer.public_url}/u/preview"
     if outbox_id is not None:
-        links = {name: signer.click_url(outbox_id, name) for name in campaign.links}
+        links = TrackedLinks(signer, outbox_id, campaign.links)
         unsubscribe = signer.unsubscribe_url(recipient.id, channel, campaign.id)
         pixel = signer.open_url(outbox_id) if channel == "email" else None
     return MessageContext(
@@ -53,3 +55,29 @@ def _connect(signer: LinkSigner, contact_id: str) -> str | None:
         return signer.telegram_connect_url(contact_id)
     except ConnectLinkError:
         return None
+
+
+class TrackedLinks(Mapping[str, str]):
+    """The message's tracked click URL of each of the campaign's links, signed when first read: a
+    template that shows two of the campaign's five links signs two."""
+
+    def __init__(self, signer: LinkSigner, outbox_id: int, names: Mapping[str, str]) -> None:
+        self._signer = signer
+        self._outbox_id = outbox_id
+        self._names = names
+        self._urls: dict[str, str] = {}
+
+    def __getitem__(self, name: str) -> str:
+        try:
+            return self._urls[name]
+        except KeyError:
+            if name not in self._names:
+                raise
+        url = self._urls[name] = self._signer.click_url(self._outbox_id, name)
+        return url
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)

@@ -122,7 +122,8 @@ class Links:
     def __init__(
         self, declared: Mapping[str, str], tracked: Mapping[str, str], connect: str | None = None
     ) -> None:
-        self._urls = {name: tracked.get(name, url) for name, url in declared.items()}
+        self._urls = declared
+        self._tracked = tracked  # read only for the links a template shows (tracked URLs are signed)
         self._connect = connect
 
     def __getattr__(self, name: str) -> str:
@@ -140,7 +141,7 @@ class Links:
             return self._connect
         if name not in self._urls:
             raise UnknownLink(name, sorted(self._urls))
-        return self._urls[name]
+        return self._tracked.get(name, self._urls[name])
 
     def __contains__(self, name: object) -> bool:
         return name in self._urls or (name == TELEGRAM_CONNECT and self._connect is not None)
