@@ -167,9 +167,7 @@ class ChannelDelivery:
             "X-Ritm-Outbox": str(row.id),
         }
         if campaign.priority != "service":
-            headers.update(
-                unsubscribe_headers(unsubscribe_url, self.settings.unsubscribe_mailto)
-            )
+            headers.update(unsubscribe_headers(unsubscribe_url, self.settings.unsubscribe_mailto))
             headers.update(
                 list_headers(campaign.id, self.settings.mail_domain, bulk=campaign.priority == "mass")
             )
