@@ -37,9 +37,8 @@ _DIGITS = re.compile(r"\d+")
 _HUGE = 10**18  # a width written with more digits than this is simply too large
 MAX_INT_BITS = int(sys.get_int_max_str_digits() * 3.33) if sys.get_int_max_str_digits() else 1 << 16
 LIPSUM_WORD = 12  # characters a lorem-ipsum word may take, with its space and markup
-SAFE_ATTRIBUTE_MEMO = (
-    4096  # (type, attribute) answers kept; names come from templates, this bounds a pathological one
-)
+# (type, attribute) answers the sandbox keeps: names come from templates; this bounds a pathological one.
+SAFE_ATTRIBUTE_MEMO = 4096
 
 
 # Hidden filters the compiled code calls: a colon cannot appear in a filter name a template writes.
