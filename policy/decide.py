@@ -264,13 +264,24 @@ class Decider:
 
     def _send(self, s: Situation, channel: str, due: datetime) -> Send:
         step = self.step
-        holdout = step.holdout > 0 and in_holdout(step.campaign_id, s.contact_id, step.holdout)
         if s.inherited is not None:
             version, variant = s.inherited
-        else:
-            version = step.versions[s.version_index] if s.version_index is not None else None
-            variant = variant_for(step.campaign_id, s.contact_id, step.variants) if step.variants else None
-        return Send(due, channel, version, variant, holdout)
+            return Send(due, channel, version, variant, self.holdout(s.contact_id))
+        version = step.versions[s.version_index] if s.version_index is not None else None
+        return Send(due, channel, version, self.variant(s.contact_id), self.holdout(s.contact_id))
+
+    # -- what depends on the contact's id alone ---------------------------------------------------
+    # Two situations equal in all but the id (and without inherited assignment) get the same decision
+    # but for these two hashes: a caller deciding many alike contacts decides one and asks these per id.
+    def holdout(self, contact_id: str) -> bool:
+        """Whether the contact is kept back as this step's control group."""
+        step = self.step
+        return step.holdout > 0 and in_holdout(step.campaign_id, contact_id, step.holdout)
+
+    def variant(self, contact_id: str) -> str | None:
+        """The contact's A/B variant under this step (None without variants)."""
+        step = self.step
+        return variant_for(step.campaign_id, contact_id, step.variants) if step.variants else None
 
     def _at_send_time(self, s: Situation, channel: str) -> Decision:
         """What was true at planning may not be true now (SPEC §7)."""

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Never
+from typing import Any, Never
 
 from policy.caps import Counted
 from policy.config import Policy
@@ -71,6 +71,14 @@ def _named(policy: Policy, name: str) -> str:
     return f"rfm:{name}"
 
 
+# A streamed audience member: its id, its situation and its group. Members of one group (an int)
+# share one Situation object, equal for all of them but for the id (its `contact_id` is the group's
+# first member's): a caller may decide it once. A member with silences or counted messages of its
+# own is alone (group None) and its situation is its own.
+Member = tuple[str, Situation, int | None]
+GROUPS_MAX = 50_000  # distinct shared situations kept; members past it are simply decided alone
+
+
 async def situations(
     db: Database,
     ctx: SegmentContext,
@@ -82,7 +90,27 @@ async def situations(
     counted: Mapping[str, Sequence[CountedRow]] = NOTHING,
 ) -> AsyncIterator[Situation]:
     """Stream the situation of every audience member (or of `only_ids` among them), in id order;
-    `silences` and `counted` are what `limits` read for them.
+    `silences` and `counted` are what `limits` read for them. Each situation is the contact's own."""
+    async for batch in member_batches(
+        db, ctx, policy, q, only_ids=only_ids, silences=silences, counted=counted, group=False
+    ):
+        for _, situation, _ in batch:
+            yield situation
+
+
+async def member_batches(
+    db: Database,
+    ctx: SegmentContext,
+    policy: Policy,
+    q: AudienceQuestions,
+    *,
+    only_ids: Sequence[str] = (),
+    silences: Mapping[str, SilenceInputs] = NOTHING,
+    counted: Mapping[str, Sequence[CountedRow]] = NOTHING,
+    group: bool = True,
+) -> AsyncIterator[list[Member]]:
+    """The audience members (see `Member`) in id order, a fetched batch at a time; `group=False` gives
+    every member a situation of its own.
 
     Each question becomes one narrow column: bit masks for per-channel and cap-segment membership,
     CASE for "the first segment in order" (SQLite stops at the first match), so a million rows cost
@@ -142,6 +170,33 @@ async def situations(
     bits = _Bits(n_ch)
     caps = _CapSets(q.cap_segments)
     protect, windows = list(q.protect), list(q.window_segments)
+    shared: dict[Sequence[Any], tuple[Situation, int]] = {}
+
+    def situation(
+        cid: str, row: Sequence[Any], quiet: SilenceInputs | None, mine: Sequence[CountedRow] | None
+    ) -> Situation:
+        _, tz, addr, reach, prot, win, cap, ver, rfm_name = row
+        # Positional: a million keyword calls cost a visible share of a dry run.
+        return Situation(
+            cid,
+            tz,
+            bits[addr],
+            bits[reach],
+            protect[prot] if prot is not None else None,
+            (
+                (rfm_name if rfm_name in rfm_windows else None)
+                if rfm_windows is not None
+                else windows[win]
+                if win is not None
+                else None
+            ),
+            caps[cap],
+            quiet,
+            counted_of(mine) if mine else (),
+            ver,
+            str(rfm_name),
+        )
+
     async with ctx.cursor(sql, all_params) as cur:
         cur.row_factory = None  # plain tuples: a million sqlite3.Row objects cost seconds
         # SQLite computes the next batch on the connection's thread (it releases the GIL while
@@ -150,28 +205,22 @@ async def situations(
         try:
             while rows := await pending:
                 pending = asyncio.ensure_future(cur.fetchmany(FETCH))
-                for cid, tz, addr, reach, prot, win, cap, ver, rfm_name in rows:
-                    mine = counted.get(cid)
-                    # Positional: a million keyword calls cost a visible share of a dry run.
-                    yield Situation(
-                        cid,
-                        tz,
-                        bits[addr],
-                        bits[reach],
-                        protect[prot] if prot is not None else None,
-                        (
-                            (rfm_name if rfm_name in rfm_windows else None)
-                            if rfm_windows is not None
-                            else windows[win]
-                            if win is not None
-                            else None
-                        ),
-                        caps[cap],
-                        silences.get(cid),
-                        counted_of(mine) if mine else (),
-                        ver,
-                        str(rfm_name),
-                    )
+                batch: list[Member] = []
+                for row in rows:
+                    cid = row[0]
+                    quiet, mine = silences.get(cid), counted.get(cid)
+                    if not group or quiet is not None or mine:
+                        batch.append((cid, situation(cid, row, quiet, mine), None))
+                        continue
+                    key = row[1:]
+                    found = shared.get(key)
+                    if found is None:
+                        if len(shared) >= GROUPS_MAX:
+                            batch.append((cid, situation(cid, row, None, None), None))
+                            continue
+                        found = shared[key] = (situation(cid, row, None, None), len(shared))
+                    batch.append((cid, *found))
+                yield batch
         finally:
             if not pending.done():
                 pending.cancel()
