@@ -13,22 +13,21 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from types import TracebackType
 
-from storage.outbox import PlannedRow
-
 
 class PlanSpool:
-    """Append batches of rows, then read them back in the same batches; the file goes on `close`."""
+    """Append batches of rows (plain tuples of a `storage.outbox.PlannedRow`'s values), then read them
+    back in the same batches; the file goes on `close`."""
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile(prefix="ritm-plan-")  # noqa: SIM115 - closed by close()
         self.rows = 0
 
-    def add(self, rows: Sequence[PlannedRow]) -> None:
+    def add(self, rows: Sequence[tuple[object, ...]]) -> None:
         if rows:
             pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self.rows += len(rows)
 
-    def batches(self) -> Iterator[list[PlannedRow]]:
+    def batches(self) -> Iterator[list[tuple[object, ...]]]:
         self._file.flush()
         self._file.seek(0)
         while True:

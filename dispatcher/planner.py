@@ -47,23 +47,22 @@ class Decision(NamedTuple):
     rfm_segment: str = "no_activity"
 
 
+def planned_values(campaign: Campaign, decisions: Iterable[Decision]) -> list[tuple[object, ...]]:
+    """The outbox rows of the decisions that send (holdout rows are kept as control), as plain tuples
+    of a `PlannedRow`'s values: they pickle into the spool without a Python call per row."""
+    deadline = to_epoch(campaign.deadline)
+    cid, priority = campaign.id, campaign.priority
+    return [
+        (cid, d.contact_id, 0, priority, d.channel, d.version, d.variant, d.due_at, deadline, status, None)
+        for d in decisions
+        if d.reason is None and d.channel is not None and d.due_at is not None
+        for status in ("holdout" if d.holdout else "planned",)
+    ]
+
+
 def planned_rows(campaign: Campaign, decisions: Iterable[Decision]) -> Iterator[PlannedRow]:
     """The outbox rows of the decisions that send (holdout rows are kept as control)."""
-    deadline = to_epoch(campaign.deadline)
-    for d in decisions:
-        if d.reason is None and d.channel is not None and d.due_at is not None:
-            yield PlannedRow(
-                campaign_id=campaign.id,
-                contact_id=d.contact_id,
-                step=0,
-                priority=campaign.priority,
-                channel=d.channel,
-                version=d.version,
-                variant=d.variant,
-                due_at=d.due_at,
-                deadline=deadline,
-                status="holdout" if d.holdout else "planned",
-            )
+    return map(PlannedRow._make, planned_values(campaign, decisions))
 
 
 @dataclass
@@ -292,7 +291,7 @@ async def spool_plan(
     try:
         async for batch in decision_batches(db, campaign, policy, at):
             tally.add(batch)
-            spool.add(list(planned_rows(campaign, batch)))
+            spool.add(planned_values(campaign, batch))
     except BaseException:
         spool.close()
         raise

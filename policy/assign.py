@@ -13,12 +13,16 @@ from hashlib import sha256
 
 def unit_hash(key: str) -> float:
     """The first 8 bytes of SHA-256(key), big-endian, scaled into [0, 1)."""
-    return int.from_bytes(sha256(key.encode()).digest()[:8], "big") / 2**64
+    return _unit(key.encode())
+
+
+def _unit(key: bytes) -> float:
+    return int.from_bytes(sha256(key).digest()[:8], "big") / 2**64
 
 
 def in_holdout(campaign_id: str, contact_id: str, share: float) -> bool:
     """Whether the contact is kept back as control: h < share for key "campaign:contact"."""
-    return unit_hash(f"{campaign_id}:{contact_id}") < share
+    return Assigner(campaign_id, share).holdout(contact_id)
 
 
 def variant_for(campaign_id: str, contact_id: str, variants: Sequence[tuple[str, float]]) -> str:
@@ -28,12 +32,40 @@ def variant_for(campaign_id: str, contact_id: str, variants: Sequence[tuple[str,
     Weights need not sum to 1: they are normalised by their total (so 1, 1 means half and half). The
     last variant with a positive weight takes whatever float rounding leaves at the top of [0, 1).
     """
-    bounds, last = _cumulative(tuple(variants))
-    h = unit_hash(f"{campaign_id}:variant:{contact_id}")
-    for name, bound in bounds:
-        if h < bound:
-            return name
-    return last
+    found = Assigner(campaign_id, 0.0, variants).variant(contact_id)
+    assert found is not None  # `_cumulative` raised for a list without variants
+    return found
+
+
+class Assigner:
+    """`in_holdout` and `variant_for` for many contacts of one campaign: the keys' campaign part and
+    the variants' bounds are worked out once, not once per contact."""
+
+    __slots__ = ("_bounds", "_holdout_key", "_last", "_variant_key", "share")
+
+    def __init__(
+        self, campaign_id: str, share: float, variants: Sequence[tuple[str, float]] | None = None
+    ) -> None:
+        self.share = share
+        self._holdout_key = f"{campaign_id}:".encode()
+        self._variant_key = f"{campaign_id}:variant:".encode()
+        # None: no A/B test; an empty list is an error, as in `variant_for`.
+        found = _cumulative(tuple(variants)) if variants is not None else None
+        self._bounds: tuple[tuple[str, float], ...] = found[0] if found is not None else ()
+        self._last: str | None = found[1] if found is not None else None
+
+    def holdout(self, contact_id: str) -> bool:
+        return _unit(self._holdout_key + contact_id.encode()) < self.share
+
+    def variant(self, contact_id: str) -> str | None:
+        """None without variants."""
+        if self._last is None:
+            return None
+        h = _unit(self._variant_key + contact_id.encode())
+        for name, bound in self._bounds:
+            if h < bound:
+                return name
+        return self._last
 
 
 @lru_cache(maxsize=256)

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from policy.assign import in_holdout, variant_for
+from policy.assign import Assigner
 from policy.caps import Counted, binding_cap
 from policy.config import Cap, LocalWindow, Policy
 from policy.due import NO_WINDOW, Due, Excluded, due_time
@@ -159,6 +159,7 @@ class Decider:
         self._protected: dict[str, Exclude] = {}
         self._reasons: dict[str, Exclude] = {}
         self._channels: dict[tuple[bool, ...], str | None] = {}
+        self._assigner = Assigner(step.campaign_id, step.holdout, step.variants or None)
 
     # -- what a situation means under this step --------------------------------------------------
     def zone(self, s: Situation) -> ZoneInfo:
@@ -275,13 +276,11 @@ class Decider:
     # but for these two hashes: a caller deciding many alike contacts decides one and asks these per id.
     def holdout(self, contact_id: str) -> bool:
         """Whether the contact is kept back as this step's control group."""
-        step = self.step
-        return step.holdout > 0 and in_holdout(step.campaign_id, contact_id, step.holdout)
+        return self.step.holdout > 0 and self._assigner.holdout(contact_id)
 
     def variant(self, contact_id: str) -> str | None:
         """The contact's A/B variant under this step (None without variants)."""
-        step = self.step
-        return variant_for(step.campaign_id, contact_id, step.variants) if step.variants else None
+        return self._assigner.variant(contact_id)
 
     def _at_send_time(self, s: Situation, channel: str) -> Decision:
         """What was true at planning may not be true now (SPEC §7)."""

@@ -85,9 +85,12 @@ async def insert_planned(db: Database, rows: Iterable[PlannedRow], *, now: int) 
     return await insert_planned_batches(db, iter(lambda: list(itertools.islice(it, BATCH)), []), now=now)
 
 
-async def insert_planned_batches(db: Database, batches: Iterable[Sequence[PlannedRow]], *, now: int) -> int:
-    """Insert each batch in a transaction of its own (the writer is never held for long); existing
-    (campaign, contact, step) keys are left alone; return how many rows were new."""
+async def insert_planned_batches(
+    db: Database, batches: Iterable[Sequence[tuple[object, ...]]], *, now: int
+) -> int:
+    """Insert each batch (`PlannedRow`s, or plain tuples of their values) in a transaction of its own
+    (the writer is never held for long); existing (campaign, contact, step) keys are left alone;
+    return how many rows were new."""
     inserted = 0
     for batch in batches:
         values = [(*row, now) for row in batch]
