@@ -21,6 +21,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from datetime import date, datetime, timedelta
 from string import Formatter
 from typing import Any
 
@@ -29,6 +30,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import generate_lorem_ipsum, pass_environment
+from markupsafe import Markup
 
 from dispatcher.render_limits import RenderBudget, RenderLimitExceeded, current_budget, size_of
 
@@ -39,6 +41,7 @@ MAX_INT_BITS = int(sys.get_int_max_str_digits() * 3.33) if sys.get_int_max_str_d
 LIPSUM_WORD = 12  # characters a lorem-ipsum word may take, with its space and markup
 # (type, attribute) answers the sandbox keeps: names come from templates; this bounds a pathological one.
 SAFE_ATTRIBUTE_MEMO = 4096
+PLAIN_DATA = frozenset({str, Markup, int, float, bool, type(None), datetime, date, timedelta})
 
 
 # Hidden filters the compiled code calls: a colon cannot appear in a filter name a template writes.
@@ -111,7 +114,22 @@ class GuardedSandbox(ImmutableSandboxedEnvironment):
         budget = current_budget()
         if budget is not None:
             budget.tick()
-        return super().getattr(obj, attribute)
+        # Jinja's sandboxed getattr, step for step, without its per-read calls where they cannot
+        # matter: only a method can be the `str.format` the sandbox wraps, never plain data.
+        try:
+            value = getattr(obj, attribute)
+        except AttributeError:
+            try:
+                return obj[attribute]
+            except (TypeError, LookupError):
+                return self.undefined(obj=obj, name=attribute)
+        if type(value) not in PLAIN_DATA:
+            wrapped = self.wrap_str_format(value)
+            if wrapped is not None:
+                return wrapped
+        if self.is_safe_attribute(obj, attribute, value):
+            return value
+        return self.unsafe_undefined(obj, attribute)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         kind = type(obj)

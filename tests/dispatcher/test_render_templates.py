@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from jinja2 import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from dispatcher.render import Renderer, TemplateProblem, sample_context
-from dispatcher.render_context import Fields, Links, language
+from dispatcher.render_context import Fields, Links, build_context, language
 from dispatcher.render_guard import GuardedSandbox
+from dispatcher.render_limits import RenderBudget, RenderLimits, budget_scope
 from dispatcher.render_telegram import markup_problem
 from tests.render_support import campaign, ctx, example, inline_campaign
 
@@ -226,6 +228,43 @@ def test_remembered_attribute_answers_are_the_immutable_sandboxs() -> None:
         for obj in objects:
             for name in names:
                 assert guarded.is_safe_attribute(obj, name, None) == jinja.is_safe_attribute(obj, name, None)
+
+
+def test_attribute_reads_answer_as_jinjas_immutable_sandbox() -> None:
+    """The sandbox's getattr takes shortcuts for plain data: every read still gives what Jinja's own
+    gives — the value, the item behind a missing attribute, the wrapped `str.format`, or an undefined
+    that raises the same error."""
+    guarded, jinja = GuardedSandbox(), ImmutableSandboxedEnvironment()
+    view = build_context(
+        example("digest.toml"), ctx(fields={"course": "SQL"}), version="general", variant=None, lang="ru"
+    )
+    contact = view["contact"]
+    objects = ["{a}!", 1, [1], {"a": 1, "keys": 2}, contact, contact.fields, view["links"],
+               view["campaign"], str, len, (x for x in "")]  # fmt: skip
+    names = ["upper", "format", "format_map", "append", "clear", "update", "pop", "get", "keys", "a",
+             "mro", "__class__", "_urls", "gi_frame", "__globals__", "name", "first_name", "course",
+             "missing", "id"]  # fmt: skip
+    with budget_scope(RenderBudget(RenderLimits())):
+        for _ in range(2):  # the second pass answers from the remembered safety answers
+            for obj in objects:
+                for name in names:
+                    try:
+                        expected = jinja.getattr(obj, name)
+                    except Exception as exc:  # a link the campaign does not declare
+                        with pytest.raises(type(exc)):
+                            guarded.getattr(obj, name)
+                        continue
+                    got = guarded.getattr(obj, name)
+                    assert type(got) is type(expected)  # a wrapped `format` is a function, not str's method
+                    if isinstance(expected, Undefined):
+                        assert got._undefined_message == expected._undefined_message
+                        assert got._undefined_exception is expected._undefined_exception
+                    elif name == "format" and isinstance(obj, str):  # the sandbox's own formatter
+                        assert got(a="x") == expected(a="x") == "x!"
+                    elif name == "format_map" and isinstance(obj, str):
+                        assert got({"a": "x"}) == expected({"a": "x"}) == "x!"
+                    else:
+                        assert got == expected or got is expected
 
 
 def test_open_pixel_exists_only_in_html() -> None:
