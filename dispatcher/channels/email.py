@@ -27,6 +27,7 @@ import aiosmtplib
 
 from dispatcher.channels.base import EmailMessage, SendResult
 from dispatcher.channels.envelope import Envelope
+from dispatcher.channels.smtp_wire import send_wire
 from dispatcher.mime import envelope_address, render_email
 from dispatcher.ratelimit import RateLimiter, RateLimits
 
@@ -99,26 +100,26 @@ class SmtpPool:
             )
 
     async def send(self, sender: str, recipient: str, data: bytes, *, utf8: bool = False) -> None:
-        """One SMTP transaction; raises aiosmtplib's exceptions (and OSError) as they come."""
+        """One SMTP transaction for a message from dispatcher/mime.py (dispatcher/channels/smtp_wire.py);
+        raises aiosmtplib's exceptions (and OSError) as they come."""
         if self._closed:
             raise aiosmtplib.SMTPServerDisconnected("the SMTP pool is closed")
-        options = ["SMTPUTF8"] if utf8 else []
         client = await self._idle.get()
         try:
             reused = client.is_connected
             if not reused:
                 await self._connect(client)
             try:
-                await client.sendmail(sender, [recipient], data, mail_options=options)
+                await send_wire(client, sender, recipient, data, utf8=utf8)
             except aiosmtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
                 log.info("smtp reconnect", extra={"event": "smtp_reconnect"})
                 client.close()
                 await self._connect(client)
-                await client.sendmail(sender, [recipient], data, mail_options=options)
-        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
-            raise  # an answered command leaves the session usable: aiosmtplib already sent RSET
+                await send_wire(client, sender, recipient, data, utf8=utf8)
+        except aiosmtplib.SMTPResponseException:
+            raise  # an answered command leaves the session usable: send_wire already sent RSET
         except BaseException:
             client.close()  # timeouts, cancellation, broken pipes: the session state is unknown
             raise

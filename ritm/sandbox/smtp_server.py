@@ -82,6 +82,7 @@ class CapturingSmtpServer:
         credentials: Mapping[str, str] | None = None,
         data_size_limit: int | None = 32 * 1024 * 1024,
         hostname: str = "sandbox.ritm.local",
+        smtputf8: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -93,6 +94,7 @@ class CapturingSmtpServer:
         self.credentials = dict(credentials) if credentials is not None else None
         self.data_size_limit = data_size_limit
         self.hostname = hostname
+        self.smtputf8 = smtputf8  # offer SMTPUTF8 (non-ASCII addresses)
         self.messages: list[CapturedMessage] = []
         self.accepted = 0  # counted even when capture is off (benchmarks)
         self.sessions = 0  # SMTP sessions served (connections that got a 220 greeting)
@@ -247,6 +249,7 @@ class CapturingSmtpServer:
                 data_size_limit=self.data_size_limit,
                 hostname=self.hostname,
                 ident="Ritm sandbox SMTP",
+                enable_SMTPUTF8=self.smtputf8,
                 tls_context=self.tls_context,
                 auth_required=self.credentials is not None,
                 auth_require_tls=self.tls_context is not None,
