@@ -34,7 +34,8 @@ class ChannelSlots:
         self._free: asyncio.Queue[Slot] = asyncio.Queue()
         for slot in self._slots:
             self._free.put_nowait(slot)
-        self._flushers: set[asyncio.Task[None]] = set()
+        self._timers: dict[Slot, asyncio.TimerHandle] = {}  # at most one per slot: its latest answer
+        self._flushers: set[asyncio.Task[bool]] = set()
 
     async def acquire(self) -> Slot:
         return await self._free.get()
@@ -49,24 +50,34 @@ class ChannelSlots:
         A slot given back without a new answer (the row was not handed) keeps what it carried."""
         if answered is not None:
             slot.pending = answered
+            # A latency bound on an answer already in hand, not scheduling logic. A timer, not a task
+            # per message: the next row nearly always takes the slot (and the answer) first.
+            timer = self._timers.pop(slot, None)
+            if timer is not None:
+                timer.cancel()
+            loop = asyncio.get_running_loop()
+            self._timers[slot] = loop.call_later(self.flush_after_s, self._flush, slot, answered)
         self._free.put_nowait(slot)
-        if answered is not None:
-            flusher = asyncio.create_task(self._flush_later(slot, answered), name="outcome-flush")
-            self._flushers.add(flusher)
-            flusher.add_done_callback(self._flushers.discard)
 
-    async def _flush_later(self, slot: Slot, answered: Answered) -> None:
-        # A latency bound on an answer already in hand, not scheduling logic.
-        await asyncio.sleep(self.flush_after_s)
+    def _flush(self, slot: Slot, answered: Answered) -> None:
+        self._timers.pop(slot, None)
         if slot.pending is answered:
-            await self.committer.commit(answered=slot.take())
+            flusher = asyncio.create_task(self.committer.commit(answered=slot.take()), name="outcome-flush")
+            self._flushers.add(flusher)
+            flusher.add_done_callback(self._flushed)
+
+    def _flushed(self, flusher: asyncio.Task[bool]) -> None:
+        self._flushers.discard(flusher)
+        if not flusher.cancelled():
+            flusher.exception()  # a failed write was logged by the committer; the row's lease runs out
 
     async def close(self) -> None:
         """Write every outcome still carried, and wait until everything queued is committed."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
         for flusher in list(self._flushers):
-            flusher.cancel()
-        for flusher in list(self._flushers):
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(Exception):  # its failure was logged by the committer
                 await flusher
         carried = [a for a in (slot.take() for slot in self._slots) if a is not None]
         await asyncio.gather(*(self.committer.commit(answered=a) for a in carried))
