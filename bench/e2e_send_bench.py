@@ -174,7 +174,8 @@ def outbox_state(db: Path) -> str:
 class Sink:
     """bench/smtp_sink.py in its own process; `arrivals` are (accepted at, bytes) as they come."""
 
-    def __init__(self) -> None:
+    def __init__(self, data_ms: float = 0.0) -> None:
+        self.data_ms = data_ms  # the server's wait before it answers DATA
         self.arrivals: list[tuple[float, int]] = []
         self.port = 0
         self._proc: asyncio.subprocess.Process | None = None
@@ -182,7 +183,7 @@ class Sink:
 
     async def __aenter__(self) -> Sink:
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(BENCH / "smtp_sink.py"), stdout=asyncio.subprocess.PIPE
+            sys.executable, str(BENCH / "smtp_sink.py"), str(self.data_ms), stdout=asyncio.subprocess.PIPE
         )
         assert self._proc.stdout is not None
         self.port = int(await asyncio.wait_for(self._proc.stdout.readline(), 30))
@@ -378,7 +379,7 @@ async def one_size(contacts: int, args: argparse.Namespace, work: Path) -> dict[
     assert counts[EMAIL] >= args.messages and counts[TELEGRAM] >= args.chats, "the base is too small"
     ours: list[Run] = []
     bare: list[Run] = []
-    async with Sink() as sink:
+    async with Sink(args.server_ms) as sink:
         for round_no in range(args.rounds):
             if round_no % 2 == 0:
                 ours.append(await email_ours(sink, planned, args, work, round_no))
@@ -424,7 +425,9 @@ async def bench(args: argparse.Namespace) -> None:
         for contacts in args.contacts:
             results[contacts] = await one_size(contacts, args, work)
     print(
-        f"\nmedians of {args.rounds} rounds; {args.messages:,} emails (pool {SMTP_POOL}),"
+        f"\nmedians of {args.rounds} rounds; {args.messages:,} emails (pool {SMTP_POOL}"
+        + (f", the server answers DATA after {args.server_ms:g} ms" if args.server_ms else "")
+        + "),"
         f" {args.chats} Telegram messages per round"
     )
     print("base        ritm run    bare   ratio  first msg  CPU/msg   telegram (of 25/s)  429s")
@@ -452,6 +455,9 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the first round's `ritm run`")
     parser.add_argument(
         "--py-spy", type=Path, default=None, help="sample the first round's sending with py-spy (raw stacks)"
+    )
+    parser.add_argument(
+        "--server-ms", type=float, default=0.0, help="the SMTP server waits this long before answering DATA"
     )
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "ritm-bench"))
     parser.add_argument("--work", default=None, help="where the copies go (several GB at 1 M)")
