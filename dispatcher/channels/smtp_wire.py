@@ -11,6 +11,7 @@ connection, TLS, login and every reply's parsing stay aiosmtplib's.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 
@@ -52,14 +53,27 @@ async def send_wire(client: aiosmtplib.SMTP, sender: str, recipient: str, data: 
     if client.supports_extension("size"):
         options.insert(0, b"SIZE=%d" % size)
     encoding = "utf-8" if utf8 else "ascii"
+    # One deadline for the transaction's four answers, not a `wait_for` around each (a timer, a task
+    # and a future apiece); a server that hangs is given up on just as soon as four waits would allow.
     try:
-        reply = await client.execute_command(b"MAIL", b"FROM:<" + sender.encode(encoding) + b">", *options)
+        async with asyncio.timeout(4 * client.timeout if client.timeout else None):
+            await _transaction(client, sender.encode(encoding), recipient.encode(encoding), wire, options)
+    except TimeoutError:
+        client.close()  # a reply given up on would pair with the next command: start afresh
+        raise aiosmtplib.SMTPReadTimeoutError("Timed out waiting for the server's answer") from None
+
+
+async def _transaction(
+    client: aiosmtplib.SMTP, sender: bytes, recipient: bytes, wire: bytes, options: list[bytes]
+) -> None:
+    try:
+        reply = await client.execute_command(b"MAIL", b"FROM:<" + sender + b">", *options, timeout=None)
         if reply.code != SMTPStatus.completed:
-            raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
-        reply = await client.execute_command(b"RCPT", b"TO:<" + recipient.encode(encoding) + b">")
+            raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender.decode())
+        reply = await client.execute_command(b"RCPT", b"TO:<" + recipient + b">", timeout=None)
         if reply.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
-            raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, recipient)
-        reply = await client.execute_command(b"DATA")
+            raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, recipient.decode())
+        reply = await client.execute_command(b"DATA", timeout=None)
         if reply.code != SMTPStatus.start_input:
             raise aiosmtplib.SMTPDataError(reply.code, reply.message)
         reply = await _content(client, wire)
@@ -78,9 +92,9 @@ async def _content(client: aiosmtplib.SMTP, wire: bytes) -> aiosmtplib.SMTPRespo
     try:
         # No await between the write and `read_response`, which arms the reply before any can arrive.
         protocol.write(wire)
-        reply = await protocol.read_response(timeout=client.timeout)
-    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
-        client.close()  # a reply given up on would pair with the next command: start afresh
+        reply = await protocol.read_response(timeout=None)
+    except aiosmtplib.SMTPServerDisconnected:
+        client.close()
         raise
     if reply.code == SMTPStatus.domain_unavailable:
         client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -79,3 +80,23 @@ async def test_non_ascii_address_goes_only_where_the_server_offers_smtputf8(tmp_
             finally:
                 await client.quit()
             assert [m.rcpt_tos for m in server.messages] == ([("иван@пример.рф",)] if offers else [])
+
+
+async def test_a_server_that_stops_answering_is_a_retry_and_the_next_message_gets_a_fresh_session(
+    server: CapturingSmtpServer,
+) -> None:
+    channel = EmailChannel(settings_for(server, timeout_s=0.2, pool_size=1), clock=lambda: NOW)
+    try:
+        server.hold("stuck@example.com")  # DATA is never answered while held
+        started = asyncio.get_running_loop().time()
+        result = await channel.send(message(to="stuck@example.com"))
+        waited = asyncio.get_running_loop().time() - started
+        assert result.kind == "retry"
+        assert "Timed out" in result.detail
+        assert 0.2 <= waited < 2.0  # one deadline for the transaction: four answers' worth of waiting
+        assert (await channel.send(message(to="next@example.com"))).kind == "sent"
+    finally:
+        server.let_go()
+        await channel.close()
+    assert [m.rcpt_tos for m in server.messages][-1] == ("next@example.com",)
+    assert server.sessions == 2  # the stuck session was closed, not reused out of step
