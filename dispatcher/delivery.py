@@ -39,12 +39,12 @@ from dispatcher.mime import list_headers, unsubscribe_headers
 from dispatcher.render import RenderedMessage, Renderer, TemplateProblem
 from policy.campaign import Campaign
 from policy.config import Policy
-from policy.rfm import NO_ACTIVITY, cut_points, metrics_of, score
+from policy.rfm import NO_ACTIVITY
 from policy.timeutil import from_epoch
-from storage.contact_data import load_contacts
 from storage.db import Database
 from storage.outbox import REMINDER_STEP, ClaimedRow
 from storage.recipients import Recipient, load_recipients
+from storage.segments import SegmentContext
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +100,10 @@ class ChannelDelivery:
     async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> Prepared:
         ids = sorted({r.contact_id for r in rows})
         prepared = Prepared(recipients=await load_recipients(self.db, ids))
-        # RFM from each contact's own rows: one batched read, no base scan (quantile cut points are
-        # the policy's thresholds here — a template's RFM name is a hint, not a decision).
-        cuts = cut_points(self.policy.rfm)
-        for contact in await load_contacts(self.db, ids):
-            scores = score(metrics_of(contact, now, self.policy.rfm.period), cuts)
-            prepared.rfm[contact.id] = scores.segment if scores is not None else NO_ACTIVITY
+        # RFM of the batch's contacts only: one aggregate over their own rows, scored as segments
+        # score it (the policy's thresholds, or the base's quantile cut points of the hour).
+        async with SegmentContext(self.db, self.policy, now, scope=ids) as segments:
+            prepared.rfm.update(await segments.rfm_segments())
         for campaign_id in sorted({r.campaign_id for r in rows}):
             prepared.campaigns[campaign_id] = await self.campaigns.get(campaign_id)
         return prepared

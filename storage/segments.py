@@ -402,6 +402,16 @@ class SegmentContext:
         counts[NO_ACTIVITY] = total - sum(counts.values())
         return counts
 
+    async def rfm_segments(self) -> dict[str, str]:
+        """The RFM segment of each active contact in the scope (one aggregate over their own rows; a
+        contact without activity is absent: `no_activity`)."""
+        if self.scope is None:
+            raise ValueError("RFM segments by contact need a scope (a batch of ids), not the whole base")
+        self._needs_rfm = True
+        await self.prepare()
+        rows = await self.fetchall(f"SELECT id, segment FROM temp.{self.rfm_table}")
+        return {str(row[0]): str(row[1]) for row in rows}
+
     async def rfm_of(self, contact_id: str) -> RfmScores | None:
         """The contact's RFM scores at `at` (None without activity or for an unknown contact)."""
         if self.cuts is None and self.policy.rfm.method == "thresholds":

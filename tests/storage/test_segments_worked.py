@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from policy.config import Policy
 from policy.evaluate import evaluate
-from policy.rfm import NO_ACTIVITY
+from policy.rfm import NO_ACTIVITY, cut_points, metrics_of, score
 from policy.timeutil import parse_instant
 from storage.contact_data import load_contacts
 from storage.db import Database
@@ -39,3 +40,27 @@ async def test_the_pure_evaluator_agrees_on_the_worked_base(
     assert len(base) == expected["segment_count"]["all"]
     for text, want in expected["segment_count"].items():
         assert sum(evaluate(text, c, worked_policy, at) for c in base) == want, text
+
+
+async def test_a_batchs_rfm_segments_are_each_contacts_own(
+    db: Database, worked_dir: Path, worked_policy: Policy
+) -> None:
+    """What the worker reads for templates (a batch's scoped table) is each contact's own RFM score."""
+    expected = json.loads((worked_dir / "expected.json").read_text(encoding="utf-8"))
+    at = parse_instant(expected["at"])
+    await load_worked(db, worked_dir, worked_policy)
+    ids = [str(row[0]) for row in await db.fetchall("SELECT id FROM contacts ORDER BY id")]
+    cuts = cut_points(worked_policy.rfm)
+    own = {
+        c.id: scores.segment
+        for c in await load_contacts(db, ids)
+        if (scores := score(metrics_of(c, at, worked_policy.rfm.period), cuts)) is not None
+    }
+    batch = [*ids[::3], "ghost"]
+    async with SegmentContext(db, worked_policy, at, scope=batch) as ctx:
+        found = await ctx.rfm_segments()
+    assert found == {cid: segment for cid, segment in own.items() if cid in batch}
+    async with SegmentContext(db, worked_policy, at, scope=ids) as ctx:
+        everyone = await ctx.rfm_segments()
+    assert Counter(everyone.values()) == expected["rfm"]["segments"]
+    assert len(ids) - len(everyone) == expected["rfm"]["no_activity"]
