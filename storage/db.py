@@ -8,6 +8,7 @@ the writer, whose view includes what the transaction has written so far.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -132,10 +133,24 @@ class Database:
             result: T = await self.conn._execute(partial(_in_transaction, self.conn._conn, work))
             return result
 
+    def write_now(self, work: Callable[[sqlite3.Connection], T]) -> T | Busy:
+        """`write_at_once` without waiting: run `work` now, on the loop's thread, or return BUSY when a
+        write transaction of this process is under way or another process holds the lock (nothing
+        was written; the caller queues the write as usual). No await: the write cannot be cut short."""
+        if self._writer.locked():
+            return BUSY
+        try:
+            return _in_transaction(self._inline_conn(), work)
+        except sqlite3.OperationalError as exc:
+            if not _lock_taken(exc):
+                raise
+        return BUSY
+
     def _inline_conn(self) -> sqlite3.Connection:
         if self._inline is None:
-            # Used only under `_writer`, from the loop's thread. It never waits for a lock (busy
-            # timeout 0) and never checkpoints: both would stall the loop; the writer does them.
+            # Used only under `_writer` (or while nobody holds it: write_now), from the loop's thread.
+            # It never waits for a lock (busy timeout 0) and never checkpoints: both would stall the
+            # loop; the writer does them.
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             for pragma in INLINE_PRAGMAS:
                 conn.execute(pragma)
@@ -200,6 +215,15 @@ class Database:
         block ends, so a long stream never shares a connection with anyone else's statements."""
         async with self._read_conn() as conn, conn.execute(sql, params) as cur:
             yield cur
+
+
+class Busy(enum.Enum):
+    """`Database.write_now` could not write at once."""
+
+    BUSY = "busy"
+
+
+BUSY = Busy.BUSY
 
 
 def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:

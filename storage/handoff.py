@@ -5,7 +5,8 @@ the channel is called (a crash after the call cannot resend a row nobody marked,
 it leaves only a claim that runs out). Its outcome is committed as soon as the channel answers.
 Committing each through aiosqlite one by one would cost a thread hop and a commit per message, so
 one committer takes whatever marks and outcomes queued up while the previous transaction ran and
-writes them together: every waiter resumes after its own write is durable.
+writes them together: every waiter resumes after its own write is durable. A write with nothing
+queued before it (the common case) is done at once in the caller's own step.
 
 The mark transaction also reads the pause and the campaigns' statuses, so a pause (or a held
 campaign) committed before it is seen: such a row is released unsent, its claim given back.
@@ -22,7 +23,7 @@ from functools import partial
 
 import aiosqlite
 
-from storage.db import Database
+from storage.db import BUSY, Database
 from storage.outbox import HELD_STATUSES, IN_FLIGHT, OUTCOME_SQL, UNSENT, Outcome, outcome_params
 from storage.pause import PAUSED_SQL
 from storage.retry import retry_while_locked
@@ -90,6 +91,12 @@ class HandoffCommitter:
         True when the row of `handoff` is now `sending` and may be handed; False when it was released
         (paused, campaign held) or is no longer ours.
         """
+        if not self._queue and (self._runner is None or self._runner.done()):
+            # Nothing of ours is being written: write now, in the caller's own step. A runner task
+            # would first wait its turn behind whatever the loop has ready, and a slot waits for this.
+            granted = self._write_now(answered, handoff)
+            if granted is not None:
+                return handoff is not None and handoff.row_id in granted
         job = _Job(answered, handoff)
         self._queue.append(job)
         if self._runner is None or self._runner.done():
@@ -117,6 +124,22 @@ class HandoffCommitter:
             for job in jobs:
                 if not job.done.done():
                     job.done.set_result(job.handoff is not None and job.handoff.row_id in granted)
+
+    def _write_now(self, answered: Answered | None, handoff: Handoff | None) -> set[int] | None:
+        """The rows marked, when the write was done at once; None when it must be queued (an answer
+        with an effect on the contact, or the write lock taken)."""
+        if answered is not None and answered.effect:
+            return None
+        answers = [answered] if answered is not None else []
+        try:
+            granted = self.db.write_now(partial(self._write_plain, answers, [handoff] if handoff else []))
+        except Exception:
+            log.exception("handoff write failed", extra={"event": "handoff_error", "rows": 1})
+            raise
+        if granted is BUSY:
+            return None
+        self.transactions += 1
+        return granted
 
     async def _write(self, jobs: list[_Job]) -> set[int]:
         answers = [j.answered for j in jobs if j.answered is not None]

