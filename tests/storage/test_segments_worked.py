@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from policy.config import Policy
 from policy.evaluate import evaluate
@@ -29,13 +31,20 @@ async def test_segment_counts_and_rfm_match(db: Database, worked_dir: Path, work
     assert rfm == expected["rfm"]["segments"]
 
 
+async def _loaded(
+    db: Database, worked_dir: Path, policy: Policy
+) -> tuple[dict[str, Any], datetime, list[str]]:
+    """The worked base in `db`: its expected results, their instant and every contact id in order."""
+    expected = json.loads((worked_dir / "expected.json").read_text(encoding="utf-8"))
+    await load_worked(db, worked_dir, policy)
+    ids = [str(row[0]) for row in await db.fetchall("SELECT id FROM contacts ORDER BY id")]
+    return expected, parse_instant(expected["at"]), ids
+
+
 async def test_the_pure_evaluator_agrees_on_the_worked_base(
     db: Database, worked_dir: Path, worked_policy: Policy
 ) -> None:
-    expected = json.loads((worked_dir / "expected.json").read_text(encoding="utf-8"))
-    at = parse_instant(expected["at"])
-    await load_worked(db, worked_dir, worked_policy)
-    ids = [str(row[0]) for row in await db.fetchall("SELECT id FROM contacts ORDER BY id")]
+    expected, at, ids = await _loaded(db, worked_dir, worked_policy)
     base = await load_contacts(db, ids)
     assert len(base) == expected["segment_count"]["all"]
     for text, want in expected["segment_count"].items():
@@ -46,10 +55,7 @@ async def test_a_batchs_rfm_segments_are_each_contacts_own(
     db: Database, worked_dir: Path, worked_policy: Policy
 ) -> None:
     """What the worker reads for templates (a batch's scoped table) is each contact's own RFM score."""
-    expected = json.loads((worked_dir / "expected.json").read_text(encoding="utf-8"))
-    at = parse_instant(expected["at"])
-    await load_worked(db, worked_dir, worked_policy)
-    ids = [str(row[0]) for row in await db.fetchall("SELECT id FROM contacts ORDER BY id")]
+    expected, at, ids = await _loaded(db, worked_dir, worked_policy)
     cuts = cut_points(worked_policy.rfm)
     own = {
         c.id: scores.segment
