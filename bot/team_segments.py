@@ -17,10 +17,13 @@ from policy.config import Policy
 from policy.dsl import All, And, DslError, Expr, Has, Or
 from policy.rfm import segment_names
 from policy.segment_names import resolve
-from storage.reports import CHANNELS, people, rfm_breakdown
+from storage.reports import people, rfm_breakdown
 from storage.segments import SegmentContext
 
 SAMPLE_SIZE = 5
+# The channels the bot's reach figures count (the ones `/urgent` can send on), not every channel the
+# dispatcher has (policy.config.CHANNELS).
+BOT_CHANNELS = ("email", "telegram")
 
 
 def audience_text(arg: str, policy: Policy) -> str:
@@ -35,12 +38,12 @@ def audience_text(arg: str, policy: Policy) -> str:
 
 def reachable_expr(tree: Expr, channel: str | None = None) -> Expr:
     """Members reachable on `channel` (or on any bot channel when None)."""
-    reach: Expr = Has(channel) if channel else Or(tuple(Has(c) for c in CHANNELS))
+    reach: Expr = Has(channel) if channel else Or(tuple(Has(c) for c in BOT_CHANNELS))
     return reach if isinstance(tree, All) else And((tree, reach))
 
 
 async def reach_counts(ctx: SegmentContext, tree: Expr) -> dict[str, int]:
-    return {channel: await ctx.count(reachable_expr(tree, channel)) for channel in CHANNELS}
+    return {channel: await ctx.count(reachable_expr(tree, channel)) for channel in BOT_CHANNELS}
 
 
 async def all_segments(message: Message, services: BotServices, tr: Translator, now: datetime) -> None:

@@ -19,8 +19,6 @@ from storage.db import Database
 from storage.outbox import COUNTED_STATUSES
 from storage.segments import SegmentContext
 
-CHANNELS = ("email", "telegram")
-
 
 # -- subscribers --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
