@@ -25,7 +25,6 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
-from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -33,6 +32,7 @@ from aiohttp import web
 
 from dispatcher.channels import smsru_wire as wire
 from policy.sms import sms_parts
+from ritm.sandbox.http_standin import HttpStandin
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,13 @@ class SentSms:
     status_code: int = wire.QUEUED
 
 
-class SmsRuStandin:
+class SmsRuStandin(HttpStandin):
     """The SMS.ru stand-in: start it, point RITM_SMS__API_URL at it, read `sent`, inject failures."""
 
     def __init__(
         self, api_id: str = DEFAULT_API_ID, *, balance: float = 1000.0, price_per_part: float = 4.0
     ) -> None:
+        super().__init__()
         self.api_id = api_id
         self.balance = balance
         self.price_per_part = price_per_part
@@ -66,13 +67,9 @@ class SmsRuStandin:
         self.requests = 0
         self._failures: list[int] = []
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # ---- lifecycle -------------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen (port 0 = any free port); return the base URL (RITM_SMS__API_URL)."""
-        app = web.Application()
+    # ---- lifecycle (HttpStandin; the base URL is RITM_SMS__API_URL) -----------------------------
+    def routes(self, app: web.Application) -> None:
         for path, handler in (
             ("/sms/send", self._send),
             ("/sms/status", self._status),
@@ -81,26 +78,11 @@ class SmsRuStandin:
             app.router.add_route("*", path, handler)
         app.router.add_get("/_standin/sent", self._control_sent)
         app.router.add_post("/_standin/{action}", self._control)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self.url = f"http://{host}:{self._runner.addresses[0][1]}"
-        log.info("sms.ru stand-in listening", extra={"event": "smsru_standin_start", "url": self.url})
-        return self.url
 
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> SmsRuStandin:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        url = await super().start(host, port)
+        log.info("sms.ru stand-in listening", extra={"event": "smsru_standin_start", "url": url})
+        return url
 
     # ---- test API --------------------------------------------------------------------------------
     def fail_next(self, code: int, times: int = 1) -> None:

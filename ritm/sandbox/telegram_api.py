@@ -12,7 +12,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any
 
 from aiogram import Bot
@@ -21,6 +20,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
+from ritm.sandbox.http_standin import HttpStandin
 from ritm.sandbox.telegram_control import add_control_routes
 from ritm.sandbox.telegram_limits import Clock, FloodControl, StandinLimits
 from ritm.sandbox.telegram_methods import BotApi
@@ -34,7 +34,7 @@ DEFAULT_TOKEN = "123456789:AAStandinTokenForLocalUseOnly-0000000"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # Telegram's own limit for bot uploads
 
 
-class TelegramStandin:
+class TelegramStandin(HttpStandin):
     """The Bot API stand-in: start it, give its URL to aiogram, drive it as users, read what was sent."""
 
     def __init__(
@@ -47,6 +47,7 @@ class TelegramStandin:
         clock: Clock = time.monotonic,
         bot_username: str = "ritm_standin_bot",
     ) -> None:
+        super().__init__()
         self.token = token
         self.bot_username = bot_username
         self.tokens = set(tokens) if tokens is not None else {token}
@@ -61,48 +62,32 @@ class TelegramStandin:
         self.requests: Counter[str] = Counter()  # method name -> calls, refusals included
         self._failures: list[ApiError] = []  # answers forced on the next sending calls (fail_next)
         self.outage: ApiError | None = None  # while set, every Bot API call gets it (start_outage)
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
 
-    # ---- lifecycle -------------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen (port 0 = any free port); return the base URL for `TelegramAPIServer.from_base`."""
-        app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
+    # ---- lifecycle (HttpStandin; the base URL is for `TelegramAPIServer.from_base`) -------------
+    client_max_size = MAX_UPLOAD_BYTES
+
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         add_control_routes(app, self)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound_port = self._runner.addresses[0][1]
-        self._base_url = f"http://{host}:{bound_port}"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        url = await super().start(host, port)
         self.api.closing = False
-        log.info("telegram stand-in listening", extra={"event": "standin_start", "url": self._base_url})
-        return self._base_url
+        log.info("telegram stand-in listening", extra={"event": "standin_start", "url": url})
+        return url
 
     async def stop(self) -> None:
         """End pending long polls at once, then close the server."""
         self.api.closing = True
         self.world.changed.notify()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> TelegramStandin:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+        await super().stop()
 
     @property
     def base_url(self) -> str:
-        if self._base_url is None:
+        if not self.url:
             raise RuntimeError("the stand-in is not started")
-        return self._base_url
+        return self.url
 
     def api_server(self) -> TelegramAPIServer:
         return TelegramAPIServer.from_base(self.base_url)

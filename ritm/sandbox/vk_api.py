@@ -15,12 +15,12 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from types import TracebackType
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from ritm.sandbox.http_standin import HttpStandin
 from ritm.sandbox.telegram_limits import Clock
 
 DEFAULT_VK_TOKEN = "vk1.a.standin-community-token-for-local-use-only"
@@ -66,7 +66,7 @@ class VkError(Exception):
         self.message = ERRORS.get(code, "Unknown error occurred") + (f": {detail}" if detail else "")
 
 
-class VkStandin:
+class VkStandin(HttpStandin):
     """The VK API stand-in: start it, give its URL to the VK channel, allow users, read what was sent."""
 
     def __init__(
@@ -78,6 +78,7 @@ class VkStandin:
         rate_per_s: float = 20.0,
         clock: Clock = time.monotonic,
     ) -> None:
+        super().__init__()
         self.token = token
         self.group_id = group_id
         self.allowed = set(allowed)
@@ -89,36 +90,13 @@ class VkStandin:
         self._recent: deque[float] = deque()
         self._failures: list[int] = []  # error codes forced on the next calls (fail_next)
         self._lose = 0  # next sends performed but answered by a dropped connection (lose_next_answers)
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # ---- lifecycle -------------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen (port 0 = any free port); return the base URL (`RITM_VK__API_URL`)."""
-        app = web.Application()
+    # ---- lifecycle (HttpStandin; the base URL is `RITM_VK__API_URL`) -----------------------------
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/method/{method}", self._handle)
         app.router.add_get("/_standin/sent", self._control_sent)
         app.router.add_post("/_standin/fail", self._control_fail)
         app.router.add_post("/_standin/allow", self._control_allow)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self.url = f"http://{host}:{self._runner.addresses[0][1]}"
-        return self.url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> VkStandin:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # ---- the test API ----------------------------------------------------------------------------
     def allow(self, user_id: int, allowed: bool = True) -> None:
