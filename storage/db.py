@@ -123,11 +123,9 @@ class Database:
         transactions of the process.
         """
         async with self._writer:
-            try:
-                return _in_transaction(self._inline_conn(), work)
-            except sqlite3.OperationalError as exc:
-                if not _lock_taken(exc):
-                    raise
+            done = self._write_inline(work)
+            if done is not BUSY:
+                return done
             # aiosqlite queues a callable on the connection's thread; its public methods are one
             # statement each.
             result: T = await self.conn._execute(partial(_in_transaction, self.conn._conn, work))
@@ -137,8 +135,10 @@ class Database:
         """`write_at_once` without waiting: run `work` now, on the loop's thread, or return BUSY when a
         write transaction of this process is under way or another process holds the lock (nothing
         was written; the caller queues the write as usual). No await: the write cannot be cut short."""
-        if self._writer.locked():
-            return BUSY
+        return BUSY if self._writer.locked() else self._write_inline(work)
+
+    def _write_inline(self, work: Callable[[sqlite3.Connection], T]) -> T | Busy:
+        """`work` in a transaction on the inline connection, or BUSY when another process holds the lock."""
         try:
             return _in_transaction(self._inline_conn(), work)
         except sqlite3.OperationalError as exc:
