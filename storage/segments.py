@@ -52,6 +52,7 @@ from policy.rfm import NO_ACTIVITY, RfmCuts, RfmScores, cut_points, metrics_of, 
 from policy.segment_names import resolve, segment_expr
 from policy.timeutil import to_epoch
 from storage.addresses import ADDRESS_KEY_SQL
+from storage.answers import AnswerSets
 from storage.contact_data import load_contact
 from storage.db import Database
 from storage.readers import Params, Reader
@@ -69,7 +70,7 @@ AGGREGATES = {  # field -> (a contact's orders up to `at`, the metric over them)
 }
 EMPTY_IS_ZERO = ("paid_total", "orders_count", "frequency", "monetary")
 NO_DRIVER = 5  # _drive_rank of a conjunct that is not a member set
-Mode = Literal["drive", "scan", "lookup"]
+Mode = Literal["drive", "scan", "lookup", "answer"]
 _names = itertools.count(1)
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class SegmentContext:
         self.at = whole_seconds(at)
         self.at_s = to_epoch(self.at)
         self.rfm_table = f"ritm_rfm_{next(_names)}"
+        self.answers = AnswerSets(f"ritm_answers_{next(_names)}")  # see `question`
         self.cuts: RfmCuts | None = None  # set once the RFM table is built
         self._needs_rfm = False
         self._reader: Reader | None = None  # taken on first use, given back by close()
@@ -149,6 +151,7 @@ class SegmentContext:
             return
         clean = False
         try:
+            await self.answers.drop(reader)
             if self.cuts is not None:
                 self.cuts = None
                 await drop_rfm_table(reader, self.rfm_table)
@@ -190,6 +193,18 @@ class SegmentContext:
         sql = self._sql(resolve(text, self.policy), params, "lookup" if lookup else "drive")
         return SqlFragment(sql, params)
 
+    def question(self, text: str | Expr) -> SqlFragment:
+        """`compile` for a column of a SELECT over the whole base (a dry run's questions): each member
+        set is a bit of the scope's answer table (`storage.answers`), which the query joins with
+        `answers_join()` after `prepare()`; consents are key lookups."""
+        params: list[object] = []
+        sql = self._sql(resolve(text, self.policy), params, "answer")
+        return SqlFragment(sql, params)
+
+    def answers_join(self) -> str:
+        """The join the fragments of `question` read (after `prepare()`; empty when none needs it)."""
+        return self.answers.join()
+
     def rfm_segment_sql(self) -> SqlFragment:
         """A TEXT expression over `c`: the contact's RFM segment name or 'no_activity' (a keyed lookup)."""
         self._needs_rfm = True
@@ -202,10 +217,17 @@ class SegmentContext:
         SQLite walks the first `c.id IN (list)` term of a WHERE clause and looks contacts up by key.
         In `drive` mode a conjunction puts its likely smallest member set first to be that list and
         tests the rest per contact (`lookup`); under NOT / OR nothing can drive, so each member set
-        is a list built once and probed per contact (`scan`).
+        is a list built once and probed per contact (`scan`). In `answer` mode (see `question`) each
+        member set is a bit of one table joined once.
         """
-        members = self._member_set(node, params)
+        own: list[object] = []
+        members = self._member_set(node, own)
         if members is not None:
+            if mode == "answer":
+                bit = self.answers.test(members.ids_sql(), own, unique=members.unique)
+                if bit is not None:
+                    return bit
+            params.extend(own)
             return members.test(mode)
         inner: Mode = "scan" if mode == "drive" else mode
         match node:
@@ -358,6 +380,8 @@ class SegmentContext:
         """Build the temp tables the fragments compiled so far refer to (once; cheap when done)."""
         if self._needs_rfm and self.cuts is None:
             await self._build_rfm()
+        if self.answers.pending:  # after RFM: a member set may read its table
+            await self.answers.build(await self.reader())
 
     async def count(self, text: str | Expr) -> int:
         tree = resolve(text, self.policy)

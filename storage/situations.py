@@ -119,8 +119,9 @@ async def member_batches(
     params: list[object] = []
 
     def frag(text: str) -> str:
-        # For a few ids, per-contact key lookups beat building each member list over the whole base.
-        compiled = ctx.compile(text, lookup=bool(only_ids))
+        # For a few ids, per-contact key lookups beat building each member list over the whole base;
+        # over the base, every member set is a bit of one table joined once (`ctx.question`).
+        compiled = ctx.compile(text, lookup=True) if only_ids else ctx.question(text)
         params.extend(compiled.params)
         return f"({compiled.sql})"
 
@@ -159,7 +160,8 @@ async def member_batches(
     params.extend(rfm.params)
     where = ctx.compile(q.audience, lookup=bool(only_ids))
     await ctx.prepare()  # builds the per-`at` tables (RFM) the fragments refer to
-    sql = f"SELECT c.id, c.timezone, {', '.join(columns)} FROM contacts c WHERE ({where.sql})"
+    join = "" if only_ids else ctx.answers_join()
+    sql = f"SELECT c.id, c.timezone, {', '.join(columns)} FROM contacts c {join} WHERE ({where.sql})"
     all_params = [*params, *where.params]
     if only_ids:
         sql += f" AND c.id IN ({','.join('?' * len(only_ids))})"

@@ -78,6 +78,14 @@ async def _check_segments(
                 assert sorted(got) == sorted(want), text
                 assert await ctx.count(text) == len(want)
                 assert await ctx.count(f"NOT ({text})") == len(base) - len(want), "no NULL leaks under NOT"
+                # The same expression as a dry run's question: member sets read off the answer table.
+                asked = ctx.question(text)
+                await ctx.prepare()
+                found = await ctx.fetchall(
+                    f"SELECT c.id, {asked.sql} FROM contacts c {ctx.answers_join()}", tuple(asked.params)
+                )
+                assert {r[0] for r in found if r[1]} == set(want), f"{text} (answer form)"
+                assert all(r[1] in (0, 1) for r in found), f"{text} is never NULL (answer form)"
     finally:
         await db.close()
 
@@ -108,24 +116,30 @@ async def _check_leaves(
         await write_contacts(db, base)
         scores = _pure_scores(base, method, at) if method == "quantiles" else {}
         async with await SegmentContext.create(db, policy, at) as ctx:
-            # The scanning form and the per-contact lookup form of every predicate, side by side.
-            frags = [ctx.compile(leaf) for leaf in LEAVES] + [
-                ctx.compile(leaf, lookup=True) for leaf in LEAVES
+            # The scanning form, the per-contact lookup form and the answer-table form (a dry run's
+            # questions) of every predicate, side by side.
+            frags = [
+                *(ctx.compile(leaf) for leaf in LEAVES),
+                *(ctx.compile(leaf, lookup=True) for leaf in LEAVES),
+                *(ctx.question(leaf) for leaf in LEAVES),
             ]
             await ctx.prepare()
             columns = ", ".join(f.sql for f in frags)
             params = tuple(p for f in frags for p in f.params)
-            found = await ctx.fetchall(f"SELECT c.id, {columns} FROM contacts c", params)
+            found = await ctx.fetchall(f"SELECT c.id, {columns} FROM contacts c {ctx.answers_join()}", params)
             rows = {r[0]: tuple(r[1:]) for r in found}
             for i in sorted(counted):  # count() answers a lone predicate from its own table
                 assert await ctx.count(LEAVES[i]) == sum(r[i] for r in rows.values()), to_text(LEAVES[i])
         for contact in base:
             row = rows[contact.id]
-            for leaf, scanned, looked_up in zip(LEAVES, row[: len(LEAVES)], row[len(LEAVES) :], strict=True):
+            n = len(LEAVES)
+            forms = zip(LEAVES, row[:n], row[n : 2 * n], row[2 * n :], strict=True)
+            for leaf, scanned, looked_up, answered in forms:
                 want = evaluate(leaf, contact, policy, at, rfm=scores.get(contact.id))
-                assert scanned in (0, 1) and looked_up in (0, 1), f"{to_text(leaf)} is never NULL"
+                assert {scanned, looked_up, answered} <= {0, 1}, f"{to_text(leaf)} is never NULL"
                 assert bool(scanned) == want, f"{contact.id}: {to_text(leaf)}"
                 assert bool(looked_up) == want, f"{contact.id}: {to_text(leaf)} (lookup form)"
+                assert bool(answered) == want, f"{contact.id}: {to_text(leaf)} (answer form)"
     finally:
         await db.close()
 
