@@ -55,13 +55,25 @@ class Assigner:
         self._last: str | None = found[1] if found is not None else None
 
     def holdout(self, contact_id: str) -> bool:
-        return _unit(self._holdout_key + contact_id.encode()) < self.share
+        return self._held(contact_id.encode())
 
     def variant(self, contact_id: str) -> str | None:
         """None without variants."""
+        return self._variant(contact_id.encode())
+
+    def assign(self, contact_id: str) -> tuple[bool, str | None]:
+        """(holdout, variant) in one call: a planner asks both of every contact of a base."""
+        key = contact_id.encode()
+        return self._held(key), self._variant(key)
+
+    def _held(self, key: bytes) -> bool:
+        # A hash is never below a share of 0: no need to compute it.
+        return self.share > 0 and _unit(self._holdout_key + key) < self.share
+
+    def _variant(self, key: bytes) -> str | None:
         if self._last is None:
             return None
-        h = _unit(self._variant_key + contact_id.encode())
+        h = _unit(self._variant_key + key)
         for name, bound in self._bounds:
             if h < bound:
                 return name

@@ -269,18 +269,23 @@ class Decider:
             version, variant = s.inherited
             return Send(due, channel, version, variant, self.holdout(s.contact_id))
         version = step.versions[s.version_index] if s.version_index is not None else None
-        return Send(due, channel, version, self.variant(s.contact_id), self.holdout(s.contact_id))
+        held, variant = self.assign(s.contact_id)
+        return Send(due, channel, version, variant, held)
 
     # -- what depends on the contact's id alone ---------------------------------------------------
     # Two situations equal in all but the id (and without inherited assignment) get the same decision
     # but for these two hashes: a caller deciding many alike contacts decides one and asks these per id.
     def holdout(self, contact_id: str) -> bool:
         """Whether the contact is kept back as this step's control group."""
-        return self.step.holdout > 0 and self._assigner.holdout(contact_id)
+        return self._assigner.holdout(contact_id)
 
     def variant(self, contact_id: str) -> str | None:
         """The contact's A/B variant under this step (None without variants)."""
         return self._assigner.variant(contact_id)
+
+    def assign(self, contact_id: str) -> tuple[bool, str | None]:
+        """`holdout` and `variant` of one contact in one call."""
+        return self._assigner.assign(contact_id)
 
     def _at_send_time(self, s: Situation, channel: str) -> Decision:
         """What was true at planning may not be true now (SPEC §7)."""

@@ -173,6 +173,7 @@ async def member_batches(
     caps = _CapSets(q.cap_segments)
     protect, windows = list(q.protect), list(q.window_segments)
     shared: dict[Sequence[Any], tuple[Situation, int]] = {}
+    own = set(silences).union(counted)  # contacts with silences or counted messages of their own
 
     def situation(
         cid: str, row: Sequence[Any], quiet: SilenceInputs | None, mine: Sequence[CountedRow] | None
@@ -210,8 +211,8 @@ async def member_batches(
                 batch: list[Member] = []
                 for row in rows:
                     cid = row[0]
-                    quiet, mine = silences.get(cid), counted.get(cid)
-                    if not group or quiet is not None or mine:
+                    if not group or cid in own:
+                        quiet, mine = silences.get(cid), counted.get(cid)
                         batch.append((cid, situation(cid, row, quiet, mine), None))
                         continue
                     key = row[1:]

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from policy.assign import in_holdout, unit_hash, variant_for
+from policy.assign import Assigner, in_holdout, unit_hash, variant_for
 
 
 def reference(key: str) -> float:
@@ -77,3 +77,16 @@ def test_variant_shares_and_normalised_weights() -> None:
 def test_bad_weights_get_one_clear_sentence(variants: list[tuple[str, float]], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         variant_for("camp", "x", variants)
+
+
+def test_assign_in_one_call_is_holdout_and_variant_of_the_spec_formula() -> None:
+    """The planner's one-call form hashes the same keys as `in_holdout` and `variant_for`."""
+    variants = [("A", 0.5), ("B", 0.4), ("C", 0.1)]
+    for share in (0.0, 0.1, 0.645):
+        assigner = Assigner("worked-1", share, variants)
+        for i in range(300):
+            cid = f"h{i:05d}"
+            held, variant = assigner.assign(cid)
+            assert held == (unit_hash(f"worked-1:{cid}") < share) == in_holdout("worked-1", cid, share)
+            assert variant == variant_for("worked-1", cid, variants)
+    assert Assigner("worked-1", 0.645).assign("h00002") == (True, None)  # no A/B: no variant
