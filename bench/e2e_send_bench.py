@@ -23,8 +23,8 @@ server's clock:
 - Telegram: messages/s through the Bot API stand-in (its own process, enforcing 30/s) with `ritm run`
   at its default 25/s, and the stand-in's count of 429s (goal ≥ 0.95 of 25/s, zero 429s).
 
-SMTP_POOL sets both pools. Round order alternates (ours first, then bare first) so load drift on a
-shared machine hits both sides.
+SMTP_POOL sets both pools, `--loop` both event loops (uvloop by default, as `ritm run`'s). Round order
+alternates (ours first, then bare first) so load drift on a shared machine hits both sides.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import get_args
 
 import aiohttp
 import aiosmtplib
@@ -55,6 +56,7 @@ from segment_bench import cached_base
 from telegram_throughput import standin_process
 
 from ritm.demo_campaigns import campaign_text
+from ritm.event_loop import DEFAULT_EVENT_LOOP, EventLoopName, loop_factory, loop_name
 from ritm.policy_file import default_policy_text, load_policy
 from ritm.sandbox import DEFAULT_TOKEN
 from ritm.services import campaign_service
@@ -224,6 +226,7 @@ async def ritm_run(
         RITM_HTTP_PORT="0",
         RITM_SMTP__POOL_SIZE=str(SMTP_POOL),
         RITM_SMTP__RATE_PER_S="100000",  # the sender's own limit must not be what is measured
+        RITM_EVENT_LOOP=loop_name(),  # the bare pool runs on this process's loop: the same on both sides
         **env,
     )
     prefix = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
@@ -428,7 +431,7 @@ async def bench(args: argparse.Namespace) -> None:
         f"\nmedians of {args.rounds} rounds; {args.messages:,} emails (pool {SMTP_POOL}"
         + (f", the server answers DATA after {args.server_ms:g} ms" if args.server_ms else "")
         + "),"
-        f" {args.chats} Telegram messages per round"
+        f" {args.chats} Telegram messages per round; both sides on {args.loop}'s event loop"
     )
     print("base        ritm run    bare   ratio  first msg  CPU/msg   telegram (of 25/s)  429s")
     for contacts, r in results.items():
@@ -459,13 +462,20 @@ def main() -> None:
     parser.add_argument(
         "--server-ms", type=float, default=0.0, help="the SMTP server waits this long before answering DATA"
     )
+    parser.add_argument(
+        "--loop",
+        choices=get_args(EventLoopName),
+        default=DEFAULT_EVENT_LOOP,
+        help="the event loop of `ritm run` and of this process's bare pool (both the same)",
+    )
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "ritm-bench"))
     parser.add_argument("--work", default=None, help="where the copies go (several GB at 1 M)")
     args = parser.parse_args()
     args.contacts = args.contacts or ([100_000] if args.quick else [100_000, 1_000_000])
     args.messages = args.messages or (1500 if args.quick else 6000)
     args.chats = args.chats or (100 if args.quick else 300)
-    asyncio.run(bench(args))
+    with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
+        runner.run(bench(args))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ from policy.config import Policy
 from policy.lifecycle import PLAN_AHEAD
 from policy.occurrences import is_series
 from policy.timeutil import from_epoch, to_epoch
+from ritm.event_loop import loop_name
 from ritm.instance import InstanceLease
 from ritm.services import campaign_service, email_envelope, link_signer, renderer, report_store
 from ritm.settings import Settings
@@ -366,11 +367,13 @@ async def _log_start(app: App, runner: web.AppRunner) -> None:
         "smtp": f"{s.smtp.host}:{s.smtp.port} ({s.smtp.tls})",
         "bot": f"@{username}" if username else ("token set" if app.bot is not None else "off"),
         "public_url": s.public_url,
+        "loop": loop_name(),
     }
     f = fields
     log.info(
         f"ritm running: version {f['version']}, database {f['db']}, policy {f['policy']},"
-        f" HTTP {f['http']}, SMTP {f['smtp']}, bot {f['bot']}, public URL {f['public_url']}",
+        f" HTTP {f['http']}, SMTP {f['smtp']}, bot {f['bot']}, public URL {f['public_url']},"
+        f" event loop {f['loop']}",
         extra={"event": "start", **fields},
     )
 

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatcher.channels.vk import DEFAULT_API_URL as DEFAULT_VK_API_URL
 from dispatcher.render_limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
+from ritm.event_loop import DEFAULT_EVENT_LOOP, EventLoopName
 
 # Shipped so that `ritm demo`-style local runs parse; `ritm run` refuses to start with it.
 PLACEHOLDER_SECRET = "change-me-in-production"
@@ -109,6 +110,8 @@ class Settings(BaseSettings):
     school_name: str = "Онлайн-школа"
     # SIGTERM/SIGINT: how long the sends in flight may take to finish and be recorded.
     shutdown_grace_s: float = Field(default=20.0, ge=0)
+    # The loop of `ritm run` and `ritm demo`: uvloop, or asyncio's own should uvloop ever misbehave.
+    event_loop: EventLoopName = DEFAULT_EVENT_LOOP
     smtp: SmtpSettings = SmtpSettings()
     bounces: BouncesSettings = BouncesSettings()
     telegram: TelegramSettings = TelegramSettings()

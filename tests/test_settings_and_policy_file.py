@@ -21,7 +21,12 @@ def test_settings_come_from_ritm_variables(monkeypatch: pytest.MonkeyPatch, tmp_
 
 @pytest.mark.parametrize(
     ("var", "value"),
-    [("RITM_SMTP__PORT", "seventy"), ("RITM_SMTP__TLS", "maybe"), ("RITM_HTTP_PORT", "-1")],
+    [
+        ("RITM_SMTP__PORT", "seventy"),
+        ("RITM_SMTP__TLS", "maybe"),
+        ("RITM_HTTP_PORT", "-1"),
+        ("RITM_EVENT_LOOP", "trio"),
+    ],
 )
 def test_a_bad_setting_names_its_variable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, var: str, value: str

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from policy.config import Policy, PolicyError
 from policy.timeutil import TimeParseError, parse_instant
+from ritm.event_loop import LoopFactory
 from ritm.policy_file import load_policy
 from ritm.settings import Settings, SettingsError, load_settings, secret_problem
 from storage.db import Database
@@ -78,8 +79,9 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
-def run(main: Callable[[], Awaitable[T]]) -> T:
-    return asyncio.run(main())  # type: ignore[arg-type]
+def run(main: Callable[[], Awaitable[T]], loop_factory: LoopFactory | None = None) -> T:
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(main())  # type: ignore[arg-type]
 
 
 async def open_db() -> Database:

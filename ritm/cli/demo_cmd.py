@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ritm.cli.common import STATE, console, run
+from ritm.event_loop import DEFAULT_EVENT_LOOP, loop_factory
 from storage.db import Database
 
 
@@ -38,4 +39,4 @@ def register(app: typer.Typer) -> None:
             finally:
                 await db.close()
 
-        run(main)
+        run(main, loop_factory(DEFAULT_EVENT_LOOP))  # the demo runs as `ritm run` does

@@ -8,6 +8,7 @@ import sys
 import typer
 
 from ritm.cli.common import STATE, fail, run
+from ritm.event_loop import loop_factory
 from ritm.logs import LOG_FORMATS, configure_logging
 from ritm.settings import public_url_warning
 
@@ -76,6 +77,6 @@ def register(app: typer.Typer) -> None:
                 await application.close()
             return None
 
-        refused = run(main)
+        refused = run(main, loop_factory(settings.event_loop))
         if refused is not None:
             fail(refused)

@@ -87,7 +87,8 @@ async def test_start_line_events_and_metrics(tmp_path: Path) -> None:
         assert start["public_url"] == "https://ritm.school.example"
         http = str(start["http"])
         assert http.startswith("http://127.0.0.1:") and not http.endswith(":0")
-        for key in ("version", "db", "policy", "http", "smtp", "bot", "public_url"):
+        assert start["loop"] == "uvloop"  # what the figures in the README's Performance table ran on
+        for key in ("version", "db", "policy", "http", "smtp", "bot", "public_url", "loop"):
             assert str(start[key]) in str(start["msg"])
 
         await wait_for(lambda: settled(db_path), 60)
