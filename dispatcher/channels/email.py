@@ -206,9 +206,6 @@ class EmailChannel:
 
 def classify(exc: BaseException) -> SendResult:
     """Our result kind for an exception from an SMTP transaction (see the module docstring)."""
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
-        first = exc.recipients[0]
-        return _recipient_result(first.code, first.message)
     if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
         return _recipient_result(exc.code, exc.message)
     if isinstance(exc, aiosmtplib.SMTPResponseException):

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import timedelta
+import email.utils
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage as Parsed
 from email.message import MIMEPart
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from icalendar import Calendar
 
 from dispatcher.calendar import event_ics
 from dispatcher.channels.base import Attachment, EmailMessage
-from dispatcher.mime import build_email, list_headers, to_bytes, unsubscribe_headers
+from dispatcher.mime import build_email, list_headers, render_email, to_bytes, unsubscribe_headers
 from tests.email_support import NOW, SENDER, ics_attachment, message
 
 DOMAIN = "school.example"
@@ -153,6 +156,16 @@ def test_message_id_taken_from_the_message_when_given() -> None:
 
 def test_date_header_is_the_injected_clock() -> None:
     assert parse(wire(message()))["Date"].datetime == NOW
+
+
+@given(st.datetimes(timezones=st.timezones()).filter(lambda d: d.utcoffset() is not None))
+def test_date_header_is_the_clock_in_utc_to_the_second(now: datetime) -> None:
+    # one formatted line per second is shared by that second's messages; it must still be its own
+    if not datetime(1, 1, 2, tzinfo=UTC) <= now <= datetime(9999, 12, 30, tzinfo=UTC):
+        return  # the UTC form of the very first and last day falls outside datetime's range
+    raw = render_email(message(), SENDER, domain=DOMAIN, now=now).data
+    expected = email.utils.format_datetime(now.astimezone(UTC).replace(microsecond=0))
+    assert f"\r\nDate: {expected}\r\n".encode() in raw  # the raw line: parsers read year 99 as 1999
 
 
 def test_list_unsubscribe_both_forms_and_one_click() -> None:
