@@ -19,7 +19,7 @@ server's clock:
   same size sending as many messages of the same size (ours ÷ bare: goal ≥ 0.8);
 - first-message latency: the first arrival after the rows' due time (goal ≤ 5 s);
 - the `ritm run` process's CPU seconds per message over the same span (/proc; goal: 1 M within 10 %
-  of 100 k);
+  of 100 k), and its CPU share once the sends are done and nothing is due (goal: about 0);
 - Telegram: messages/s through the Bot API stand-in (its own process, enforcing 30/s) with `ritm run`
   at its default 25/s, and the stand-in's count of 429s (goal ≥ 0.95 of 25/s, zero 429s).
 
@@ -65,6 +65,7 @@ from storage.db import Database
 from storage.team import add_member
 
 SMTP_POOL = 4
+IDLE_SETTLE_S = 1.0  # after the last arrival: the slots' last outcomes are written within a flush
 TELEGRAM_RATE = 25.0  # `ritm run`'s default limiter rate
 STANDIN_RATE = 30.0  # what the stand-in enforces (Telegram's own limit)
 EMAIL, TELEGRAM = "e2e-email", "e2e-telegram"
@@ -284,6 +285,10 @@ async def email_ours(sink: Sink, planned: Path, args: argparse.Namespace, work: 
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
             await spy.wait()
+        await asyncio.sleep(IDLE_SETTLE_S)  # the last outcomes flushed, then nothing is due
+        idle_from = cpu_s(proc.pid)
+        await asyncio.sleep(args.idle_s)
+        idle_pct = 100 * (cpu_s(proc.pid) - idle_from) / args.idle_s
     got = sink.arrivals[mark:]
     span = got[-1][0] - got[0][0]
     return Run(
@@ -292,6 +297,7 @@ async def email_ours(sink: Sink, planned: Path, args: argparse.Namespace, work: 
         cpu_per_msg_ms=1000 * (cpu_last - cpu_first) / max(1, n_last - n_first),
         size=int(statistics.median(size for _, size in got)),
         count=len(got),
+        extra={"idle_pct": idle_pct},
     )
 
 
@@ -394,7 +400,7 @@ async def one_size(contacts: int, args: argparse.Namespace, work: Path) -> dict[
             print(
                 f"  round {round_no + 1}: ritm run {o.rate:6.1f} msg/s, bare {b.rate:6.1f} msg/s"
                 f" ({o.size:,} B), ratio {o.rate / b.rate:.2f}, first message {o.first_s:.2f} s after due,"
-                f" {o.cpu_per_msg_ms:.2f} ms CPU/msg",
+                f" {o.cpu_per_msg_ms:.2f} ms CPU/msg, idle after {o.extra['idle_pct']:.2f} % CPU",
                 flush=True,
             )
             remove(work, "email-*.db*")
@@ -415,6 +421,7 @@ async def one_size(contacts: int, args: argparse.Namespace, work: Path) -> dict[
         "ratio": statistics.median(o.rate / b.rate for o, b in zip(ours, bare, strict=True)),
         "first_s": statistics.median(r.first_s for r in ours),
         "cpu_ms": statistics.median(r.cpu_per_msg_ms for r in ours),
+        "idle_pct": statistics.median(r.extra["idle_pct"] for r in ours),
         "telegram": statistics.median(r.rate for r in telegram),
         "count_429": sum(r.count_429 for r in telegram),
     }
@@ -440,6 +447,8 @@ async def bench(args: argparse.Namespace) -> None:
             f"  {r['cpu_ms']:5.2f} ms   {r['telegram']:5.1f} ({r['telegram'] / TELEGRAM_RATE:.2f})"
             f"        {r['count_429']}"
         )
+    idle = ", ".join(f"{r['idle_pct']:.2f} % ({c:,})" for c, r in results.items())
+    print(f"idle CPU of `ritm run` over {args.idle_s:g} s once the sends are done: {idle}")
     if len(results) > 1:
         small, big = results[min(results)], results[max(results)]
         print(f"CPU per message, {max(results):,} ÷ {min(results):,}: {big['cpu_ms'] / small['cpu_ms']:.2f}")
@@ -461,6 +470,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--server-ms", type=float, default=0.0, help="the SMTP server waits this long before answering DATA"
+    )
+    parser.add_argument(
+        "--idle-s", type=float, default=10.0, help="how long each round watches `ritm run` idle after sending"
     )
     parser.add_argument(
         "--loop",
