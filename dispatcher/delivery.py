@@ -11,7 +11,7 @@ everything the subscriber sees is decided here and in the templates.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -97,13 +97,20 @@ class ChannelDelivery:
         self.vk = vk
         self.sms = sms
 
-    async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> Prepared:
+    async def prepare(
+        self, rows: Sequence[ClaimedRow], now: datetime, rfm: Mapping[str, str] | None = None
+    ) -> Prepared:
+        """`rfm`: the contacts' RFM segments at `now` when the caller read them already (the send-time
+        re-check did); otherwise they are scored here."""
         ids = sorted({r.contact_id for r in rows})
         prepared = Prepared(recipients=await load_recipients(self.db, ids))
-        # RFM of the batch's contacts only: one aggregate over their own rows, scored as segments
-        # score it (the policy's thresholds, or the base's quantile cut points of the hour).
-        async with SegmentContext(self.db, self.policy, now, scope=ids) as segments:
-            prepared.rfm.update(await segments.rfm_segments())
+        if rfm is not None:
+            prepared.rfm.update((cid, rfm[cid]) for cid in ids if cid in rfm)
+        else:
+            # RFM of the batch's contacts only: one aggregate over their own rows, scored as segments
+            # score it (the policy's thresholds, or the base's quantile cut points of the hour).
+            async with SegmentContext(self.db, self.policy, now, scope=ids) as segments:
+                prepared.rfm.update(await segments.rfm_segments())
         for campaign_id in sorted({r.campaign_id for r in rows}):
             prepared.campaigns[campaign_id] = await self.campaigns.get(campaign_id)
         return prepared

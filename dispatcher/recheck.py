@@ -62,9 +62,18 @@ class Verdict:
 SEND = Verdict(send=True, status="sending")
 
 
+@dataclass(frozen=True)
+class Rechecked:
+    """A verdict for every claimed row, and the RFM segment at `now` of each contact the re-check read
+    (templates get it: the batch's RFM is scored once, here, not again when the rows are rendered)."""
+
+    verdicts: dict[int, Verdict]
+    rfm: dict[str, str]
+
+
 async def recheck(
     db: Database, policy: Policy, rows: Sequence[ClaimedRow], now: datetime, campaigns: CampaignCache
-) -> dict[int, Verdict]:
+) -> Rechecked:
     """A verdict for every claimed row, from one query per (campaign, channel) group."""
     ctx = await SegmentContext.create(db, policy, now, scope=sorted({r.contact_id for r in rows}))
     try:
@@ -80,8 +89,9 @@ async def _recheck(
     rows: Sequence[ClaimedRow],
     now: datetime,
     campaigns: CampaignCache,
-) -> dict[int, Verdict]:
+) -> Rechecked:
     verdicts: dict[int, Verdict] = {}
+    rfm: dict[str, str] = {}
     groups: dict[tuple[str, str], list[ClaimedRow]] = defaultdict(list)
     for row in rows:
         groups[(row.campaign_id, row.channel)].append(row)
@@ -104,6 +114,7 @@ async def _recheck(
         ids = [r.contact_id for r in group]
         questions = questions_for(policy, "all", [channel], protect_of(campaign, policy), [])
         known = await situations_of(db, ctx, policy, questions, ids, found)
+        rfm.update((cid, situation.rfm_segment) for cid, situation in known.items())
         if campaign.trigger is not None:
             stopped = await trigger_stops(db, ctx, policy, campaign, group, now)
         else:
@@ -127,7 +138,7 @@ async def _recheck(
                 )
                 decider = deciders[(reminder, row.priority, row.deadline)] = Decider(step, policy, now)
             verdicts[row.id] = verdict_of(decider.decide(situation))
-    return verdicts
+    return Rechecked(verdicts, rfm)
 
 
 async def _stopped(

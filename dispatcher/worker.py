@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 class Delivery(Protocol):
     """Renders one claimed row for its contact; what it returns hands it to the right channel."""
 
-    async def prepare(self, rows: Sequence[ClaimedRow], now: datetime) -> Prepared: ...
+    async def prepare(
+        self, rows: Sequence[ClaimedRow], now: datetime, rfm: Mapping[str, str] | None = None
+    ) -> Prepared: ...
 
     async def compose(self, row: ClaimedRow, now: datetime, prepared: Prepared) -> Send | SendResult: ...
 
@@ -228,7 +230,8 @@ class OutboxWorker:
         self, rows: Sequence[ClaimedRow], now: datetime, report: TickReport
     ) -> tuple[list[ClaimedRow], Prepared]:
         """Re-check every claimed row; settle those that will not go now, return those that will."""
-        verdicts = await recheck(self.db, self.policy, rows, now, self.campaigns)
+        rechecked = await recheck(self.db, self.policy, rows, now, self.campaigns)
+        verdicts = rechecked.verdicts
         unsent: list[Outcome] = []
         to_send: list[ClaimedRow] = []
         for row in rows:
@@ -245,7 +248,7 @@ class OutboxWorker:
         if not to_send:
             return [], Prepared()
         await start_sending(self.db, [r.campaign_id for r in to_send], now)
-        return to_send, await self.delivery.prepare(to_send, now)
+        return to_send, await self.delivery.prepare(to_send, now, rechecked.rfm)
 
     @staticmethod
     def _not_sent(row: ClaimedRow, verdict: Verdict) -> Outcome:

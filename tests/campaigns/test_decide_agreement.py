@@ -163,7 +163,7 @@ async def _agree(template: Path, base: list[ContactData], at: datetime, sent: li
             ClaimedRow(-i, CAMPAIGN, cid, 0, "mass", d.channel or "email", None, None, to_epoch(at), None, 1)
             for i, (cid, d) in enumerate(sorted(decisions.items()), start=1)
         ]
-        verdicts = await recheck(db, POLICY, claimed, at, cache)
+        verdicts = (await recheck(db, POLICY, claimed, at, cache)).verdicts
 
         for row in claimed:
             d = decisions[row.contact_id]
