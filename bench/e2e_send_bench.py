@@ -2,6 +2,7 @@
 
     python bench/e2e_send_bench.py                      # 100 k and 1 M bases, medians of 3
     python bench/e2e_send_bench.py --quick              # 100 k only, fewer messages
+    python bench/e2e_send_bench.py --sent-share 0.5      # half-way: reads that grow with sends show
     python bench/e2e_send_bench.py --contacts 1000000 --profile /tmp/ritm.prof   # cProfile, whole process
     python bench/e2e_send_bench.py --contacts 1000000 --py-spy /tmp/send.txt     # py-spy, sending only
 
@@ -55,6 +56,7 @@ import aiosmtplib
 from segment_bench import cached_base
 from telegram_throughput import standin_process
 
+from policy.timeutil import to_epoch
 from ritm.demo_campaigns import campaign_text
 from ritm.event_loop import DEFAULT_EVENT_LOOP, EventLoopName, loop_factory, loop_name
 from ritm.policy_file import default_policy_text, load_policy
@@ -103,8 +105,11 @@ def calm_policy(path: Path) -> Path:
     return path
 
 
-async def planned_base(base: Path, work: Path, policy_path: Path) -> tuple[Path, dict[str, int]]:
-    """A copy of `base` with both campaigns approved and planned, every row a day ahead."""
+async def planned_base(
+    base: Path, work: Path, policy_path: Path, sent_share: float = 0.0
+) -> tuple[Path, dict[str, int]]:
+    """A copy of `base` with both campaigns approved and planned, every row a day ahead; the last
+    `sent_share` of the email campaign's rows already sent an hour ago (a campaign part-way through)."""
     path = work / "planned.db"
     shutil.copy(base, path)
     at = datetime.now(UTC).replace(microsecond=0)
@@ -125,6 +130,12 @@ async def planned_base(base: Path, work: Path, policy_path: Path) -> tuple[Path,
             planned[campaign_id] = (await service.plan(campaign_id, at=at, by=str(AUTHOR))).inserted
         async with db.transaction() as conn:
             await conn.execute("UPDATE outbox SET due_at = due_at + 86400")
+            # From the end, so the rows `make_due` takes from the start stay planned.
+            await conn.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = 1 WHERE id IN"
+                " (SELECT id FROM outbox WHERE campaign_id = ? ORDER BY id DESC LIMIT ?)",
+                (to_epoch(at) - 3600, EMAIL, int(planned[EMAIL] * sent_share)),
+            )
         await db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         await db.close()
@@ -383,9 +394,10 @@ def remove(work: Path, pattern: str) -> None:
 async def one_size(contacts: int, args: argparse.Namespace, work: Path) -> dict[str, float]:
     base = await cached_base(Path(args.cache), contacts, args.seed, load_policy(None))
     started = time.perf_counter()
-    planned, counts = await planned_base(base, work, args.policy_path)
+    planned, counts = await planned_base(base, work, args.policy_path, args.sent_share)
     print(f"{contacts:,} contacts: planned {counts} in {time.perf_counter() - started:.0f} s", flush=True)
-    assert counts[EMAIL] >= args.messages and counts[TELEGRAM] >= args.chats, "the base is too small"
+    unsent_email = counts[EMAIL] - int(counts[EMAIL] * args.sent_share)
+    assert unsent_email >= args.messages and counts[TELEGRAM] >= args.chats, "the base is too small"
     ours: list[Run] = []
     bare: list[Run] = []
     async with Sink(args.server_ms) as sink:
@@ -437,6 +449,7 @@ async def bench(args: argparse.Namespace) -> None:
     print(
         f"\nmedians of {args.rounds} rounds; {args.messages:,} emails (pool {SMTP_POOL}"
         + (f", the server answers DATA after {args.server_ms:g} ms" if args.server_ms else "")
+        + (f", {args.sent_share:.0%} of the campaign already sent" if args.sent_share else "")
         + "),"
         f" {args.chats} Telegram messages per round; both sides on {args.loop}'s event loop"
     )
@@ -470,6 +483,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--server-ms", type=float, default=0.0, help="the SMTP server waits this long before answering DATA"
+    )
+    parser.add_argument(
+        "--sent-share",
+        type=float,
+        default=0.0,
+        help="this share of the email campaign is already sent when timing starts (0.5: half-way)",
     )
     parser.add_argument(
         "--idle-s", type=float, default=10.0, help="how long each round watches `ritm run` idle after sending"
